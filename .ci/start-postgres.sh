@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs (if needed) and starts Debian PostgreSQL 15 + PostGIS on 127.0.0.1:5432 and creates the
+# test role and database. Prints the connection URL for SAFEBEAT_TEST_DATABASE_URL on stdout.
+set -euo pipefail
+
+need_install=0
+dpkg -s postgresql-15 >/dev/null 2>&1 || need_install=1
+dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need_install=1
+if [ "$need_install" = 1 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >&2
+fi
+
+if ! pg_lsclusters -h 2>/dev/null | awk '$1 == "15" && $2 == "main"' | grep -q .; then
+  pg_createcluster 15 main >&2
+fi
+if ! pg_lsclusters -h | awk '$1 == "15" && $2 == "main" {print $4}' | grep -q online; then
+  pg_ctlcluster 15 main start >&2
+fi
+
+for _ in $(seq 1 30); do
+  su postgres -c "pg_isready -q -h 127.0.0.1 -p 5432" && break
+  sleep 1
+done
+
+# A throwaway password per run: nothing secret is written into the repository.
+password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+su postgres -c "psql -q" >&2 <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'safebeat') THEN
+    CREATE ROLE safebeat LOGIN SUPERUSER;
+  END IF;
+END \$\$;
+ALTER ROLE safebeat PASSWORD '${password}';
+SQL
+su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'safebeat_test'\"" | grep -q 1 \
+  || su postgres -c "createdb -O safebeat safebeat_test" >&2
+su postgres -c "psql -d safebeat_test -c 'CREATE EXTENSION IF NOT EXISTS postgis'" >&2
+
+echo "postgresql://safebeat:${password}@127.0.0.1:5432/safebeat_test"

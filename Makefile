@@ -1,0 +1,44 @@
+# SafeBeat — two commands on a fresh machine with Python 3.11 and make:
+#   make demo   materialize every asset on the embedded local profile and print a summary
+#   make test   run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: demo test lint format lock sample clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+demo: $(VENV)/.synced
+	$(VENV)/bin/safebeat demo
+
+test: $(VENV)/.synced
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: $(UV)
+	$(UV) lock
+
+sample: $(VENV)/.synced
+	$(VENV)/bin/safebeat sample --out data/landing
+
+clean:
+	-$(VENV)/bin/safebeat warehouse-stop
+	rm -rf data

@@ -1,0 +1,1 @@
+"""SafeBeat: event-safety analytics for Austin 911 calls as a Dagster asset graph."""

@@ -1,0 +1,56 @@
+"""`safebeat` command line: sample data, the demo run and warehouse housekeeping."""
+
+import argparse
+import sys
+
+from .settings import load_settings
+
+DEMO_CALLS = 110_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="safebeat", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    from .sample.cli import add_sample_arguments, run_sample
+
+    sample = commands.add_parser("sample", help="generate realistic sample input files")
+    add_sample_arguments(sample)
+    sample.set_defaults(handler=run_sample)
+
+    demo = commands.add_parser(
+        "demo", help="materialize every asset on the local profile and print a summary"
+    )
+    demo.add_argument("--calls", type=int, default=DEMO_CALLS, help="sample size if no input")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--keep-warehouse",
+        action="store_true",
+        help="leave the embedded PostgreSQL running afterwards (for `make ui` or psql)",
+    )
+    demo.set_defaults(handler=_run_demo)
+
+    stop = commands.add_parser("warehouse-stop", help="stop the embedded PostgreSQL server")
+    stop.set_defaults(handler=_stop_warehouse)
+
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(calls=args.calls, seed=args.seed, keep_warehouse=args.keep_warehouse)
+
+
+def _stop_warehouse(_: argparse.Namespace) -> int:
+    from .storage.embedded import stop_embedded_server
+
+    settings = load_settings()
+    stopped = stop_embedded_server(settings.data_dir)
+    print("embedded warehouse stopped" if stopped else "embedded warehouse was not running")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

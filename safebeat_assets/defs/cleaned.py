@@ -1,0 +1,86 @@
+"""Cleaned stage: typed, de-duplicated calls (with a quarantine) and per-permit events."""
+
+
+import dagster as dg
+import pandas as pd
+
+from ..transform.calls import clean_calls
+from ..transform.events import clean_events
+from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata
+
+
+@dg.multi_asset(
+    group_name="cleaned",
+    outs={
+        "cleaned_911_calls": dg.AssetOut(
+            kinds={"pandas", "parquet"},
+            owners=DATA_OWNERS,
+            code_version="1",
+            io_manager_key=LAKE_IO,
+            metadata=lake_metadata("cleaned-data"),
+            description=(
+                "Typed 911 calls: local datetimes (America/Chicago), priority 0-3 (unknown is "
+                "NULL, never a sentinel), 12-digit Geo IDs, durations in seconds, date parts. "
+                "Keyed on (incident_number, response_datetime); exact duplicates dropped."
+            ),
+        ),
+        "quarantined_911_calls": dg.AssetOut(
+            kinds={"pandas", "parquet"},
+            owners=DATA_OWNERS,
+            code_version="1",
+            io_manager_key=LAKE_IO,
+            metadata=lake_metadata("cleaned-data"),
+            description=(
+                "Raw call rows that could not be cleaned (unparseable incident number or "
+                "response datetime), with the reason. Nothing is dropped silently."
+            ),
+        ),
+    },
+)
+def cleaned_911_calls(raw_911_calls: pd.DataFrame):
+    result = clean_calls(raw_911_calls)
+    yield dg.Output(
+        result.calls,
+        output_name="cleaned_911_calls",
+        metadata={
+            "cleaning_stats": json_metadata(result.stats),
+            "rows_quarantined": int(result.stats.get("rows_quarantined", len(result.quarantined))),
+            "exact_duplicates_dropped": int(result.stats.get("exact_duplicates_dropped", 0)),
+            "duplicate_incident_numbers": int(result.stats.get("duplicate_incident_numbers", 0)),
+            "priority_unknown": int(result.stats.get("priority_unknown", 0)),
+        },
+    )
+    reasons = (
+        result.quarantined["reject_reason"].value_counts().to_dict()
+        if len(result.quarantined)
+        else {}
+    )
+    yield dg.Output(
+        result.quarantined,
+        output_name="quarantined_911_calls",
+        metadata={"rows_by_reason": json_metadata(reasons)},
+    )
+
+
+@dg.asset(
+    group_name="cleaned",
+    kinds={"pandas", "parquet"},
+    owners=DATA_OWNERS,
+    code_version="1",
+    io_manager_key=LAKE_IO,
+    metadata=lake_metadata("cleaned-data"),
+    description=(
+        "ACE permits aggregated to one event per FOLDERRSN: first start to last end date "
+        "(three date formats parsed), any-of alcohol/sound/closure flags, closure segment count "
+        "and the median of valid GPS points inside the Austin box."
+    ),
+)
+def cleaned_events(raw_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    result = clean_events(raw_events)
+    return dg.Output(
+        result.events,
+        metadata={
+            "cleaning_stats": json_metadata(result.stats),
+            "events_with_location": int(result.events["has_valid_location"].sum()),
+        },
+    )

@@ -1,0 +1,55 @@
+"""Shared wiring conventions: owners, buckets, IO manager keys and the pipeline settings resource."""
+
+
+import json
+from typing import Any
+
+import dagster as dg
+
+from ..storage.lake import BUCKET_METADATA_KEY
+
+DATA_OWNERS = ["team:safebeat-data"]
+ANALYTICS_OWNERS = ["team:safebeat-analytics"]
+
+LAKE_IO = "lake_io_manager"
+WAREHOUSE_IO = "warehouse_io_manager"
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Tunables shared by several assets (from settings.py, overridable in the launchpad)."""
+
+    link_radius_km: float = 1.5
+    county_fips: list[str] = ["453", "209", "491"]
+    min_calls_for_rules: int = 1_000
+    min_geolocated_calls_for_zones: int = 100
+    min_days_for_forecast: int = 30
+    min_warehouse_calls: int = 100_000
+    min_zones_clustered: int = 100
+    min_geo_match_rate: float = 0.90
+    forecast_horizon_days: int = 7
+
+
+def lake_metadata(bucket: str, **extra: Any) -> dict[str, Any]:
+    return {BUCKET_METADATA_KEY: bucket, **extra}
+
+
+def columns_in(*columns: str) -> dg.AssetIn:
+    """An input that loads only these columns (the IO managers honour the `columns` metadata)."""
+    return dg.AssetIn(metadata={"columns": list(columns)})
+
+
+def rate(part: int, whole: int) -> float:
+    return float(part) / whole if whole else 0.0
+
+
+def _to_python(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def json_metadata(value: Any) -> dg.JsonMetadataValue:
+    """JSON metadata from plain or numpy/pandas values (numbers, dates, nested dicts/lists)."""
+    return dg.MetadataValue.json(json.loads(json.dumps(value, default=_to_python)))

@@ -1,0 +1,135 @@
+"""ML stage: association rules, KMeans risk zones and the 7-day call forecast, fitted on all calls.
+
+Each model reads the call fact from the warehouse (only the columns it needs) and is gated by the
+blocking pre-checks on `fact_911_calls`. Outputs are data (rules, zone assignments, forecasts)
+stored in the `models` bucket, never pickles.
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from ..analytics.forecast import forecast_daily_calls
+from ..analytics.rules import mine_association_rules
+from ..analytics.zones import cluster_zones
+from .common import ANALYTICS_OWNERS, LAKE_IO, PipelineSettings, columns_in, json_metadata, lake_metadata
+
+ML_KINDS = {"pandas", "parquet"}
+
+
+@dg.asset(
+    group_name="ml",
+    kinds=ML_KINDS | {"mlxtend"},
+    owners=ANALYTICS_OWNERS,
+    code_version="1",
+    io_manager_key=LAKE_IO,
+    metadata=lake_metadata("models"),
+    ins={
+        "fact_911_calls": columns_in(
+            "incident_number",
+            "response_datetime",
+            "response_hour",
+            "is_weekend",
+            "priority_numeric",
+            "final_problem_category",
+        ),
+        "fact_event_incidents": columns_in("incident_number", "response_datetime", "event_has_alcohol"),
+    },
+    description=(
+        "Association rules over every call's items (time of day, weekday/weekend, priority, "
+        "incident type, festival/alcohol-event link): apriori (low-memory) with support ≥ 1 %, "
+        "confidence ≥ 0.3, lift ≥ 1.2, ranked by lift."
+    ),
+)
+def association_rules(
+    fact_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    result = mine_association_rules(fact_911_calls, fact_event_incidents)
+    stats = result.stats
+    return dg.Output(
+        result.rules,
+        metadata={
+            "rules_found": int(stats["rules"]),
+            "incident_rules": int(stats["incident_rules"]),
+            "transactions": int(stats["transactions"]),
+            "min_support_used": dg.MetadataValue.float(float(stats["min_support_used"])),
+            "top_rules": json_metadata(stats.get("top_rules", [])),
+        },
+    )
+
+
+@dg.asset(
+    group_name="ml",
+    kinds=ML_KINDS | {"sklearn"},
+    owners=ANALYTICS_OWNERS,
+    code_version="1",
+    io_manager_key=LAKE_IO,
+    metadata=lake_metadata("models"),
+    ins={
+        "fact_911_calls": columns_in(
+            "geo_id",
+            "latitude_centroid",
+            "longitude_centroid",
+            "priority_numeric",
+            "response_time",
+            "response_hour",
+        )
+    },
+    description=(
+        "KMeans zones over block-group locations (scaled lat/lon, log call volume, mean "
+        "priority, location risk), K in 3..9 chosen by silhouette; clusters labelled "
+        "HIGH/MEDIUM/LOW_RISK by tertile of mean location risk."
+    ),
+)
+def zone_clusters(fact_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    result = cluster_zones(fact_911_calls)
+    stats = result.stats
+    return dg.Output(
+        result.zones,
+        metadata={
+            "zones_clustered": int(stats["locations"]),
+            "chosen_k": int(stats["chosen_k"]),
+            "silhouette": dg.MetadataValue.float(round(float(stats["silhouette"]), 4)),
+            "silhouette_by_k": json_metadata(stats["silhouette_by_k"]),
+            "cluster_sizes": json_metadata(stats["cluster_sizes"]),
+            "zone_counts": json_metadata(stats["zone_counts"]),
+            "centroids": dg.MetadataValue.md(result.centroids.round(4).to_markdown(index=False)),
+        },
+    )
+
+
+@dg.asset(
+    group_name="ml",
+    kinds=ML_KINDS | {"sklearn"},
+    owners=ANALYTICS_OWNERS,
+    code_version="1",
+    io_manager_key=LAKE_IO,
+    metadata=lake_metadata("models"),
+    ins={"fact_911_calls": columns_in("response_date", "priority_numeric", "response_time")},
+    description=(
+        "Daily call-volume forecast for the 7 days after the latest call: Ridge vs gradient "
+        "boosting on calendar, lag and rolling features (chronological 80/20 split, scaler fit "
+        "on train only), predicted recursively; backtest rows compare against a seasonal-naive "
+        "baseline."
+    ),
+)
+def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings) -> dg.Output[pd.DataFrame]:
+    result = forecast_daily_calls(fact_911_calls, horizon_days=pipeline.forecast_horizon_days)
+    stats = result.stats
+    forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]
+    return dg.Output(
+        result.forecast,
+        metadata={
+            "model": str(stats["model"]),
+            "is_fallback": bool(stats["is_fallback"]),
+            "mean_predicted_calls_per_day": dg.MetadataValue.float(
+                round(float(stats["mean_predicted_calls"]), 1)
+            ),
+            "test_metrics": json_metadata(
+                {k: stats.get(k) for k in ("mae", "rmse", "r2", "mape", "baseline_mae", "skill_vs_baseline")}
+            ),
+            "forecast": dg.MetadataValue.md(
+                forecast_rows[["date", "predicted_calls"]].round(1).to_markdown(index=False)
+            ),
+        },
+    )

@@ -1,0 +1,117 @@
+"""Warehouse stage: dimensions, the call fact and event–call links, written to PostgreSQL."""
+
+
+import dagster as dg
+import pandas as pd
+
+from ..transform.facts import to_dim_event, to_fact_calls
+from ..transform.geo import build_geo_table
+from ..transform.linkage import link_calls_to_events
+from .common import DATA_OWNERS, WAREHOUSE_IO, PipelineSettings, columns_in, rate
+
+WAREHOUSE_KINDS = {"pandas", "postgres"}
+
+
+@dg.asset(
+    group_name="warehouse",
+    kinds=WAREHOUSE_KINDS,
+    owners=DATA_OWNERS,
+    code_version="1",
+    io_manager_key=WAREHOUSE_IO,
+    description=(
+        "Geography dimension: one row per census block group (GEOID = APD Geo ID) with its "
+        "Census internal point, land and water area and boundary (EPSG:4326 WKT)."
+    ),
+)
+def dim_geo(raw_block_groups: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    table = build_geo_table(raw_block_groups)
+    by_county = table.groupby("county_name").size().to_dict()
+    return dg.Output(table, metadata={"block_groups_by_county": {k: int(v) for k, v in by_county.items()}})
+
+
+@dg.asset(
+    group_name="warehouse",
+    kinds=WAREHOUSE_KINDS,
+    owners=DATA_OWNERS,
+    code_version="1",
+    io_manager_key=WAREHOUSE_IO,
+    description="Event dimension: one row per ACE permit (event_id = FOLDERRSN), all permits kept.",
+)
+def dim_event(cleaned_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    table = to_dim_event(cleaned_events)
+    return dg.Output(
+        table,
+        metadata={
+            "events_with_location": int(table["has_valid_location"].sum()),
+            "events_with_alcohol": int(table["has_alcohol"].sum()),
+        },
+    )
+
+
+@dg.asset(
+    group_name="warehouse",
+    kinds=WAREHOUSE_KINDS,
+    owners=DATA_OWNERS,
+    code_version="1",
+    io_manager_key=WAREHOUSE_IO,
+    deps=[dim_geo],
+    description=(
+        "Call fact: one row per dispatched 911 call keyed on (incident_number, "
+        "response_datetime), with a NULL geo_id foreign key when the Geo ID is not in dim_geo."
+    ),
+)
+def fact_911_calls(enriched_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    fact = to_fact_calls(enriched_911_calls)
+    matched = int(fact["geo_id"].notna().sum())
+    return dg.Output(
+        fact,
+        metadata={
+            "geo_match_rate": dg.MetadataValue.float(round(rate(matched, len(fact)), 4)),
+            "calls_with_null_geo_fk": len(fact) - matched,
+            "first_response_date": str(fact["response_date"].min().date()) if len(fact) else "",
+            "last_response_date": str(fact["response_date"].max().date()) if len(fact) else "",
+        },
+    )
+
+
+LINK_CALL_COLUMNS = (
+    "incident_number",
+    "response_datetime",
+    "response_date",
+    "dim_geo_id",
+    "geo_id",
+    "latitude_centroid",
+    "longitude_centroid",
+    "priority_numeric",
+    "response_time",
+    "final_problem_category",
+)
+
+
+@dg.asset(
+    group_name="warehouse",
+    kinds=WAREHOUSE_KINDS,
+    owners=DATA_OWNERS,
+    code_version="1",
+    io_manager_key=WAREHOUSE_IO,
+    ins={"enriched_911_calls": columns_in(*LINK_CALL_COLUMNS)},
+    deps=[fact_911_calls, dim_event],
+    description=(
+        "Event–call links: a call links to a permitted event when its block group's internal "
+        "point lies within the link radius (default 1.5 km) of the event point and its local "
+        "date falls within the event's dates, end date included. Distances are coarse "
+        "(block-group level)."
+    ),
+)
+def fact_event_incidents(
+    enriched_911_calls: pd.DataFrame, cleaned_events: pd.DataFrame, pipeline: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
+    links = link_calls_to_events(enriched_911_calls, cleaned_events, radius_km=pipeline.link_radius_km)
+    return dg.Output(
+        links,
+        metadata={
+            "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
+            "events_linked": int(links["event_id"].nunique()),
+            "calls_linked": int(links[["incident_number", "response_datetime"]].drop_duplicates().shape[0]),
+        },
+    )

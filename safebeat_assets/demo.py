@@ -1,0 +1,119 @@
+"""`safebeat demo`: sample data if the landing zone is empty, one full run, a printed summary."""
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from .definitions import build_definitions
+from .defs.automation import DAILY_JOB_NAME
+from .settings import Settings, load_settings
+from .storage.embedded import stop_embedded_server
+from .storage.landing import SOURCE_PATTERNS, LandingZone, MissingSourceError
+
+LOCAL_INSTANCE_YAML = """\
+# Local-profile Dagster instance (written by `safebeat demo`): SQLite storage in this folder.
+telemetry:
+  enabled: false
+"""
+
+
+def landing_is_empty(landing_dir: Path) -> bool:
+    landing = LandingZone(root=str(landing_dir))
+    for source in SOURCE_PATTERNS:
+        try:
+            landing.source_files(source)
+            return False
+        except MissingSourceError:
+            continue
+    return True
+
+
+def ensure_inputs(settings: Settings, calls: int, seed: int) -> None:
+    if not landing_is_empty(settings.landing_dir):
+        print(f"using input files under {settings.landing_dir}")
+        return
+    from .sample import generate_sample
+
+    started = time.perf_counter()
+    paths = generate_sample(settings.landing_dir, n_calls=calls, seed=seed)
+    print(
+        f"no input files found: generated sample data ({calls:,} calls, seed {seed}) in "
+        f"{time.perf_counter() - started:.1f}s:\n  {paths.calls}\n  {paths.events}\n"
+        f"  {paths.block_groups}"
+    )
+
+
+def local_instance(settings: Settings) -> dg.DagsterInstance:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(LOCAL_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def _metadata_value(metadata: dict, key: str):
+    value = metadata.get(key)
+    return getattr(value, "value", value)
+
+
+def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
+    lines = [f"SafeBeat demo run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} "
+             f"in {seconds:.1f}s", "", "Rows per asset:"]
+    metadata_by_asset: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        name = materialization.asset_key.to_user_string()
+        metadata_by_asset[name] = materialization.metadata
+        rows = _metadata_value(materialization.metadata, "dagster/row_count")
+        lines.append(f"  {name:<24} {rows:>10,}" if isinstance(rows, int) else f"  {name:<24} {'-':>10}")
+
+    def meta(asset: str, key: str):
+        return _metadata_value(metadata_by_asset.get(asset, {}), key)
+
+    match_rate = meta("fact_911_calls", "geo_match_rate")
+    forecast_mean = meta("call_forecast", "mean_predicted_calls_per_day")
+    lines += [
+        "",
+        f"Geo match rate:      {match_rate:.1%}" if match_rate is not None else "Geo match rate:      -",
+        f"Association rules:   {meta('association_rules', 'rules_found')}",
+        f"Zones clustered:     {meta('zone_clusters', 'zones_clustered')} "
+        f"(K = {meta('zone_clusters', 'chosen_k')})",
+        f"Forecast:            {forecast_mean} calls/day over the next 7 days "
+        f"({meta('call_forecast', 'model')})",
+        f"Event risk:          {meta('event_risk_scores', 'risk_distribution')}",
+    ]
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    lines += ["", f"Asset checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed"]
+    lines += [
+        f"  FAILED [{e.severity.value}] {e.asset_key.to_user_string()}.{e.check_name}"
+        for e in failed
+    ]
+    report = meta("daily_report", "report_html")
+    if report:
+        lines += ["", f"Report status: {meta('daily_report', 'status')}", f"HTML report: {report}"]
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        lines += ["", "Failed steps:"] + [
+            f"  {e.step_key}: {e.step_failure_data.error.message.strip()}" for e in failures
+        ]
+    return "\n".join(lines)
+
+
+def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
+    settings = load_settings()
+    ensure_inputs(settings, calls, seed)
+    instance = local_instance(settings)
+    job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
+    started = time.perf_counter()
+    try:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        print(format_summary(result, time.perf_counter() - started))
+    finally:
+        if settings.uses_embedded_warehouse and not keep_warehouse:
+            stop_embedded_server(settings.data_dir)
+    return 0 if result.success else 1

@@ -1,0 +1,95 @@
+"""The one place that reads SafeBeat's environment variables and decides the profile.
+
+Profiles:
+- ``local`` (default): embedded everything. Lake = folders under ``SAFEBEAT_DATA_DIR/lake``
+  named like the buckets; warehouse = an embedded PostgreSQL under ``SAFEBEAT_DATA_DIR/warehouse``
+  unless ``SAFEBEAT_WAREHOUSE_URL`` points at a server.
+- ``prod``: object storage and a PostGIS server, configured only through the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ("local", "prod")
+LAKE_BUCKETS = ("raw-data", "cleaned-data", "models", "reports")
+DEFAULT_COUNTIES = ("453", "209", "491")
+
+ENV_PROFILE = "SAFEBEAT_ENV"
+ENV_DATA_DIR = "SAFEBEAT_DATA_DIR"
+ENV_LANDING_DIR = "SAFEBEAT_LANDING_DIR"
+ENV_WAREHOUSE_URL = "SAFEBEAT_WAREHOUSE_URL"
+ENV_WAREHOUSE_SCHEMA = "SAFEBEAT_WAREHOUSE_SCHEMA"
+ENV_LINK_RADIUS_KM = "SAFEBEAT_LINK_RADIUS_KM"
+ENV_COUNTIES = "SAFEBEAT_COUNTY_FIPS"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value SafeBeat cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    data_dir: Path
+    landing_dir: Path
+    warehouse_url_env: str | None  # name of the env var holding the DSN, never the DSN itself
+    warehouse_schema: str
+    link_radius_km: float
+    county_fips: tuple[str, ...]
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    @property
+    def uses_embedded_warehouse(self) -> bool:
+        return self.warehouse_url_env is None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    profile = env.get(ENV_PROFILE, "local").strip().lower() or "local"
+    if profile not in PROFILES:
+        raise SettingsError(f"{ENV_PROFILE}={profile!r}; expected one of {', '.join(PROFILES)}")
+    data_dir = Path(env.get(ENV_DATA_DIR) or PROJECT_ROOT / "data").resolve()
+    landing_dir = Path(env.get(ENV_LANDING_DIR) or data_dir / "landing").resolve()
+    url_env = ENV_WAREHOUSE_URL if env.get(ENV_WAREHOUSE_URL) else None
+    if profile == "prod" and url_env is None:
+        raise SettingsError(f"the prod profile needs {ENV_WAREHOUSE_URL}")
+    radius = _positive_float(env, ENV_LINK_RADIUS_KM, 1.5)
+    counties = tuple(
+        c.strip() for c in env.get(ENV_COUNTIES, ",".join(DEFAULT_COUNTIES)).split(",") if c.strip()
+    )
+    if not counties or any(not (c.isdigit() and len(c) == 3) for c in counties):
+        raise SettingsError(f"{ENV_COUNTIES} must be comma-separated 3-digit county FIPS codes")
+    return Settings(
+        profile=profile,
+        data_dir=data_dir,
+        landing_dir=landing_dir,
+        warehouse_url_env=url_env,
+        warehouse_schema=env.get(ENV_WAREHOUSE_SCHEMA, "safebeat"),
+        link_radius_km=radius,
+        county_fips=counties,
+    )
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value

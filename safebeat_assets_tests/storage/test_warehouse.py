@@ -1,0 +1,177 @@
+"""The warehouse client against a real PostgreSQL: DDL, bulk idempotent writes, atomicity, reads."""
+
+import pandas as pd
+import psycopg2
+import pytest
+
+from safebeat_assets.storage.tables import DIM_GEO, FACT_911_CALLS, TABLES
+from safebeat_assets.storage.warehouse import Warehouse, WarehouseSchemaError
+
+
+def geo_frame(ids=("484530412002", "484530412001")) -> pd.DataFrame:
+    n = len(ids)
+    return pd.DataFrame(
+        {
+            "geo_id": list(ids),
+            "state_fp": ["48"] * n,
+            "county_fp": ["453"] * n,
+            "county_name": ["Travis"] * n,
+            "tract_ce": ["041200"] * n,
+            "block_group_ce": [i[-1] for i in ids],
+            "name": [f"Block Group {i[-1]}" for i in ids],
+            "latitude_centroid": [30.30 + 0.01 * k for k in range(n)],
+            "longitude_centroid": [-97.70] * n,
+            "area_sq_km": [1.5] * n,
+            "water_sq_km": [0.0] * n,
+            "boundary_wkt": [None] * n,
+        }
+    )
+
+
+def fact_frame(geo_ids=("484530412002", None, "484530412001")) -> pd.DataFrame:
+    n = len(geo_ids)
+    local = pd.to_datetime(
+        ["2025-10-31 23:59:47", "2025-10-31 23:59:15", "2025-11-02 01:30:00"][:n]
+    ).tz_localize("America/Chicago", ambiguous=[True] * n)
+    return pd.DataFrame(
+        {
+            "incident_number": [253041790, 253041786, 253061001][:n],
+            "response_datetime": local,
+            "response_date": local.tz_localize(None).normalize(),
+            "response_year": local.year,
+            "response_month": local.month,
+            "response_hour": local.hour,
+            "response_day_of_week": local.strftime("%a"),
+            "day_of_week_index": local.dayofweek,
+            "is_weekend": local.dayofweek >= 5,
+            "time_of_day": ["Evening", "Evening", "Night"][:n],
+            "geo_id": list(geo_ids),
+            "reported_geo_id": ["484530412002", "484539999999", "484530412001"][:n],
+            "latitude_centroid": [30.3, None, 30.31][:n],
+            "longitude_centroid": [-97.7, None, -97.7][:n],
+            "priority_level": ["Priority 2"] * n,
+            "priority_numeric": pd.array([2, None, 0][:n], dtype="Int64"),
+            "initial_problem_category": ["Alarms"] * n,
+            "final_problem_category": ["Alarms"] * n,
+            "final_problem_description": ["False Burglar Alarm"] * n,
+            "call_disposition_description": ["False Alarm"] * n,
+            "sector": ["Frank", "George", "Adam"][:n],
+            "council_district": pd.array([2, 9, 1][:n], dtype="Int64"),
+            "response_time": pd.array([853, 7953, None][:n], dtype="Int64"),
+            "unit_time_on_scene": pd.array([304, 704, 10][:n], dtype="Int64"),
+            "number_of_units_arrived": pd.array([1, 2, 1][:n], dtype="Int64"),
+            "is_mental_health": pd.array([False, False, True][:n], dtype="boolean"),
+            "report_written": pd.array([False, None, True][:n], dtype="boolean"),
+            "is_duplicate_incident_number": [False] * n,
+        }
+    )
+
+
+def table_rows(warehouse: Warehouse, table: str) -> list[tuple]:
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute(f'SELECT * FROM "{warehouse.schema}"."{table}" ORDER BY 1, 2')
+        return cur.fetchall()
+
+
+def test_creates_typed_tables_with_keys_and_indexes(warehouse):
+    warehouse.ensure_tables()
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (warehouse.schema,),
+        )
+        assert {r[0] for r in cur.fetchall()} == set(TABLES)
+        cur.execute(
+            "SELECT conname, contype FROM pg_constraint c JOIN pg_namespace n "
+            "ON n.oid = c.connamespace WHERE n.nspname = %s",
+            (warehouse.schema,),
+        )
+        constraints = dict(cur.fetchall())
+        cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (warehouse.schema,))
+        indexes = {r[0] for r in cur.fetchall()}
+    assert constraints["fact_911_calls_pkey"] == "p"
+    assert constraints["fact_911_calls_geo_id_fkey"] == "f"
+    assert constraints["fact_event_incidents_incident_number_response_datetime_fkey"] == "f"
+    assert {"fact_911_calls_response_date_idx", "fact_911_calls_geo_id_idx"} <= indexes
+    warehouse.ensure_tables()  # idempotent
+
+
+def test_replace_is_idempotent_and_touches_only_changed_rows(warehouse):
+    first = warehouse.replace_table(DIM_GEO, geo_frame())
+    assert (first.inserted, first.updated, first.deleted) == (2, 0, 0)
+    again = warehouse.replace_table(DIM_GEO, geo_frame())
+    assert again.rows_written == 0
+    snapshot = table_rows(warehouse, "dim_geo")
+
+    changed = geo_frame()
+    changed.loc[0, "area_sq_km"] = 9.0
+    stats = warehouse.replace_table(DIM_GEO, changed)
+    assert (stats.inserted, stats.updated, stats.deleted) == (0, 1, 0)
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    assert table_rows(warehouse, "dim_geo") == snapshot
+
+
+def test_vanished_parent_rows_null_or_cascade_their_children(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    warehouse.replace_table(FACT_911_CALLS, fact_frame())
+    stats = warehouse.replace_table(DIM_GEO, geo_frame(ids=("484530412002",)))
+    assert stats.deleted == 1
+    fact = warehouse.read_table(FACT_911_CALLS)
+    # The call in the vanished block group becomes unmatched instead of blocking the load.
+    assert fact["geo_id"].isna().sum() == 2
+
+
+def test_failed_write_leaves_previous_contents(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    before = table_rows(warehouse, "dim_geo")
+    broken = geo_frame(ids=("484530412002", "484530412003"))
+    broken.loc[1, "latitude_centroid"] = None  # NOT NULL column
+    with pytest.raises(psycopg2.errors.NotNullViolation):
+        warehouse.replace_table(DIM_GEO, broken)
+    assert table_rows(warehouse, "dim_geo") == before
+
+
+def test_frame_must_match_the_spec(warehouse):
+    frame = geo_frame().drop(columns=["area_sq_km"]).assign(extra=1)
+    with pytest.raises(WarehouseSchemaError, match=r"missing columns \['area_sq_km'\].*extra"):
+        warehouse.replace_table(DIM_GEO, frame)
+
+
+def test_foreign_key_violation_rolls_back(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    orphan = fact_frame(geo_ids=("484539999999", None, None))
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        warehouse.replace_table(FACT_911_CALLS, orphan)
+    assert warehouse.read_table(FACT_911_CALLS).empty
+
+
+def test_read_round_trips_types_and_local_time(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    original = fact_frame()
+    warehouse.replace_table(FACT_911_CALLS, original)
+    back = warehouse.read_table(FACT_911_CALLS).sort_values("incident_number").reset_index(drop=True)
+    expected = original.sort_values("incident_number").reset_index(drop=True)
+    assert str(back["response_datetime"].dt.tz) == "America/Chicago"
+    assert (back["response_datetime"] == expected["response_datetime"]).all()
+    # sorted by incident number: 253041786 (unknown priority), 253041790, 253061001
+    assert back["priority_numeric"].isna().tolist() == [True, False, False]
+    assert back["priority_numeric"].dropna().tolist() == [2, 0]
+    assert back["report_written"].isna().tolist() == [True, False, False]
+    assert back["response_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-10-31",
+        "2025-10-31",
+        "2025-11-02",
+    ]
+    subset = warehouse.read_table(FACT_911_CALLS, ["incident_number", "geo_id"])
+    assert list(subset.columns) == ["incident_number", "geo_id"]
+
+
+def test_incompatible_existing_column_type_is_reported(warehouse):
+    warehouse.ensure_tables()
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            f'ALTER TABLE "{warehouse.schema}".dim_geo ALTER COLUMN area_sq_km TYPE text'
+        )
+        conn.commit()
+    with pytest.raises(WarehouseSchemaError, match="area_sq_km"):
+        warehouse.ensure_tables()
