@@ -61,15 +61,21 @@ def _metadata_value(metadata: dict, key: str):
 
 
 def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
-    lines = [f"SafeBeat demo run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} "
-             f"in {seconds:.1f}s", "", "Rows per asset:"]
+    lines = [
+        f"SafeBeat demo run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} "
+        f"in {seconds:.1f}s",
+        "",
+        "Rows per asset:",
+    ]
     metadata_by_asset: dict[str, dict] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         name = materialization.asset_key.to_user_string()
         metadata_by_asset[name] = materialization.metadata
         rows = _metadata_value(materialization.metadata, "dagster/row_count")
-        lines.append(f"  {name:<24} {rows:>10,}" if isinstance(rows, int) else f"  {name:<24} {'-':>10}")
+        lines.append(
+            f"  {name:<24} {rows:>10,}" if isinstance(rows, int) else f"  {name:<24} {'-':>10}"
+        )
 
     def meta(asset: str, key: str):
         return _metadata_value(metadata_by_asset.get(asset, {}), key)
@@ -78,7 +84,9 @@ def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
     forecast_mean = meta("call_forecast", "mean_predicted_calls_per_day")
     lines += [
         "",
-        f"Geo match rate:      {match_rate:.1%}" if match_rate is not None else "Geo match rate:      -",
+        f"Geo match rate:      {match_rate:.1%}"
+        if match_rate is not None
+        else "Geo match rate:      -",
         f"Association rules:   {meta('association_rules', 'rules_found')}",
         f"Zones clustered:     {meta('zone_clusters', 'zones_clustered')} "
         f"(K = {meta('zone_clusters', 'chosen_k')})",
@@ -111,7 +119,11 @@ def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
     job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
     started = time.perf_counter()
     try:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
         print(format_summary(result, time.perf_counter() - started))
     finally:
         if settings.uses_embedded_warehouse and not keep_warehouse:

@@ -62,7 +62,9 @@ def sample_landing(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def local_settings(tmp_path, sample_landing, warehouse_url, warehouse_schema, monkeypatch) -> Settings:
+def local_settings(
+    tmp_path, sample_landing, warehouse_url, warehouse_schema, monkeypatch
+) -> Settings:
     """Local-profile settings over a temporary data dir, the sample landing and the test server."""
     monkeypatch.setenv(ENV_WAREHOUSE_URL, warehouse_url)
     base = load_settings({})

@@ -1,13 +1,12 @@
 """The daily job and its 03:00 UTC schedule."""
 
-
 import dagster as dg
 
 DAILY_JOB_NAME = "safebeat_daily_job"
 
 safebeat_daily_job = dg.define_asset_job(
     name=DAILY_JOB_NAME,
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="Materializes the whole SafeBeat graph: raw → warehouse → models → risk → report.",
 )
 

@@ -9,7 +9,6 @@ data never reaches the models or the report), while a failed WARN check only ord
 so the daily report always sees this run's check results.
 """
 
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -111,87 +110,174 @@ UNIQUE_KEY = "SELECT count(*) - count(DISTINCT ({key})) FROM {{t}}"
 
 SQL_CHECKS: list[SqlCheck] = [
     # dim_geo
-    SqlCheck("dim_geo", "dim_geo_has_block_groups", "dim_geo holds at least one block group.",
-             "SELECT count(*) FROM {t}", _at_least(lambda p: 1, "rows")),
-    SqlCheck("dim_geo", "geo_ids_unique_in_dim_geo", "Every geo_id occurs once in dim_geo.",
-             UNIQUE_KEY.format(key="geo_id"), _zero("duplicate_geo_ids")),
-    SqlCheck("dim_geo", "dim_geo_ids_are_12_digit_texas_geoids",
-             "Every dim_geo geo_id matches ^48\\d{10}$ (Texas block-group GEOID).",
-             "SELECT count(*) FROM {t} WHERE geo_id !~ '^48[0-9]{{10}}$'", _zero("malformed_geo_ids")),
-    SqlCheck("dim_geo", "dim_geo_points_and_areas_plausible",
-             "Internal points lie in lat (25, 37) / lon (-107, -93) and every land area is > 0.",
-             "SELECT count(*) FROM {t} WHERE NOT (latitude_centroid BETWEEN 25 AND 37 AND "
-             "longitude_centroid BETWEEN -107 AND -93 AND area_sq_km > 0)", _zero("implausible_rows")),
+    SqlCheck(
+        "dim_geo",
+        "dim_geo_has_block_groups",
+        "dim_geo holds at least one block group.",
+        "SELECT count(*) FROM {t}",
+        _at_least(lambda p: 1, "rows"),
+    ),
+    SqlCheck(
+        "dim_geo",
+        "geo_ids_unique_in_dim_geo",
+        "Every geo_id occurs once in dim_geo.",
+        UNIQUE_KEY.format(key="geo_id"),
+        _zero("duplicate_geo_ids"),
+    ),
+    SqlCheck(
+        "dim_geo",
+        "dim_geo_ids_are_12_digit_texas_geoids",
+        "Every dim_geo geo_id matches ^48\\d{10}$ (Texas block-group GEOID).",
+        "SELECT count(*) FROM {t} WHERE geo_id !~ '^48[0-9]{{10}}$'",
+        _zero("malformed_geo_ids"),
+    ),
+    SqlCheck(
+        "dim_geo",
+        "dim_geo_points_and_areas_plausible",
+        "Internal points lie in lat (25, 37) / lon (-107, -93) and every land area is > 0.",
+        "SELECT count(*) FROM {t} WHERE NOT (latitude_centroid BETWEEN 25 AND 37 AND "
+        "longitude_centroid BETWEEN -107 AND -93 AND area_sq_km > 0)",
+        _zero("implausible_rows"),
+    ),
     # dim_event
-    SqlCheck("dim_event", "dim_event_has_events", "dim_event holds at least one permit.",
-             "SELECT count(*) FROM {t}", _at_least(lambda p: 1, "rows")),
-    SqlCheck("dim_event", "event_ids_unique", "Every event_id (FOLDERRSN) occurs once.",
-             UNIQUE_KEY.format(key="event_id"), _zero("duplicate_event_ids")),
-    SqlCheck("dim_event", "event_end_not_before_start", "No event ends before it starts.",
-             "SELECT count(*) FROM {t} WHERE end_date < start_date", _zero("events_ending_before_start")),
+    SqlCheck(
+        "dim_event",
+        "dim_event_has_events",
+        "dim_event holds at least one permit.",
+        "SELECT count(*) FROM {t}",
+        _at_least(lambda p: 1, "rows"),
+    ),
+    SqlCheck(
+        "dim_event",
+        "event_ids_unique",
+        "Every event_id (FOLDERRSN) occurs once.",
+        UNIQUE_KEY.format(key="event_id"),
+        _zero("duplicate_event_ids"),
+    ),
+    SqlCheck(
+        "dim_event",
+        "event_end_not_before_start",
+        "No event ends before it starts.",
+        "SELECT count(*) FROM {t} WHERE end_date < start_date",
+        _zero("events_ending_before_start"),
+    ),
     # fact_911_calls
-    SqlCheck("fact_911_calls", "no_duplicate_calls",
-             "No two rows share (incident_number, response_datetime).",
-             UNIQUE_KEY.format(key="incident_number, response_datetime"), _zero("duplicate_keys")),
-    SqlCheck("fact_911_calls", "geo_ids_well_formed",
-             "Every delivered Geo ID that survived cleaning is a 12-digit Texas GEOID.",
-             "SELECT count(*) FROM {t} WHERE reported_geo_id !~ '^48[0-9]{{10}}$'", _zero("malformed_geo_ids")),
-    SqlCheck("fact_911_calls", "response_dates_in_plausible_range",
-             "All response dates lie between 2000-01-01 and tomorrow.",
-             "SELECT min(response_date), max(response_date) FROM {t}", _dates_in_range),
-    SqlCheck("fact_911_calls", "geo_match_rate_above_90pct",
-             "At least 90 % of calls match a block group in dim_geo (unmatched ones keep a NULL FK).",
-             "SELECT count(geo_id), count(*) FROM {t}", _match_rate, severity=WARN),
-    SqlCheck("fact_911_calls", "enough_calls_for_rules",
-             "Pre-check: association rules need at least 1,000 calls. Blocks the ML steps of the run.",
-             "SELECT count(*) FROM {t}", _at_least(lambda p: p.min_calls_for_rules, "calls")),
-    SqlCheck("fact_911_calls", "enough_geolocated_calls_for_zones",
-             "Pre-check: zone clustering needs at least 100 geo-located calls. Blocks the ML steps.",
-             "SELECT count(*) FROM {t} WHERE latitude_centroid IS NOT NULL",
-             _at_least(lambda p: p.min_geolocated_calls_for_zones, "geolocated_calls")),
-    SqlCheck("fact_911_calls", "enough_days_for_forecast",
-             "Pre-check: the forecast needs at least 30 distinct call dates. Blocks the ML steps.",
-             "SELECT count(DISTINCT response_date) FROM {t}",
-             _at_least(lambda p: p.min_days_for_forecast, "distinct_days")),
-    SqlCheck("fact_911_calls", "warehouse_holds_100k_calls",
-             "Alert DATA_VOLUME: the warehouse should hold at least 100,000 calls.",
-             "SELECT count(*) FROM {t}", _alert_judge(
-                 lambda n, p: alerts.check_data_volume(n, _thresholds(p)), "calls"
-             ), severity=WARN),
+    SqlCheck(
+        "fact_911_calls",
+        "no_duplicate_calls",
+        "No two rows share (incident_number, response_datetime).",
+        UNIQUE_KEY.format(key="incident_number, response_datetime"),
+        _zero("duplicate_keys"),
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "geo_ids_well_formed",
+        "Every delivered Geo ID that survived cleaning is a 12-digit Texas GEOID.",
+        "SELECT count(*) FROM {t} WHERE reported_geo_id !~ '^48[0-9]{{10}}$'",
+        _zero("malformed_geo_ids"),
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "response_dates_in_plausible_range",
+        "All response dates lie between 2000-01-01 and tomorrow.",
+        "SELECT min(response_date), max(response_date) FROM {t}",
+        _dates_in_range,
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "geo_match_rate_above_90pct",
+        "At least 90 % of calls match a block group in dim_geo (unmatched ones keep a NULL FK).",
+        "SELECT count(geo_id), count(*) FROM {t}",
+        _match_rate,
+        severity=WARN,
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "enough_calls_for_rules",
+        "Pre-check: association rules need at least 1,000 calls. Blocks the ML steps of the run.",
+        "SELECT count(*) FROM {t}",
+        _at_least(lambda p: p.min_calls_for_rules, "calls"),
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "enough_geolocated_calls_for_zones",
+        "Pre-check: zone clustering needs at least 100 geo-located calls. Blocks the ML steps.",
+        "SELECT count(*) FROM {t} WHERE latitude_centroid IS NOT NULL",
+        _at_least(lambda p: p.min_geolocated_calls_for_zones, "geolocated_calls"),
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "enough_days_for_forecast",
+        "Pre-check: the forecast needs at least 30 distinct call dates. Blocks the ML steps.",
+        "SELECT count(DISTINCT response_date) FROM {t}",
+        _at_least(lambda p: p.min_days_for_forecast, "distinct_days"),
+    ),
+    SqlCheck(
+        "fact_911_calls",
+        "warehouse_holds_100k_calls",
+        "Alert DATA_VOLUME: the warehouse should hold at least 100,000 calls.",
+        "SELECT count(*) FROM {t}",
+        _alert_judge(lambda n, p: alerts.check_data_volume(n, _thresholds(p)), "calls"),
+        severity=WARN,
+    ),
     # fact_event_incidents
-    SqlCheck("fact_event_incidents", "no_duplicate_event_links",
-             "Each (call, event) pair is linked once.",
-             UNIQUE_KEY.format(key="incident_number, response_datetime, event_id"), _zero("duplicate_links")),
-    SqlCheck("fact_event_incidents", "links_within_event_dates",
-             "Every linked call happened between its event's start and end date (inclusive).",
-             "SELECT count(*) FROM {t} l JOIN {events} e USING (event_id) "
-             "WHERE l.call_date < e.start_date OR l.call_date > e.end_date", _zero("links_outside_dates")),
+    SqlCheck(
+        "fact_event_incidents",
+        "no_duplicate_event_links",
+        "Each (call, event) pair is linked once.",
+        UNIQUE_KEY.format(key="incident_number, response_datetime, event_id"),
+        _zero("duplicate_links"),
+    ),
+    SqlCheck(
+        "fact_event_incidents",
+        "links_within_event_dates",
+        "Every linked call happened between its event's start and end date (inclusive).",
+        "SELECT count(*) FROM {t} l JOIN {events} e USING (event_id) "
+        "WHERE l.call_date < e.start_date OR l.call_date > e.end_date",
+        _zero("links_outside_dates"),
+    ),
     # event_risk_scores
-    SqlCheck("event_risk_scores", "risk_scores_between_0_and_100",
-             "Every event risk score lies in [0, 100] and its category matches the cut-offs.",
-             "SELECT count(*) FROM {t} WHERE risk_score < 0 OR risk_score > 100 OR risk_category <> "
-             "CASE WHEN risk_score >= 70 THEN 'HIGH' WHEN risk_score >= 40 THEN 'MEDIUM' ELSE 'LOW' END",
-             _zero("invalid_scores")),
-    SqlCheck("event_risk_scores", "risk_scores_not_all_zero",
-             "Alert RISK_ALL_ZERO: at least one event has a non-zero risk score.",
-             "SELECT count(*) FILTER (WHERE risk_score > 0) FROM {t}",
-             _alert_judge(
-                 lambda n, p: alerts.check_risk_scores([1.0] * n), "events_with_nonzero_risk"
-             ),
-             severity=WARN),
-    SqlCheck("event_risk_scores", "at_most_10_high_risk_events",
-             "Alert HIGH_RISK_SPIKE: more than 10 HIGH risk events needs attention.",
-             "SELECT count(*) FILTER (WHERE risk_category = 'HIGH') FROM {t}",
-             _alert_judge(
-                 lambda n, p: alerts.check_high_risk_spike(n, _thresholds(p)), "high_risk_events"
-             ), severity=WARN),
+    SqlCheck(
+        "event_risk_scores",
+        "risk_scores_between_0_and_100",
+        "Every event risk score lies in [0, 100] and its category matches the cut-offs.",
+        "SELECT count(*) FROM {t} WHERE risk_score < 0 OR risk_score > 100 OR risk_category <> "
+        "CASE WHEN risk_score >= 70 THEN 'HIGH' WHEN risk_score >= 40 THEN 'MEDIUM' ELSE 'LOW' END",
+        _zero("invalid_scores"),
+    ),
+    SqlCheck(
+        "event_risk_scores",
+        "risk_scores_not_all_zero",
+        "Alert RISK_ALL_ZERO: at least one event has a non-zero risk score.",
+        "SELECT count(*) FILTER (WHERE risk_score > 0) FROM {t}",
+        _alert_judge(lambda n, p: alerts.check_risk_scores([1.0] * n), "events_with_nonzero_risk"),
+        severity=WARN,
+    ),
+    SqlCheck(
+        "event_risk_scores",
+        "at_most_10_high_risk_events",
+        "Alert HIGH_RISK_SPIKE: more than 10 HIGH risk events needs attention.",
+        "SELECT count(*) FILTER (WHERE risk_category = 'HIGH') FROM {t}",
+        _alert_judge(
+            lambda n, p: alerts.check_high_risk_spike(n, _thresholds(p)), "high_risk_events"
+        ),
+        severity=WARN,
+    ),
     # zone_risk_scores
-    SqlCheck("zone_risk_scores", "zone_geo_ids_unique", "Each block group has one zone.",
-             UNIQUE_KEY.format(key="geo_id"), _zero("duplicate_geo_ids")),
-    SqlCheck("zone_risk_scores", "zones_use_known_labels",
-             "Every zone is HIGH_RISK, MEDIUM_RISK or LOW_RISK.",
-             "SELECT count(*) FROM {t} WHERE risk_zone NOT IN ('HIGH_RISK', 'MEDIUM_RISK', 'LOW_RISK')",
-             _zero("unknown_labels")),
+    SqlCheck(
+        "zone_risk_scores",
+        "zone_geo_ids_unique",
+        "Each block group has one zone.",
+        UNIQUE_KEY.format(key="geo_id"),
+        _zero("duplicate_geo_ids"),
+    ),
+    SqlCheck(
+        "zone_risk_scores",
+        "zones_use_known_labels",
+        "Every zone is HIGH_RISK, MEDIUM_RISK or LOW_RISK.",
+        "SELECT count(*) FROM {t} WHERE risk_zone NOT IN ('HIGH_RISK', 'MEDIUM_RISK', 'LOW_RISK')",
+        _zero("unknown_labels"),
+    ),
 ]
 
 
@@ -201,11 +287,17 @@ def forecast_available(forecast: pd.DataFrame) -> bool:
     return len(rows) > 0 and not bool(rows["is_fallback"].any())
 
 
-@dg.asset_check(blocking=True, asset="association_rules", description="Alert ML_RULES_EMPTY: at least one association rule was found.")
+@dg.asset_check(
+    blocking=True,
+    asset="association_rules",
+    description="Alert ML_RULES_EMPTY: at least one association rule was found.",
+)
 def association_rules_found(association_rules: pd.DataFrame) -> dg.AssetCheckResult:
     fired = alerts.check_rules(len(association_rules))
     return dg.AssetCheckResult(
-        passed=fired is None, severity=WARN, metadata={"rules": len(association_rules), "threshold": 1}
+        passed=fired is None,
+        severity=WARN,
+        metadata={"rules": len(association_rules), "threshold": 1},
     )
 
 
@@ -216,12 +308,25 @@ def association_rules_found(association_rules: pd.DataFrame) -> dg.AssetCheckRes
 )
 def rules_meet_thresholds(association_rules: pd.DataFrame) -> dg.AssetCheckResult:
     rules = association_rules
-    bad = int(((rules["confidence"] < 0.3) | (rules["lift"] < 1.2) | (rules["antecedents"] == "") | (rules["consequents"] == "")).sum())
+    bad = int(
+        (
+            (rules["confidence"] < 0.3)
+            | (rules["lift"] < 1.2)
+            | (rules["antecedents"] == "")
+            | (rules["consequents"] == "")
+        ).sum()
+    )
     return dg.AssetCheckResult(passed=bad == 0, metadata={"rules_violating_thresholds": bad})
 
 
-@dg.asset_check(blocking=True, asset="zone_clusters", description="Alert ML_CLUSTERING: at least 100 locations received a risk zone.")
-def at_least_100_zones_clustered(zone_clusters: pd.DataFrame, pipeline: PipelineSettings) -> dg.AssetCheckResult:
+@dg.asset_check(
+    blocking=True,
+    asset="zone_clusters",
+    description="Alert ML_CLUSTERING: at least 100 locations received a risk zone.",
+)
+def at_least_100_zones_clustered(
+    zone_clusters: pd.DataFrame, pipeline: PipelineSettings
+) -> dg.AssetCheckResult:
     fired = alerts.check_clustering(len(zone_clusters), _thresholds(pipeline))
     return dg.AssetCheckResult(
         passed=fired is None,
@@ -230,18 +335,30 @@ def at_least_100_zones_clustered(zone_clusters: pd.DataFrame, pipeline: Pipeline
     )
 
 
-@dg.asset_check(blocking=True, asset="zone_clusters", description="Every location has exactly one cluster and a known zone label.")
+@dg.asset_check(
+    blocking=True,
+    asset="zone_clusters",
+    description="Every location has exactly one cluster and a known zone label.",
+)
 def every_location_zoned_once(zone_clusters: pd.DataFrame) -> dg.AssetCheckResult:
     duplicates = int(zone_clusters["geo_id"].duplicated().sum())
-    unlabeled = int((~zone_clusters["risk_zone"].isin(["HIGH_RISK", "MEDIUM_RISK", "LOW_RISK"])).sum())
+    unlabeled = int(
+        (~zone_clusters["risk_zone"].isin(["HIGH_RISK", "MEDIUM_RISK", "LOW_RISK"])).sum()
+    )
     return dg.AssetCheckResult(
         passed=duplicates == 0 and unlabeled == 0,
         metadata={"duplicate_locations": duplicates, "unlabeled_locations": unlabeled},
     )
 
 
-@dg.asset_check(blocking=True, asset="call_forecast", description="Alert ML_FORECAST_MISSING: a model forecast (not a fallback) covers the horizon.")
-def forecast_generated(call_forecast: pd.DataFrame, pipeline: PipelineSettings) -> dg.AssetCheckResult:
+@dg.asset_check(
+    blocking=True,
+    asset="call_forecast",
+    description="Alert ML_FORECAST_MISSING: a model forecast (not a fallback) covers the horizon.",
+)
+def forecast_generated(
+    call_forecast: pd.DataFrame, pipeline: PipelineSettings
+) -> dg.AssetCheckResult:
     rows = call_forecast[call_forecast["kind"] == "forecast"]
     available = forecast_available(call_forecast) and len(rows) >= pipeline.forecast_horizon_days
     return dg.AssetCheckResult(
@@ -255,7 +372,11 @@ def forecast_generated(call_forecast: pd.DataFrame, pipeline: PipelineSettings) 
     )
 
 
-@dg.asset_check(blocking=True, asset="call_forecast", description="Forecast values are finite and never negative.")
+@dg.asset_check(
+    blocking=True,
+    asset="call_forecast",
+    description="Forecast values are finite and never negative.",
+)
 def forecast_non_negative(call_forecast: pd.DataFrame) -> dg.AssetCheckResult:
     predicted = call_forecast["predicted_calls"]
     bad = int((predicted.isna() | (predicted < 0)).sum())

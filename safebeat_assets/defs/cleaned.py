@@ -1,6 +1,5 @@
 """Cleaned stage: typed, de-duplicated calls (with a quarantine) and per-permit events."""
 
-
 import dagster as dg
 import pandas as pd
 

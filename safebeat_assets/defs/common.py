@@ -1,6 +1,5 @@
 """Shared wiring conventions: owners, buckets, IO manager keys and the pipeline settings resource."""
 
-
 import json
 from typing import Any
 

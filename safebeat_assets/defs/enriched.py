@@ -1,6 +1,5 @@
 """Enriched stage: calls joined to block-group internal points; the match rate is published."""
 
-
 import dagster as dg
 import pandas as pd
 

@@ -5,16 +5,29 @@ blocking pre-checks on `fact_911_calls`. Outputs are data (rules, zone assignmen
 stored in the `models` bucket, never pickles.
 """
 
-
 import dagster as dg
 import pandas as pd
 
 from ..analytics.forecast import forecast_daily_calls
 from ..analytics.rules import mine_association_rules
 from ..analytics.zones import cluster_zones
-from .common import ANALYTICS_OWNERS, LAKE_IO, PipelineSettings, columns_in, json_metadata, lake_metadata
+from .common import (
+    ANALYTICS_OWNERS,
+    LAKE_IO,
+    PipelineSettings,
+    columns_in,
+    json_metadata,
+    lake_metadata,
+)
 
 ML_KINDS = {"pandas", "parquet"}
+
+
+def _optional_float(value, digits: int) -> dg.MetadataValue:
+    """A rounded float, or an explicit null when the model could not compute the value."""
+    if value is None:
+        return dg.MetadataValue.null()
+    return dg.MetadataValue.float(round(float(value), digits))
 
 
 @dg.asset(
@@ -33,7 +46,9 @@ ML_KINDS = {"pandas", "parquet"}
             "priority_numeric",
             "final_problem_category",
         ),
-        "fact_event_incidents": columns_in("incident_number", "response_datetime", "event_has_alcohol"),
+        "fact_event_incidents": columns_in(
+            "incident_number", "response_datetime", "event_has_alcohol"
+        ),
     },
     description=(
         "Association rules over every call's items (time of day, weekday/weekend, priority, "
@@ -89,7 +104,7 @@ def zone_clusters(fact_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
         metadata={
             "zones_clustered": int(stats["locations"]),
             "chosen_k": int(stats["chosen_k"]),
-            "silhouette": dg.MetadataValue.float(round(float(stats["silhouette"]), 4)),
+            "silhouette": _optional_float(stats["silhouette"], 4),
             "silhouette_by_k": json_metadata(stats["silhouette_by_k"]),
             "cluster_sizes": json_metadata(stats["cluster_sizes"]),
             "zone_counts": json_metadata(stats["zone_counts"]),
@@ -113,7 +128,9 @@ def zone_clusters(fact_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
         "baseline."
     ),
 )
-def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def call_forecast(
+    fact_911_calls: pd.DataFrame, pipeline: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
     result = forecast_daily_calls(fact_911_calls, horizon_days=pipeline.forecast_horizon_days)
     stats = result.stats
     forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]
@@ -122,11 +139,13 @@ def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings) -> d
         metadata={
             "model": str(stats["model"]),
             "is_fallback": bool(stats["is_fallback"]),
-            "mean_predicted_calls_per_day": dg.MetadataValue.float(
-                round(float(stats["mean_predicted_calls"]), 1)
-            ),
+            "mean_predicted_calls_per_day": _optional_float(stats["mean_predicted_calls"], 1),
+            "fallback_reason": str(stats.get("fallback_reason") or ""),
             "test_metrics": json_metadata(
-                {k: stats.get(k) for k in ("mae", "rmse", "r2", "mape", "baseline_mae", "skill_vs_baseline")}
+                {
+                    k: stats.get(k)
+                    for k in ("mae", "rmse", "r2", "mape", "baseline_mae", "skill_vs_baseline")
+                }
             ),
             "forecast": dg.MetadataValue.md(
                 forecast_rows[["date", "predicted_calls"]].round(1).to_markdown(index=False)

@@ -1,6 +1,5 @@
 """Raw stage: source exports from the landing zone, kept as read (text), with file provenance."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -13,7 +12,10 @@ def _files_metadata(frame: pd.DataFrame) -> dict:
     per_file = frame.groupby(["source_file", "source_sha256"], sort=True).size()
     return {
         "source_files": dg.MetadataValue.md(
-            "\n".join(f"- `{name}` sha256 `{sha[:12]}…`: {rows:,} rows" for (name, sha), rows in per_file.items())
+            "\n".join(
+                f"- `{name}` sha256 `{sha[:12]}…`: {rows:,} rows"
+                for (name, sha), rows in per_file.items()
+            )
         ),
         "source_file_count": len(per_file),
     }
@@ -32,7 +34,9 @@ def _files_metadata(frame: pd.DataFrame) -> dict:
         "source file, its SHA-256 and the row number."
     ),
 )
-def raw_911_calls(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.Output[pd.DataFrame]:
+def raw_911_calls(
+    context: dg.AssetExecutionContext, landing: LandingZone
+) -> dg.Output[pd.DataFrame]:
     files = landing.source_files("calls")
     frame = pd.concat([read_apd_calls(path) for path in files], ignore_index=True)
     context.log.info(f"read {len(frame):,} call rows from {len(files)} file(s)")

@@ -1,6 +1,5 @@
 """Reporting stage: the daily HTML/JSON report and the alerts JSON, in the `reports` bucket."""
 
-
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,8 +34,14 @@ def _latest_metadata(context: dg.AssetExecutionContext, asset: str) -> dict[str,
 
 
 def _check_results(context: dg.AssetExecutionContext) -> list[dict]:
-    specs = {key: spec for checks in ALL_CHECKS for key, spec in zip(checks.check_keys, checks.check_specs, strict=True)}
-    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(specs))
+    specs = {
+        key: spec
+        for checks in ALL_CHECKS
+        for key, spec in zip(checks.check_keys, checks.check_specs, strict=True)
+    }
+    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        list(specs)
+    )
     results = []
     for key, spec in sorted(specs.items(), key=lambda item: item[0].to_user_string()):
         record = records.get(key)
@@ -49,7 +54,7 @@ def _check_results(context: dg.AssetExecutionContext) -> list[dict]:
                 "severity": evaluation.severity.value if evaluation else "WARN",
                 "description": spec.description or "",
                 "evaluated": evaluation is not None,
-                "this_run": bool(record and record.run_id == context.run_id),
+                "this_run": bool(record and record.run_id == context.run.run_id),
             }
         )
     return results
@@ -85,7 +90,9 @@ def daily_report(
     reports: ReportStore,
     pipeline: PipelineSettings,
 ) -> dg.MaterializeResult:
-    report_date = date.fromisoformat(config.report_date) if config.report_date else datetime.now(UTC).date()
+    report_date = (
+        date.fromisoformat(config.report_date) if config.report_date else datetime.now(UTC).date()
+    )
     client = warehouse.client()
     calls, matched, latest = client.fetch_one(
         "SELECT count(*), count(geo_id), max(response_date) FROM {fact}", fact="fact_911_calls"
@@ -120,10 +127,14 @@ def daily_report(
         thresholds=thresholds,
     )
     stamp = report_date.isoformat()
-    outputs = [f"daily/{stamp}_report.html", f"daily/{stamp}_report.json", f"alerts/{stamp}_alerts.json"]
+    outputs = [
+        f"daily/{stamp}_report.html",
+        f"daily/{stamp}_report.json",
+        f"alerts/{stamp}_alerts.json",
+    ]
     inputs = ReportInputs(
         report_date=report_date,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         generated_at=datetime.now(UTC),
         calls_processed=len(raw_911_calls),
         calls_quarantined=len(quarantined_911_calls),
@@ -150,11 +161,16 @@ def daily_report(
     report = build_report(inputs)
     html = render_html(
         report,
-        images={"forecast": forecast_plot_png(call_forecast), "clusters": cluster_map_png(zone_clusters)},
+        images={
+            "forecast": forecast_plot_png(call_forecast),
+            "clusters": cluster_map_png(zone_clusters),
+        },
     )
     html_uri = reports.write(outputs[0], html_bytes(html))
     json_uri = reports.write(outputs[1], json.dumps(report, indent=2).encode("utf-8"))
-    alerts_doc = alert_rules.alerts_payload(fired, generated_at=report["report_metadata"]["generated_at"])
+    alerts_doc = alert_rules.alerts_payload(
+        fired, generated_at=report["report_metadata"]["generated_at"]
+    )
     alerts_uri = reports.write(outputs[2], json.dumps(alerts_doc, indent=2).encode("utf-8"))
     status = report["report_metadata"]["status"]
     context.log.info(f"daily report {stamp}: status {status}, {len(fired)} alert(s) -> {html_uri}")

@@ -1,6 +1,5 @@
 """Risk stage: Formula A event risk and KMeans-tertile zone risk, written to the warehouse."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -31,7 +30,9 @@ def event_risk_scores(
         scores,
         metadata={
             "risk_distribution": json_metadata(risk_distribution(scores)),
-            "top_events": dg.MetadataValue.md(top.round(1).to_markdown(index=False) if len(top) else "_none_"),
+            "top_events": dg.MetadataValue.md(
+                top.round(1).to_markdown(index=False) if len(top) else "_none_"
+            ),
         },
     )
 

@@ -1,6 +1,5 @@
 """Warehouse stage: dimensions, the call fact and event–call links, written to PostgreSQL."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -26,7 +25,9 @@ WAREHOUSE_KINDS = {"pandas", "postgres"}
 def dim_geo(raw_block_groups: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     table = build_geo_table(raw_block_groups)
     by_county = table.groupby("county_name").size().to_dict()
-    return dg.Output(table, metadata={"block_groups_by_county": {k: int(v) for k, v in by_county.items()}})
+    return dg.Output(
+        table, metadata={"block_groups_by_county": {k: int(v) for k, v in by_county.items()}}
+    )
 
 
 @dg.asset(
@@ -106,12 +107,16 @@ LINK_CALL_COLUMNS = (
 def fact_event_incidents(
     enriched_911_calls: pd.DataFrame, cleaned_events: pd.DataFrame, pipeline: PipelineSettings
 ) -> dg.Output[pd.DataFrame]:
-    links = link_calls_to_events(enriched_911_calls, cleaned_events, radius_km=pipeline.link_radius_km)
+    links = link_calls_to_events(
+        enriched_911_calls, cleaned_events, radius_km=pipeline.link_radius_km
+    )
     return dg.Output(
         links,
         metadata={
             "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
             "events_linked": int(links["event_id"].nunique()),
-            "calls_linked": int(links[["incident_number", "response_datetime"]].drop_duplicates().shape[0]),
+            "calls_linked": int(
+                links[["incident_number", "response_datetime"]].drop_duplicates().shape[0]
+            ),
         },
     )

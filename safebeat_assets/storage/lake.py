@@ -5,7 +5,6 @@ Objects live at ``<root>/<bucket>/<asset_name>.parquet``; the bucket comes from 
 GeoParquet. Every output records row count, column schema and a small preview.
 """
 
-
 import io
 from typing import Any
 

@@ -1,6 +1,5 @@
 """The landing zone: where source exports are dropped before ingestion."""
 
-
 from pathlib import Path
 
 import dagster as dg

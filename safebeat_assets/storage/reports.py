@@ -1,6 +1,5 @@
 """Where the daily report files are written: the `reports` bucket of the lake."""
 
-
 import dagster as dg
 from upath import UPath
 

@@ -58,11 +58,14 @@ def frame_to_arrow(spec: TableSpec, frame: pd.DataFrame) -> pa.Table:
     for col in spec.columns:
         array = pa.array(frame[col.name], from_pandas=True)
         target = col.arrow_type
-        if pa.types.is_timestamp(target) and pa.types.is_timestamp(array.type):
-            if array.type.tz is None:
-                raise WarehouseSchemaError(
-                    f"{spec.name}.{col.name} must be a tz-aware timestamp, got naive values"
-                )
+        if (
+            pa.types.is_timestamp(target)
+            and pa.types.is_timestamp(array.type)
+            and array.type.tz is None
+        ):
+            raise WarehouseSchemaError(
+                f"{spec.name}.{col.name} must be a tz-aware timestamp, got naive values"
+            )
         if pa.types.is_date(target) and pa.types.is_timestamp(array.type):
             array = pc.cast(array, pa.timestamp("us"))
         try:
@@ -165,7 +168,9 @@ class Warehouse:
         """Create the schema, tables (in dependency order) and indexes; add new columns."""
         specs = list(specs or TABLES.values())
         with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            cur.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
             for spec in specs:
                 cur.execute(self.create_table_sql(spec))
                 self._migrate_columns(cur, spec)
@@ -200,7 +205,9 @@ class Warehouse:
                     )
                 )
             elif not _same_type(col.pg_type, existing[col.name][1], existing[col.name][2]):
-                mismatched.append(f"{col.name}: table has {existing[col.name][1]}, spec {col.pg_type}")
+                mismatched.append(
+                    f"{col.name}: table has {existing[col.name][1]}, spec {col.pg_type}"
+                )
         if mismatched:
             raise WarehouseSchemaError(
                 f"{self.schema}.{spec.name} has incompatible column types ({'; '.join(mismatched)}); "
@@ -313,7 +320,9 @@ class Warehouse:
             else sql.Identifier(c.name)
             for c in selected
         ]
-        query = sql.SQL("COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT WITH (FORMAT csv, HEADER true)")
+        query = sql.SQL(
+            "COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        )
         buffer = io.BytesIO()
         with self.connect() as conn, conn.cursor() as cur:
             cur.copy_expert(

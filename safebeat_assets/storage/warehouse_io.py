@@ -1,6 +1,5 @@
 """Dagster resources over the warehouse: a connection resource and the table IO manager."""
 
-
 from pathlib import Path
 from typing import Any
 

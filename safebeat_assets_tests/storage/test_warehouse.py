@@ -149,7 +149,9 @@ def test_read_round_trips_types_and_local_time(warehouse):
     warehouse.replace_table(DIM_GEO, geo_frame())
     original = fact_frame()
     warehouse.replace_table(FACT_911_CALLS, original)
-    back = warehouse.read_table(FACT_911_CALLS).sort_values("incident_number").reset_index(drop=True)
+    back = (
+        warehouse.read_table(FACT_911_CALLS).sort_values("incident_number").reset_index(drop=True)
+    )
     expected = original.sort_values("incident_number").reset_index(drop=True)
     assert str(back["response_datetime"].dt.tz) == "America/Chicago"
     assert (back["response_datetime"] == expected["response_datetime"]).all()
@@ -169,9 +171,7 @@ def test_read_round_trips_types_and_local_time(warehouse):
 def test_incompatible_existing_column_type_is_reported(warehouse):
     warehouse.ensure_tables()
     with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            f'ALTER TABLE "{warehouse.schema}".dim_geo ALTER COLUMN area_sq_km TYPE text'
-        )
+        cur.execute(f'ALTER TABLE "{warehouse.schema}".dim_geo ALTER COLUMN area_sq_km TYPE text')
         conn.commit()
     with pytest.raises(WarehouseSchemaError, match="area_sq_km"):
         warehouse.ensure_tables()

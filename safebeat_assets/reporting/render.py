@@ -1,0 +1,72 @@
+"""Render the report dict as one self-contained HTML page (inline CSS, optional inline PNGs).
+
+Autoescaping is on for every value: event names and categories come from public permit data.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping
+from functools import cache
+
+from jinja2 import Environment, PackageLoader
+
+TEMPLATE_NAME = "daily_report.html.j2"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value))
+
+
+def _thousands(value) -> str:
+    return f"{value:,}" if _is_number(value) else "n/a"
+
+
+def _number(value, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}" if _is_number(value) else "n/a"
+
+
+def _percent(value, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f} %" if _is_number(value) else "n/a"
+
+
+@cache
+def _environment() -> Environment:
+    # PackageLoader reads the template shipped inside the package (works from a wheel too).
+    env = Environment(
+        loader=PackageLoader("safebeat_assets.reporting", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(thousands=_thousands, number=_number, percent=_percent)
+    return env
+
+
+def render_html(report: Mapping, images: Mapping[str, bytes] | None = None) -> str:
+    """HTML for a `build_report` dict; `images` (forecast/clusters/daily_volume PNG bytes) inline."""
+    encoded = {k: base64.b64encode(v).decode("ascii") for k, v in (images or {}).items() if v}
+    template = _environment().get_template(TEMPLATE_NAME)
+    return template.render(
+        meta=report["report_metadata"],
+        data=report["data_processing"],
+        db=report["database_stats"],
+        ml=report["ml_models"],
+        forecast=report.get("forecast", []),
+        top_rules=report.get("top_rules", []),
+        top_events=report.get("top_risky_events", []),
+        alerts=report.get("alerts", []),
+        checks=report.get("checks", []),
+        outputs=report.get("outputs_generated", []),
+        images={
+            "forecast": encoded.get("forecast"),
+            "clusters": encoded.get("clusters"),
+            "daily_volume": encoded.get("daily_volume"),
+        },
+    )
+
+
+def html_bytes(html: str) -> bytes:
+    """UTF-8 bytes to upload; use len() of these, not of the str (the seed's bug)."""
+    return html.encode("utf-8")

@@ -1,0 +1,57 @@
+"""`safebeat sample` sub-command hooks (the top-level CLI calls these)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .generate import _check, build_sample, write_sample
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--calls", type=int, default=110_000, help="number of 911 calls (rows)")
+    parser.add_argument(
+        "--seed", type=int, default=42, help="random seed (same seed -> same files)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="landing directory (default: the configured landing dir, e.g. data/landing)",
+    )  # fmt: skip
+    parser.add_argument("--start", default="2023-01-01", help="first call date (YYYY-MM-DD)")
+    parser.add_argument("--end", default="2025-12-31", help="last call date (YYYY-MM-DD)")
+    parser.add_argument("--layout", type=int, choices=(25, 27), default=25, help="APD layout")
+    parser.add_argument(
+        "--format", dest="calls_format", choices=("csv", "xlsx"), default="csv",
+        help="calls file format (xlsx only for small samples)",
+    )  # fmt: skip
+    return parser
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """Generate the sample described by ``args`` and print the paths and row counts."""
+    _check(args.calls, args.start, args.end, args.layout, args.calls_format)
+    out = args.out if args.out is not None else _default_landing_dir()
+    tables = build_sample(args.calls, args.seed, args.start, args.end)
+    paths = write_sample(tables, out, args.start, args.end, args.layout, args.calls_format)
+    n_permits = tables.events["FOLDERRSN"].nunique()
+    print(f"calls:        {paths.calls}  ({len(tables.calls):,} rows)")
+    print(f"events:       {paths.events}  ({len(tables.events):,} rows, {n_permits:,} permits)")
+    print(f"block_groups: {paths.block_groups}  ({len(tables.block_groups):,} features)")
+    return 0
+
+
+def _default_landing_dir() -> Path:
+    try:
+        from safebeat_assets.settings import load_settings
+    except ImportError:  # pragma: no cover - settings module not available
+        return Path("data/landing")
+    return Path(load_settings().landing_dir)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience entry point
+    parser = add_sample_arguments(argparse.ArgumentParser(prog="safebeat sample"))
+    return run_sample(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Readers of the real source formats: APD 911 calls, ACE event permits, TIGER block groups.
+
+Pure functions of a file path (no dagster): every reader binds columns by header name and
+returns values as text plus provenance; typing happens in `safebeat_assets.transform`.
+"""
+
+from safebeat_assets.sources.ace_events import read_ace_events
+from safebeat_assets.sources.apd_calls import RAW_CALL_COLUMNS, read_apd_calls
+from safebeat_assets.sources.columns import SourceSchemaError, canonical_name
+from safebeat_assets.sources.files import file_sha256, list_source_files
+from safebeat_assets.sources.tiger_block_groups import DEFAULT_COUNTY_FPS, read_block_groups
+
+__all__ = [
+    "DEFAULT_COUNTY_FPS",
+    "RAW_CALL_COLUMNS",
+    "SourceSchemaError",
+    "canonical_name",
+    "file_sha256",
+    "list_source_files",
+    "read_ace_events",
+    "read_apd_calls",
+    "read_block_groups",
+]

@@ -1,0 +1,201 @@
+"""Cleaning of ACE permit rows and their aggregation to one event per permit (folderrsn).
+
+ACE rows are road-closure *segments*: a permit repeats once per closed street, so every field
+is parsed per row and then aggregated (data-formats §2): min start, max end, any-of flags,
+closure_segments = row count, location = median of the valid GPS points, name/type/tier/
+status/organiser = first non-null in source order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from safebeat_assets.sources.columns import ACE_REQUIRED_COLUMNS, SourceSchemaError
+from safebeat_assets.transform.parsing import (
+    DATETIME_MISSING,
+    DATETIME_UNPARSED,
+    clean_text,
+    contains_text,
+    parse_bool,
+    parse_datetimes,
+    parse_float,
+    parse_int,
+)
+
+# The three documented formats first, then what our XLSX reader prints for native date cells,
+# then the obvious variants of the documented ones. No free-form guessing.
+EVENT_DATE_FORMATS: tuple[str, ...] = (
+    "%b %d, %Y",
+    "%B %d, %Y %H:%M",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%B %d, %Y",
+    "%b %d, %Y %H:%M",
+)
+
+# Loose Austin box for event GPS (the seed computed it but never applied it).
+LATITUDE_RANGE = (29.0, 32.0)
+LONGITUDE_RANGE = (-99.0, -96.0)
+
+CLEANED_EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "event_name",
+    "event_type",
+    "status",
+    "tier",
+    "organizer",
+    "start_date",
+    "end_date",
+    "event_length_days",
+    "event_year",
+    "event_month",
+    "has_alcohol",
+    "alcohol_unknown",
+    "has_amplified_sound",
+    "amplified_sound_unknown",
+    "has_road_closure",
+    "has_full_road_closure",
+    "closure_segments",
+    "event_lat",
+    "event_lon",
+    "has_valid_location",
+    "expected_attendance",
+)
+
+
+@dataclass
+class CleanedEvents:
+    events: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+def clean_events(raw: pd.DataFrame) -> CleanedEvents:
+    """raw_events (one row per segment) -> cleaned_events (one row per permit), with counts.
+
+    Rows whose folderrsn is not an integer cannot be attributed to a permit: they are dropped
+    and counted (`rows_without_event_id`).
+    """
+    missing = set(ACE_REQUIRED_COLUMNS) - set(raw.columns)
+    if missing:
+        raise SourceSchemaError("raw_events frame", missing=missing)
+    raw = raw.reset_index(drop=True)
+    stats: dict[str, int] = {"rows_in": len(raw)}
+
+    rows, row_stats = _parse_rows(raw)
+    stats.update(row_stats)
+    attributable = rows["event_id"].notna().to_numpy()
+    stats["rows_without_event_id"] = int((~attributable).sum())
+    rows = rows[attributable].astype({"event_id": "int64"})
+    stats["segments"] = len(rows)
+
+    events = _aggregate(rows)
+    stats["events_out"] = len(events)
+    stats["events_with_valid_location"] = int(events["has_valid_location"].sum())
+    stats["events_without_dates"] = int(
+        (events["start_date"].isna() | events["end_date"].isna()).sum()
+    )
+    stats["events_end_before_start"] = int((events["end_date"] < events["start_date"]).sum())
+    return CleanedEvents(events, stats)
+
+
+def _column(raw: pd.DataFrame, name: str) -> pd.Series:
+    """An optional raw column, or all-null when the file did not have it."""
+    if name in raw.columns:
+        return raw[name]
+    return pd.Series(None, index=raw.index, dtype=object)
+
+
+def _parse_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    stats: dict[str, int] = {}
+    event_id = parse_int(raw["folderrsn"])
+
+    dates = {}
+    unparsed = missing = 0
+    for name in ("start_date", "end_date"):
+        parsed = parse_datetimes(raw[name], EVENT_DATE_FORMATS)
+        dates[name] = parsed.values.dt.normalize()  # calendar dates: the linkage compares days
+        unparsed += int((parsed.format_index == DATETIME_UNPARSED).sum())
+        missing += int((parsed.format_index == DATETIME_MISSING).sum())
+    stats["dates_unparsed"] = unparsed
+    stats["dates_missing"] = missing
+
+    latitude = parse_float(raw["gpslatitude"]).values
+    longitude = parse_float(raw["gpslongitude"]).values
+    blank = clean_text(raw["gpslatitude"]).isna() | clean_text(raw["gpslongitude"]).isna()
+    valid = latitude.between(*LATITUDE_RANGE) & longitude.between(*LONGITUDE_RANGE)
+    stats["location_missing"] = int(blank.sum())
+    stats["location_invalid"] = int((~blank & ~valid).sum())
+
+    alcohol_parsed = parse_bool(_column(raw, "alcohol_served"))
+    sound_parsed = parse_bool(_column(raw, "amplified_sound"))
+    # Text that is neither yes-like nor no-like counts as "not served" and is reported here.
+    stats["alcohol_served_unparsed"] = alcohol_parsed.invalid_count
+    stats["amplified_sound_unparsed"] = sound_parsed.invalid_count
+    alcohol, sound = alcohol_parsed.values, sound_parsed.values
+    closure_type = _column(raw, "type_of_road_closure")
+    rows = pd.DataFrame(
+        {
+            "event_id": event_id.values,
+            "event_name": clean_text(raw["foldername"]),
+            "event_type": clean_text(_column(raw, "foldertype")),
+            "status": clean_text(_column(raw, "status")),
+            "tier": parse_int(_column(raw, "tier_type")).values,
+            "organizer": clean_text(_column(raw, "event_applicant_organization")),
+            "start_date": dates["start_date"],
+            "end_date": dates["end_date"],
+            "alcohol_yes": alcohol.eq(True).fillna(False).astype(bool),
+            "alcohol_known": alcohol.notna(),
+            "sound_yes": sound.eq(True).fillna(False).astype(bool),
+            "sound_known": sound.notna(),
+            "road_closure": clean_text(_column(raw, "road_closure")).notna(),
+            "full_road_closure": contains_text(closure_type, "full road"),
+            "latitude": latitude.where(valid),
+            "longitude": longitude.where(valid),
+            "valid_location": valid,
+        }
+    )
+    return rows, stats
+
+
+def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
+    grouped = rows.groupby("event_id", sort=True)
+    # `first` skips nulls, so it is the first non-null value in source order.
+    events = grouped.agg(
+        event_name=("event_name", "first"),
+        event_type=("event_type", "first"),
+        status=("status", "first"),
+        tier=("tier", "first"),
+        organizer=("organizer", "first"),
+        start_date=("start_date", "min"),
+        end_date=("end_date", "max"),
+        has_alcohol=("alcohol_yes", "any"),
+        alcohol_known=("alcohol_known", "any"),
+        has_amplified_sound=("sound_yes", "any"),
+        amplified_sound_known=("sound_known", "any"),
+        has_road_closure=("road_closure", "any"),
+        has_full_road_closure=("full_road_closure", "any"),
+        closure_segments=("event_id", "size"),
+        event_lat=("latitude", "median"),
+        event_lon=("longitude", "median"),
+        has_valid_location=("valid_location", "any"),
+    ).reset_index()
+
+    # Blank alcohol/sound on every row counts as "no", and is recorded as unknown.
+    events["alcohol_unknown"] = ~events.pop("alcohol_known")
+    events["amplified_sound_unknown"] = ~events.pop("amplified_sound_known")
+    length = (events["end_date"] - events["start_date"]).dt.days + 1
+    events["event_length_days"] = pd.array(length, dtype="Int64")
+    events["event_year"] = pd.array(events["start_date"].dt.year, dtype="Int64")
+    events["event_month"] = pd.array(events["start_date"].dt.month, dtype="Int64")
+    events["expected_attendance"] = pd.array([pd.NA] * len(events), dtype="Int64")
+    events["tier"] = events["tier"].astype("Int64")
+    events["closure_segments"] = events["closure_segments"].astype("int64")
+    for name in ("event_name", "event_type", "status", "organizer"):
+        events[name] = events[name].astype(object).where(events[name].notna(), None)
+    for name in ("event_lat", "event_lon"):
+        events[name] = events[name].astype("float64")
+    return events[list(CLEANED_EVENT_COLUMNS)]

@@ -1,0 +1,159 @@
+"""The whole graph on generated data: row counts, keys, report contents, idempotent re-run."""
+
+import json
+from dataclasses import replace
+
+import dagster as dg
+import pytest
+
+from safebeat_assets.definitions import build_definitions
+from safebeat_assets.defs.automation import DAILY_JOB_NAME
+from safebeat_assets.storage.tables import TABLES
+from safebeat_assets.storage.warehouse import Warehouse
+from safebeat_assets_tests.helpers import check_results, lake_frame, row_counts
+
+REPORT_DATE = "2025-07-01"
+RUN_CONFIG = {"ops": {"daily_report": {"config": {"report_date": REPORT_DATE}}}}
+
+
+def run_daily_job(settings, instance=None):
+    job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
+    return job.execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        run_config=RUN_CONFIG,
+        raise_on_error=False,
+    )
+
+
+def table_fingerprints(warehouse: Warehouse) -> dict[str, tuple]:
+    prints = {}
+    for name, spec in TABLES.items():
+        order = ", ".join(spec.primary_key)
+        prints[name] = warehouse.fetch_one(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY {order}), '')) FROM {{t}} t",
+            t=name,
+        )
+    return prints
+
+
+@pytest.mark.e2e
+def test_daily_job_end_to_end(local_settings, warehouse_url):
+    result = run_daily_job(local_settings)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+    counts = row_counts(result)
+    assert set(counts) >= {
+        "raw_911_calls",
+        "cleaned_911_calls",
+        "enriched_911_calls",
+        "dim_geo",
+        "dim_event",
+        "fact_911_calls",
+        "fact_event_incidents",
+        "association_rules",
+        "zone_clusters",
+        "call_forecast",
+        "event_risk_scores",
+        "zone_risk_scores",
+        "daily_report",
+    }
+    enriched = lake_frame(local_settings, "cleaned-data", "enriched_911_calls")
+    assert counts["fact_911_calls"] == len(enriched)
+    assert counts["fact_event_incidents"] > 0
+    assert counts["association_rules"] > 0
+    assert counts["zone_clusters"] >= 100
+    assert counts["call_forecast"] >= 7
+
+    warehouse = Warehouse(warehouse_url, local_settings.warehouse_schema)
+    orphans = warehouse.fetch_one(
+        "SELECT count(*) FROM {l} l LEFT JOIN {f} f USING (incident_number, response_datetime) "
+        "WHERE f.incident_number IS NULL",
+        l="fact_event_incidents",
+        f="fact_911_calls",
+    )[0]
+    assert orphans == 0
+    scored, linked = warehouse.fetch_one(
+        "SELECT (SELECT count(*) FROM {r}), (SELECT count(DISTINCT event_id) FROM {l})",
+        r="event_risk_scores",
+        l="fact_event_incidents",
+    )
+    assert scored == linked > 0
+
+    checks = check_results(result)
+    assert all(
+        checks[name]
+        for name in (
+            "no_duplicate_calls",
+            "enough_calls_for_rules",
+            "enough_geolocated_calls_for_zones",
+            "enough_days_for_forecast",
+            "no_duplicate_event_links",
+            "links_within_event_dates",
+            "risk_scores_between_0_and_100",
+            "rules_meet_thresholds",
+            "forecast_non_negative",
+        )
+    )
+    assert checks["warehouse_holds_100k_calls"] is False  # small sample: the DATA_VOLUME alert
+
+    report_dir = local_settings.lake_dir / "reports"
+    report = json.loads((report_dir / "daily" / f"{REPORT_DATE}_report.json").read_text())
+    assert report["report_metadata"]["status"] == "WARNING"
+    assert report["report_metadata"]["run_id"] == result.run_id
+    assert report["database_stats"]["calls_in_warehouse"] == counts["fact_911_calls"]
+    assert report["data_processing"]["calls_processed"] == counts["raw_911_calls"]
+    assert report["ml_models"]["rules_discovered"] == counts["association_rules"]
+    assert report["ml_models"]["zones_clustered"] == counts["zone_clusters"]
+    assert sum(report["ml_models"]["risk_distribution"].values()) == scored
+    assert [a["type"] for a in report["alerts"]] == ["DATA_VOLUME"]
+    assert {c["name"] for c in report["checks"]} >= {"no_duplicate_calls", "forecast_generated"}
+    assert all(c["this_run"] for c in report["checks"])
+    html = (report_dir / "daily" / f"{REPORT_DATE}_report.html").read_text(encoding="utf-8")
+    assert "DATA_VOLUME" in html and result.run_id in html
+    alerts = json.loads((report_dir / "alerts" / f"{REPORT_DATE}_alerts.json").read_text())
+    assert alerts["total_alerts"] == 1
+
+    before = table_fingerprints(warehouse)
+    again = run_daily_job(local_settings)
+    assert again.success
+    assert table_fingerprints(warehouse) == before
+    for node in (
+        "dim_geo",
+        "dim_event",
+        "fact_911_calls",
+        "fact_event_incidents",
+        "event_risk_scores",
+    ):
+        meta = again.asset_materializations_for_node(node)[0].metadata
+        assert (
+            meta["rows_inserted"].value + meta["rows_updated"].value + meta["rows_deleted"].value
+            == 0
+        ), node
+
+
+@pytest.mark.e2e
+def test_prechecks_stop_the_models_on_insufficient_data(local_settings, tmp_path):
+    from safebeat_assets.sample import generate_sample
+
+    landing = tmp_path / "tiny-landing"
+    generate_sample(landing, n_calls=400, seed=3, start="2025-03-01", end="2025-03-10")
+    result = run_daily_job(replace(local_settings, landing_dir=landing))
+    assert not result.success
+    checks = check_results(result)
+    assert checks["enough_calls_for_rules"] is False
+    assert checks["enough_days_for_forecast"] is False
+    materialized = set(row_counts(result))
+    assert "fact_911_calls" in materialized
+    assert not materialized & {
+        "association_rules",
+        "zone_clusters",
+        "call_forecast",
+        "daily_report",
+    }
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert not started & {"association_rules", "zone_clusters", "call_forecast", "daily_report"}
+    failed = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert failed == {
+        "fact_911_calls_enough_calls_for_rules",
+        "fact_911_calls_enough_days_for_forecast",
+    }
