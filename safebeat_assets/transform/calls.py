@@ -124,6 +124,7 @@ _FORMAT_LABELS = {
     "%Y-%m-%dT%H:%M:%S.%f": "iso_fraction",
     "%Y-%m-%dT%H:%M:%S": "iso",
     "%Y-%m-%d %H:%M": "minutes_only",
+    "%Y-%m-%d": "xlsx_midnight",
 }
 _MENTAL_HEALTH_TRUE = TRUE_WORDS | {"mental health incident"}
 _MENTAL_HEALTH_FALSE = FALSE_WORDS | {"not mental health incident"}

@@ -27,13 +27,15 @@ import pyarrow.compute as pc
 LOCAL_TZ = "America/Chicago"
 
 # APD: CSV `2025 Oct 31 11:59:47 PM`; XLSX cells as printed by our reader; Socrata JSON
-# floating ISO; spreadsheet re-saves that lost the seconds (the last resort).
+# floating ISO; spreadsheet re-saves that lost the seconds (the last resort). An XLSX cell
+# holding exactly midnight comes back from the reader as a bare date.
 APD_DATETIME_FORMATS: tuple[str, ...] = (
     "%Y %b %d %I:%M:%S %p",
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
 )
 APD_FALLBACK_FORMAT = "%Y-%m-%d %H:%M"
 _APD_FIXED_WIDTH_FORMAT = "%Y %b %d %I:%M:%S %p"

@@ -184,3 +184,21 @@ def test_xlsx_round_trip_native_cells(tmp_path):
     assert raw.iloc[1]["geo_id"] is None
     assert raw.iloc[1]["response_time"] == "7,953"
     assert raw["source_row"].tolist() == [1, 2]
+
+
+def test_xlsx_sample_cleans_without_quarantine(tmp_path):
+    """Generated XLSX (native datetime cells incl. exact midnights, numeric Geo IDs) reads and
+    cleans like the CSV export of the same calls."""
+    from safebeat_assets.sample import generate_sample
+    from safebeat_assets.transform import clean_calls
+
+    xlsx = generate_sample(tmp_path / "x", n_calls=3_000, seed=5, calls_format="xlsx")
+    csv = generate_sample(tmp_path / "c", n_calls=3_000, seed=5)
+    from_xlsx = clean_calls(read_apd_calls(xlsx.calls))
+    from_csv = clean_calls(read_apd_calls(csv.calls))
+    assert from_xlsx.stats["rows_quarantined"] == 0
+    assert len(from_xlsx.calls) == len(from_csv.calls)
+    assert (
+        from_xlsx.calls["response_datetime"].values == from_csv.calls["response_datetime"].values
+    ).all()
+    assert from_xlsx.calls["geo_id"].equals(from_csv.calls["geo_id"])

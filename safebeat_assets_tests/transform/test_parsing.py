@@ -133,8 +133,9 @@ def test_text_helpers():
 
 
 def test_xlsx_cell_text():
-    assert _cell_text(484530412002.0) == "484530412002.0"
-    assert _cell_text(4.845300e11) == "484530000000.0"
+    assert _cell_text(484530412002.0) == "484530412002"
+    assert _cell_text(4.845300e11) == "484530000000"
+    assert _cell_text(2.5) == "2.5"
     assert _cell_text(4) == "4"
     assert _cell_text("") is None
     assert _cell_text(None) is None
