@@ -23,7 +23,7 @@ demo: $(VENV)/.synced
 	$(VENV)/bin/safebeat demo
 
 test: $(VENV)/.synced
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=8
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

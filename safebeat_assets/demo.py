@@ -11,6 +11,7 @@ from .defs.automation import DAILY_JOB_NAME
 from .settings import Settings, load_settings
 from .storage.embedded import stop_embedded_server
 from .storage.landing import SOURCE_PATTERNS, LandingZone, MissingSourceError
+from .storage.object_store import LakeStorage
 
 LOCAL_INSTANCE_YAML = """\
 # Local-profile Dagster instance (written by `safebeat demo`): SQLite storage in this folder.
@@ -20,7 +21,7 @@ telemetry:
 
 
 def landing_is_empty(landing_dir: Path) -> bool:
-    landing = LandingZone(root=str(landing_dir))
+    landing = LandingZone(location=str(landing_dir), storage=LakeStorage(root=str(landing_dir)))
     for source in SOURCE_PATTERNS:
         try:
             landing.source_files(source)

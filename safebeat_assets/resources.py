@@ -1,39 +1,66 @@
-"""Chooses resources and IO managers for the active profile (see settings.py)."""
+"""Chooses resources and IO managers for the active profile (see settings.py).
 
-from __future__ import annotations
+local: lake folders under the data dir, the embedded warehouse unless SAFEBEAT_WAREHOUSE_URL is
+set, a local landing folder. prod: S3 buckets (MinIO) for lake, landing and reports, and the
+PostGIS server at SAFEBEAT_WAREHOUSE_URL. Secrets are only ever EnvVar references.
+"""
 
 from typing import Any
 
 import dagster as dg
 
 from .defs.common import LAKE_IO, WAREHOUSE_IO, PipelineSettings
-from .settings import Settings
+from .settings import ENV_S3_ACCESS_KEY_ID, ENV_S3_SECRET_ACCESS_KEY, Settings
 from .storage.lake import ParquetLakeIOManager
 from .storage.landing import LandingZone
+from .storage.object_store import LakeStorage
 from .storage.reports import ReportStore
 from .storage.warehouse_io import WarehouseIOManager, WarehouseResource
 
+RAW_BUCKET = "raw-data"
 
-def build_resources(settings: Settings) -> dict[str, Any]:
-    if settings.profile != "local":
-        raise NotImplementedError(
-            f"profile {settings.profile!r} is not available yet; use SAFEBEAT_ENV=local"
+
+def _lake_storage(settings: Settings) -> LakeStorage:
+    if settings.uses_object_storage:
+        return LakeStorage(
+            root="s3://",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            access_key_id=dg.EnvVar(ENV_S3_ACCESS_KEY_ID),
+            secret_access_key=dg.EnvVar(ENV_S3_SECRET_ACCESS_KEY),
         )
+    return LakeStorage(root=str(settings.lake_dir))
+
+
+def _warehouse(settings: Settings) -> WarehouseResource:
     if settings.uses_embedded_warehouse:
-        warehouse = WarehouseResource(
+        return WarehouseResource(
             embedded_data_dir=str(settings.data_dir), schema_name=settings.warehouse_schema
         )
-    else:
-        warehouse = WarehouseResource(
-            url=dg.EnvVar(settings.warehouse_url_env), schema_name=settings.warehouse_schema
-        )
-    lake_root = str(settings.lake_dir)
+    return WarehouseResource(
+        url=dg.EnvVar(settings.warehouse_url_env), schema_name=settings.warehouse_schema
+    )
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    storage = _lake_storage(settings)
+    warehouse = _warehouse(settings)
+    landing_location = (
+        f"s3://{RAW_BUCKET}/{settings.landing_prefix}"
+        if settings.uses_object_storage
+        else str(settings.landing_dir)
+    )
     return {
-        LAKE_IO: ParquetLakeIOManager(root=lake_root),
+        LAKE_IO: ParquetLakeIOManager(storage=storage),
         WAREHOUSE_IO: WarehouseIOManager(warehouse=warehouse),
+        "lake_storage": storage,
         "warehouse": warehouse,
-        "landing": LandingZone(root=str(settings.landing_dir)),
-        "reports": ReportStore(root=lake_root),
+        "landing": LandingZone(
+            location=landing_location,
+            storage=storage,
+            cache_dir=str(settings.data_dir / "landing-cache"),
+        ),
+        "reports": ReportStore(storage=storage),
         "pipeline": PipelineSettings(
             link_radius_km=settings.link_radius_km, county_fips=list(settings.county_fips)
         ),

@@ -26,6 +26,29 @@ ENV_WAREHOUSE_URL = "SAFEBEAT_WAREHOUSE_URL"
 ENV_WAREHOUSE_SCHEMA = "SAFEBEAT_WAREHOUSE_SCHEMA"
 ENV_LINK_RADIUS_KM = "SAFEBEAT_LINK_RADIUS_KM"
 ENV_COUNTIES = "SAFEBEAT_COUNTY_FIPS"
+ENV_S3_ENDPOINT_URL = "SAFEBEAT_S3_ENDPOINT_URL"
+ENV_S3_REGION = "SAFEBEAT_S3_REGION"
+ENV_S3_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+ENV_S3_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+ENV_LANDING_PREFIX = "SAFEBEAT_LANDING_PREFIX"
+
+# What the production profile reads (the Dagster instance's DAGSTER_PG_* variables are read by
+# dagster.yaml). Required ones must be set; the others have defaults.
+PROD_REQUIRED_ENV = (
+    ENV_PROFILE,
+    ENV_WAREHOUSE_URL,
+    ENV_S3_ACCESS_KEY_ID,
+    ENV_S3_SECRET_ACCESS_KEY,
+)
+PROD_OPTIONAL_ENV = (
+    ENV_S3_ENDPOINT_URL,
+    ENV_S3_REGION,
+    ENV_LANDING_PREFIX,
+    ENV_WAREHOUSE_SCHEMA,
+    ENV_DATA_DIR,
+    ENV_LINK_RADIUS_KM,
+    ENV_COUNTIES,
+)
 
 
 class SettingsError(ValueError):
@@ -41,6 +64,13 @@ class Settings:
     warehouse_schema: str
     link_radius_km: float
     county_fips: tuple[str, ...]
+    s3_endpoint_url: str | None = None  # not a secret: where the object store listens
+    s3_region: str = "us-east-1"
+    landing_prefix: str = "landing"
+
+    @property
+    def uses_object_storage(self) -> bool:
+        return self.profile == "prod"
 
     @property
     def lake_dir(self) -> Path:
@@ -63,8 +93,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(env.get(ENV_DATA_DIR) or PROJECT_ROOT / "data").resolve()
     landing_dir = Path(env.get(ENV_LANDING_DIR) or data_dir / "landing").resolve()
     url_env = ENV_WAREHOUSE_URL if env.get(ENV_WAREHOUSE_URL) else None
-    if profile == "prod" and url_env is None:
-        raise SettingsError(f"the prod profile needs {ENV_WAREHOUSE_URL}")
+    if profile == "prod":
+        missing = [name for name in PROD_REQUIRED_ENV if not env.get(name)]
+        if missing:
+            raise SettingsError(f"the prod profile needs {', '.join(missing)}")
     radius = _positive_float(env, ENV_LINK_RADIUS_KM, 1.5)
     counties = tuple(
         c.strip() for c in env.get(ENV_COUNTIES, ",".join(DEFAULT_COUNTIES)).split(",") if c.strip()
@@ -79,6 +111,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         warehouse_schema=env.get(ENV_WAREHOUSE_SCHEMA, "safebeat"),
         link_radius_km=radius,
         county_fips=counties,
+        s3_endpoint_url=env.get(ENV_S3_ENDPOINT_URL) or None,
+        s3_region=env.get(ENV_S3_REGION) or "us-east-1",
+        landing_prefix=(env.get(ENV_LANDING_PREFIX) or "landing").strip("/"),
     )
 
 

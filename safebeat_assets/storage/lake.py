@@ -17,6 +17,7 @@ from dagster._core.storage.upath_io_manager import UPathIOManager
 from upath import UPath
 
 from .metadata import frame_metadata
+from .object_store import LakeStorage
 
 BUCKET_METADATA_KEY = "safebeat/lake_bucket"
 COLUMNS_METADATA_KEY = "columns"
@@ -36,6 +37,10 @@ def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
 class ParquetLake(UPathIOManager):
     extension = ".parquet"
 
+    def __init__(self, storage: LakeStorage):
+        super().__init__(base_path=storage.upath())
+        self.storage = storage
+
     def get_asset_relative_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
         return UPath(_bucket_of(context), *context.asset_key.path)
 
@@ -51,13 +56,7 @@ class ParquetLake(UPathIOManager):
         else:
             table = pa.Table.from_pandas(obj, preserve_index=False)
             pq.write_table(table, buffer, compression="zstd")
-        if path.protocol in ("", "file", "local"):
-            # Write next to the target and rename, so a crash never leaves a truncated file.
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(buffer.getvalue())
-            tmp.rename(path)
-        else:
-            path.write_bytes(buffer.getvalue())  # an object PUT is atomic
+        self.storage.write_bytes(path, buffer.getvalue())
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         columns = (context.definition_metadata or {}).get(COLUMNS_METADATA_KEY)
@@ -76,20 +75,10 @@ class ParquetLake(UPathIOManager):
 
 
 class ParquetLakeIOManager(dg.ConfigurableIOManagerFactory):
-    """Parquet lake rooted at a local folder or an ``s3://`` URL."""
+    """Parquet lake on the configured LakeStorage (a local folder or S3 buckets)."""
 
-    root: str
-    s3_endpoint_url: str | None = None
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    storage: dg.ResourceDependency[LakeStorage]
 
     def create_io_manager(self, context) -> ParquetLake:
-        if self.root.startswith("s3://"):
-            options: dict[str, Any] = {}
-            if self.s3_endpoint_url:
-                options["endpoint_url"] = self.s3_endpoint_url
-            if self.s3_access_key_id:
-                options["key"] = self.s3_access_key_id
-                options["secret"] = self.s3_secret_access_key
-            return ParquetLake(base_path=UPath(self.root, **options))
-        return ParquetLake(base_path=UPath(self.root))
+        self.storage.ensure_buckets()
+        return ParquetLake(self.storage)

@@ -1,8 +1,15 @@
-"""The landing zone: where source exports are dropped before ingestion."""
+"""The landing zone: where source exports are dropped before ingestion.
 
+A local folder, or a prefix of the `raw-data` bucket (``s3://raw-data/landing``). Objects are
+copied to a local cache before parsing, because the XLSX and GIS readers need real files.
+"""
+
+import fnmatch
 from pathlib import Path
 
 import dagster as dg
+
+from .object_store import LakeStorage
 
 SOURCE_PATTERNS: dict[str, tuple[str, ...]] = {
     "calls": ("*.csv", "*.xlsx"),
@@ -16,20 +23,41 @@ class MissingSourceError(FileNotFoundError):
 
 
 class LandingZone(dg.ConfigurableResource):
-    """A local landing folder with one sub-folder per source (calls, events, block_groups)."""
+    """One sub-folder (or sub-prefix) per source: calls, events, block_groups."""
 
-    root: str
+    location: str
+    storage: dg.ResourceDependency[LakeStorage]
+    cache_dir: str = ""
 
     def source_files(self, source: str) -> list[Path]:
-        """The source's files in name order; an error that says where to put them if none."""
-        folder = Path(self.root) / source
-        files = sorted(
-            {p for pattern in SOURCE_PATTERNS[source] for p in folder.glob(pattern) if p.is_file()}
+        """The source's files in name order as local paths; a clear error if there are none."""
+        folder = self.storage.upath(self.location) / source
+        patterns = SOURCE_PATTERNS[source]
+        entries = sorted(
+            (p for p in folder.iterdir() if any(fnmatch.fnmatch(p.name, pat) for pat in patterns))
+            if folder.exists()
+            else [],
+            key=lambda p: p.name,
         )
-        if not files:
+        entries = [p for p in entries if p.is_file()]
+        if not entries:
             raise MissingSourceError(
-                f"no {source} file found in {folder} (expected {', '.join(SOURCE_PATTERNS[source])}); "
-                "drop an export there or run `safebeat sample --out "
-                f"{Path(self.root)}` to generate sample data"
+                f"no {source} file found in {folder} (expected {', '.join(patterns)}); "
+                f"drop an export there or run `safebeat sample --out {self.location}` "
+                "to generate sample data"
             )
-        return files
+        if folder.protocol in ("", "file", "local"):
+            return [Path(str(p)) for p in entries]
+        return [self._cached_copy(source, p) for p in entries]
+
+    def _cached_copy(self, source: str, remote) -> Path:
+        if not self.cache_dir:
+            raise dg.DagsterInvalidConfigError(
+                "a remote landing zone needs a local cache_dir", [], None
+            )
+        local = Path(self.cache_dir) / source / remote.name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_name(local.name + ".part")
+        tmp.write_bytes(remote.read_bytes())
+        tmp.rename(local)
+        return local

@@ -1,18 +1,16 @@
 """Where the daily report files are written: the `reports` bucket of the lake."""
 
 import dagster as dg
-from upath import UPath
+
+from .object_store import LakeStorage
 
 
 class ReportStore(dg.ConfigurableResource):
-    """Writes report files under ``<root>/reports``; root is a folder or an ``s3://`` URL."""
+    """Writes report files under ``<lake>/reports``."""
 
-    root: str
+    storage: dg.ResourceDependency[LakeStorage]
 
     def write(self, relative_path: str, data: bytes) -> str:
-        target = UPath(self.root) / "reports" / relative_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.rename(target)
+        target = self.storage.upath() / "reports" / relative_path
+        self.storage.write_bytes(target, data)
         return str(target)

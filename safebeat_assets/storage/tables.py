@@ -45,6 +45,20 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class GeometryColumn:
+    """A PostGIS column generated from plain columns, present only where PostGIS is installed."""
+
+    name: str
+    geometry_type: str  # e.g. Point, MultiPolygon
+    expression: str  # SQL over the table's own columns; must be immutable
+    description: str = ""
+
+
+def point_from(lon: str, lat: str) -> str:
+    return f"ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)"
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     description: str
@@ -52,6 +66,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
+    geometry: tuple[GeometryColumn, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -87,6 +102,20 @@ DIM_GEO = TableSpec(
     ),
     primary_key=("geo_id",),
     indexes=(("county_fp",),),
+    geometry=(
+        GeometryColumn(
+            "boundary",
+            "MultiPolygon",
+            "ST_Multi(ST_GeomFromText(boundary_wkt, 4326))",
+            "Block-group polygon",
+        ),
+        GeometryColumn(
+            "centroid",
+            "Point",
+            point_from("longitude_centroid", "latitude_centroid"),
+            "Census internal point",
+        ),
+    ),
 )
 
 DIM_EVENT = TableSpec(
@@ -118,6 +147,9 @@ DIM_EVENT = TableSpec(
     ),
     primary_key=("event_id",),
     indexes=(("start_date", "end_date"),),
+    geometry=(
+        GeometryColumn("geom", "Point", point_from("event_lon", "event_lat"), "Event point"),
+    ),
 )
 
 FACT_911_CALLS = TableSpec(
@@ -156,6 +188,14 @@ FACT_911_CALLS = TableSpec(
     primary_key=("incident_number", "response_datetime"),
     foreign_keys=(ForeignKey(("geo_id",), "dim_geo", ("geo_id",), on_delete="SET NULL"),),
     indexes=(("response_date",), ("geo_id",), ("response_datetime",)),
+    geometry=(
+        GeometryColumn(
+            "geom",
+            "Point",
+            point_from("longitude_centroid", "latitude_centroid"),
+            "Call location (its block group's internal point)",
+        ),
+    ),
 )
 
 FACT_EVENT_INCIDENTS = TableSpec(
@@ -232,6 +272,7 @@ ZONE_RISK_SCORES = TableSpec(
     primary_key=("geo_id",),
     foreign_keys=(ForeignKey(("geo_id",), "dim_geo", ("geo_id",)),),
     indexes=(("risk_zone",),),
+    geometry=(GeometryColumn("geom", "Point", point_from("longitude", "latitude"), "Zone point"),),
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -9,6 +9,7 @@ same data writes nothing.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,9 +22,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
+from . import spatial_sql
 from .tables import TABLES, TableSpec
 
 LOCAL_TZ = "America/Chicago"
+log = logging.getLogger(__name__)
+_PREPARED: set[tuple[str, str]] = set()  # (dsn, schema) whose tables, views exist in this process
 COPY_BATCH_ROWS = 100_000
 
 
@@ -116,6 +120,32 @@ class Warehouse:
     def __init__(self, dsn: str, schema: str = "safebeat"):
         self.dsn = dsn
         self.schema = schema
+        self._postgis: bool | None = None
+
+    @property
+    def postgis(self) -> bool:
+        """Whether PostGIS is installed (installing it first when the server offers it)."""
+        if self._postgis is None:
+            self._postgis = self._detect_postgis()
+        return self._postgis
+
+    def _detect_postgis(self) -> bool:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+            if cur.fetchone():
+                return True
+            cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+            if not cur.fetchone():
+                log.info("PostGIS is not available on this server: tables get no geometry")
+                return False
+            try:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                conn.commit()
+                return True
+            except psycopg2.errors.InsufficientPrivilege:
+                conn.rollback()
+                log.warning("PostGIS is available but this role may not install it")
+                return False
 
     @contextmanager
     def connect(self) -> Iterator[psycopg2.extensions.connection]:
@@ -141,6 +171,8 @@ class Warehouse:
             )
             for c in spec.columns
         ]
+        if self.postgis:
+            parts += [self._geometry_column_sql(g) for g in spec.geometry]
         parts.append(
             sql.SQL("CONSTRAINT {} PRIMARY KEY ({})").format(
                 sql.Identifier(f"{spec.name}_pkey"),
@@ -164,6 +196,63 @@ class Warehouse:
             self._table(spec.name), sql.SQL(", ").join(parts)
         )
 
+    @staticmethod
+    def _geometry_column_sql(geometry) -> sql.Composed:
+        return sql.SQL("{} geometry({}, 4326) GENERATED ALWAYS AS ({}) STORED").format(
+            sql.Identifier(geometry.name),
+            sql.SQL(geometry.geometry_type),
+            sql.SQL(geometry.expression),
+        )
+
+    def _ensure_geometry(self, cur, spec: TableSpec) -> None:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s",
+            (self.schema, spec.name),
+        )
+        existing = {row[0] for row in cur.fetchall()}
+        for geometry in spec.geometry:
+            if geometry.name not in existing:
+                cur.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
+                        self._table(spec.name), self._geometry_column_sql(geometry)
+                    )
+                )
+            cur.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING GIST ({})").format(
+                    sql.Identifier(f"{spec.name}_{geometry.name}_gist"),
+                    self._table(spec.name),
+                    sql.Identifier(geometry.name),
+                )
+            )
+            if geometry.geometry_type == "Point":
+                # Distance searches in metres cast to geography; index that expression too.
+                cur.execute(
+                    sql.SQL(
+                        "CREATE INDEX IF NOT EXISTS {} ON {} USING GIST (({}::geography))"
+                    ).format(
+                        sql.Identifier(f"{spec.name}_{geometry.name}_geog_gist"),
+                        self._table(spec.name),
+                        sql.Identifier(geometry.name),
+                    )
+                )
+
+    def ensure_schema_objects(self) -> None:
+        """All tables, indexes and views (plus the PostGIS function), once per process."""
+        key = (self.dsn, self.schema)
+        if key in _PREPARED:
+            return
+        self.ensure_tables()
+        schema = sql.Identifier(self.schema)
+        statements = spatial_sql.views_sql()
+        if self.postgis:
+            statements.append(spatial_sql.NEARBY_INCIDENTS_FUNCTION)
+        with self.connect() as conn, conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(sql.SQL(statement).format(schema=schema))
+            conn.commit()
+        _PREPARED.add(key)
+
     def ensure_tables(self, specs: Sequence[TableSpec] | None = None) -> None:
         """Create the schema, tables (in dependency order) and indexes; add new columns."""
         specs = list(specs or TABLES.values())
@@ -174,6 +263,8 @@ class Warehouse:
             for spec in specs:
                 cur.execute(self.create_table_sql(spec))
                 self._migrate_columns(cur, spec)
+                if self.postgis:
+                    self._ensure_geometry(cur, spec)
                 cur.execute(
                     sql.SQL("COMMENT ON TABLE {} IS {}").format(
                         self._table(spec.name), sql.Literal(spec.description)
@@ -219,7 +310,7 @@ class Warehouse:
         """Make the table hold exactly `frame`, in one transaction, touching only changed rows."""
         started = time.perf_counter()
         table = frame_to_arrow(spec, frame)
-        self.ensure_tables([TABLES[name] for name in _with_dependencies(spec)])
+        self.ensure_schema_objects()
         staging = sql.Identifier(f"staging_{spec.name}")
         target = self._table(spec.name)
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.column_names))
@@ -356,6 +447,12 @@ class Warehouse:
             cur.execute(statement)
             return cur.fetchone()
 
+    def query(self, statement: sql.Composable | str, params: Sequence | None = None) -> list[tuple]:
+        """Rows of a query written in code (values only ever passed as parameters)."""
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall()
+
     def table(self, name: str) -> sql.Composed:
         """A quoted schema-qualified table name, for composing queries."""
         return self._table(name)
@@ -396,17 +493,3 @@ def _same_type(spec_type: str, data_type: str, max_length) -> bool:
     if base == "varchar":
         return data_type == "character varying"
     return aliases.get(base, base) == data_type
-
-
-def _with_dependencies(spec: TableSpec) -> list[str]:
-    """The table and every table it references, parents first."""
-    ordered: list[str] = []
-
-    def visit(name: str) -> None:
-        for fk in TABLES[name].foreign_keys:
-            visit(fk.ref_table)
-        if name not in ordered:
-            ordered.append(name)
-
-    visit(spec.name)
-    return ordered

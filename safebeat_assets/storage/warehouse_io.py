@@ -52,7 +52,13 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         spec = table_spec_for(context.asset_key)
-        stats = self.warehouse.client().replace_table(spec, obj)
+        client = self.warehouse.client()
+        stats = client.replace_table(spec, obj)
+        if spec.geometry and not client.postgis:
+            context.log.info(
+                f"{spec.name}: PostGIS is not installed on this server, so the geometry columns "
+                f"({', '.join(g.name for g in spec.geometry)}) are left out"
+            )
         context.log.info(
             f"{spec.name}: {stats.rows} rows; {stats.inserted} inserted, {stats.updated} updated, "
             f"{stats.deleted} deleted in {stats.seconds:.1f}s"
@@ -66,6 +72,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                 "rows_deleted": stats.deleted,
                 "write_seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
                 "primary_key": ", ".join(spec.primary_key),
+                "postgis": client.postgis,
+                "geometry_columns": ", ".join(g.name for g in spec.geometry)
+                if client.postgis
+                else "",
             }
         )
         context.add_output_metadata(meta)
