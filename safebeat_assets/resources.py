@@ -10,14 +10,12 @@ from typing import Any
 import dagster as dg
 
 from .defs.common import LAKE_IO, WAREHOUSE_IO, PipelineSettings
-from .settings import ENV_S3_ACCESS_KEY_ID, ENV_S3_SECRET_ACCESS_KEY, Settings
+from .settings import ENV_S3_ACCESS_KEY_ID, ENV_S3_SECRET_ACCESS_KEY, RAW_BUCKET, Settings
 from .storage.lake import ParquetLakeIOManager
 from .storage.landing import LandingZone
 from .storage.object_store import LakeStorage
 from .storage.reports import ReportStore
 from .storage.warehouse_io import WarehouseIOManager, WarehouseResource
-
-RAW_BUCKET = "raw-data"
 
 
 def _lake_storage(settings: Settings) -> LakeStorage:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("local", "prod")
-LAKE_BUCKETS = ("raw-data", "cleaned-data", "models", "reports")
+RAW_BUCKET = "raw-data"
+LAKE_BUCKETS = (RAW_BUCKET, "cleaned-data", "models", "reports")
 DEFAULT_COUNTIES = ("453", "209", "491")
 
 ENV_PROFILE = "SAFEBEAT_ENV"
@@ -108,7 +109,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         landing_dir=landing_dir,
         warehouse_url_env=url_env,
-        warehouse_schema=env.get(ENV_WAREHOUSE_SCHEMA, "safebeat"),
+        warehouse_schema=env.get(ENV_WAREHOUSE_SCHEMA) or "safebeat",
         link_radius_km=radius,
         county_fips=counties,
         s3_endpoint_url=env.get(ENV_S3_ENDPOINT_URL) or None,

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
-LAKE_BUCKETS = ("raw-data", "cleaned-data", "models", "reports")
+from ..settings import LAKE_BUCKETS
 
 
 class LakeStorage(dg.ConfigurableResource):

@@ -117,10 +117,11 @@ class _CsvStream(io.RawIOBase):
 class Warehouse:
     """Connection factory and table operations for one schema of one database."""
 
-    def __init__(self, dsn: str, schema: str = "safebeat"):
+    def __init__(self, dsn: str, schema: str = "safebeat", spatial: bool | None = None):
+        """`spatial=None` detects PostGIS; False leaves geometry out even where it exists."""
         self.dsn = dsn
         self.schema = schema
-        self._postgis: bool | None = None
+        self._postgis: bool | None = spatial
 
     @property
     def postgis(self) -> bool:

@@ -7,8 +7,12 @@ are resolved here the way `docker compose config` resolves them.
 
 import ast
 import importlib.util
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -666,3 +670,30 @@ def test_ignore_files():
         assert not any(line.strip("/") == needed for line in dockerignore), needed
     gitignore = {line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()}
     assert ".env" in gitignore
+
+
+# --- the real compose, where installed ---------------------------------------------------------
+
+
+def test_docker_compose_config_agrees(resolved):
+    """`docker compose config` (v2; needs no engine) accepts the file and resolves it the same way.
+    Skipped on machines without the compose plugin (CI)."""
+    docker = shutil.which("docker")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    if (
+        not docker
+        or subprocess.run([docker, "compose", "version"], capture_output=True, env=env).returncode
+    ):
+        pytest.skip("docker compose v2 is not installed")
+    out = subprocess.run(
+        [docker, "compose", "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE)]
+        + ["config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    config = json.loads(out.stdout)
+    for name, svc in resolved["services"].items():
+        assert config["services"][name]["environment"] == env_of(svc), name

@@ -175,3 +175,31 @@ def test_incompatible_existing_column_type_is_reported(warehouse):
         conn.commit()
     with pytest.raises(WarehouseSchemaError, match="area_sq_km"):
         warehouse.ensure_tables()
+
+
+def test_without_postgis_tables_have_no_geometry_but_views_exist(warehouse_url, warehouse_schema):
+    plain = Warehouse(warehouse_url, warehouse_schema, spatial=False)
+    plain.ensure_schema_objects()
+    plain.replace_table(DIM_GEO, geo_frame())
+    columns = {
+        r[0]
+        for r in plain.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s",
+            (warehouse_schema,),
+        )
+    }
+    assert not columns & {"geom", "boundary", "centroid"}
+    views = {
+        r[0]
+        for r in plain.query(
+            "SELECT table_name FROM information_schema.views WHERE table_schema = %s",
+            (warehouse_schema,),
+        )
+    }
+    assert views == {"v_risk_heatmap", "v_event_incident_summary"}
+    functions = plain.query(
+        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = %s AND p.proname = 'get_nearby_incidents'",
+        (warehouse_schema,),
+    )
+    assert functions == [(0,)]
