@@ -24,8 +24,14 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 
-# A throwaway password per run: nothing secret is written into the repository.
-password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# A random password generated on first use and kept outside the repository, so that running
+# this script again (e.g. while tests run) does not invalidate URLs handed out before.
+password_file=/var/lib/postgresql/.safebeat-test-password
+if [ ! -s "$password_file" ]; then
+  head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$password_file"
+  chmod 600 "$password_file"
+fi
+password=$(cat "$password_file")
 su postgres -c "psql -q" >&2 <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'safebeat') THEN

@@ -1,8 +1,18 @@
-"""The daily job and its 03:00 UTC schedule."""
+"""Automation: the daily job and schedule, declarative automation conditions, the automation
+sensor and the freshness policies — the honest replacement for the seed's skip-if-exists branch.
+
+Work follows change: an asset is requested only when it is missing, its code version changed, or
+an upstream *data version* changed (content-derived, so re-reading identical input changes
+nothing), and never while an upstream blocking check is failing.
+"""
+
+from datetime import timedelta
 
 import dagster as dg
 
 DAILY_JOB_NAME = "safebeat_daily_job"
+RAW_ASSETS = ("raw_911_calls", "raw_events", "raw_block_groups")
+AC = dg.AutomationCondition
 
 safebeat_daily_job = dg.define_asset_job(
     name=DAILY_JOB_NAME,
@@ -10,11 +20,105 @@ safebeat_daily_job = dg.define_asset_job(
     description="Materializes the whole SafeBeat graph: raw → warehouse → models → risk → report.",
 )
 
-daily_schedule = dg.ScheduleDefinition(
+
+def _latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str] | None:
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    return dict(event.asset_materialization.tags or {})
+
+
+def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetKey]:
+    """Assets never materialized, materialized by other code, or built from parent data that has
+    changed since (by data version) — and everything downstream of those."""
+    tags = {key: _latest_tags(instance, key) for key in asset_graph.materializable_asset_keys}
+    selected: set[dg.AssetKey] = set()
+    for key in asset_graph.toposorted_asset_keys:
+        node, own = asset_graph.get(key), tags.get(key)
+        if own is None or own.get("dagster/code_version") != node.code_version:
+            selected.add(key)
+            continue
+        for parent in node.parent_keys:
+            recorded = own.get(f"dagster/input_data_version/{parent.to_user_string()}")
+            current = (tags.get(parent) or {}).get("dagster/data_version")
+            if parent in selected or (current is not None and current != recorded):
+                selected.add(key)
+                break
+    return selected
+
+
+@dg.schedule(
     name="safebeat_daily_schedule",
-    job=safebeat_daily_job,
     cron_schedule="0 3 * * *",
     execution_timezone="UTC",
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day at 03:00 UTC, after the overnight export lands.",
+    description=(
+        "Every day at 03:00 UTC: re-read the landing zone (raw assets) and materialize whatever "
+        "is missing or stale; changes found in the new export then flow downstream through the "
+        "automation sensor."
+    ),
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext):
+    graph = context.repository_def.asset_graph
+    keys = {dg.AssetKey(name) for name in RAW_ASSETS} | missing_or_stale(context.instance, graph)
+    selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
+    return dg.RunRequest(asset_selection=sorted(selection.resolve(graph)))
+
+
+UPSTREAM_DATA_CHANGED = (
+    AC.any_deps_updated()
+    .replace("newly_updated", AC.data_version_changed())
+    .with_label("upstream data version changed")
+)
+
+ON_CHANGE = (
+    ~AC.any_deps_in_progress()
+    & (UPSTREAM_DATA_CHANGED | AC.code_version_changed() | AC.newly_missing())
+    & ~AC.any_deps_missing()
+    & AC.all_deps_blocking_checks_passed()
+).with_label("missing, code changed or upstream data changed")
+
+# Raw assets have no upstream in the graph: new files arrive through the landing sensor.
+ON_CODE_CHANGE_OR_MISSING = (AC.code_version_changed() | AC.newly_missing()).with_label(
+    "missing or code changed"
+)
+
+
+def automation_condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
+    return ON_CODE_CHANGE_OR_MISSING if spec.key.to_user_string() in RAW_ASSETS else ON_CHANGE
+
+
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "safebeat_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Requests runs for assets whose automation condition is true (see ON_CHANGE).",
+)
+
+# The report is due after the 03:00 UTC schedule: between 03:00 and 05:00 UTC every day.
+REPORT_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron="0 5 * * *", lower_bound_delta=timedelta(hours=2), timezone="UTC"
+)
+# Facts and risk scores follow the daily export.
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=48), warn_window=timedelta(hours=26)
+)
+DEFAULT_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(days=7), warn_window=timedelta(days=3)
+)
+FRESHNESS_BY_ASSET = {
+    "daily_report": REPORT_FRESHNESS,
+    "fact_911_calls": DAILY_FRESHNESS,
+    "fact_event_incidents": DAILY_FRESHNESS,
+    "event_risk_scores": DAILY_FRESHNESS,
+    "zone_risk_scores": DAILY_FRESHNESS,
+}
+
+
+def with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Automation condition and freshness policy for every asset, decided in one place."""
+    policy = FRESHNESS_BY_ASSET.get(spec.key.to_user_string(), DEFAULT_FRESHNESS)
+    spec = dg.apply_freshness_policy(spec, policy, overwrite_existing=False)
+    return spec.replace_attributes(automation_condition=automation_condition_for(spec))

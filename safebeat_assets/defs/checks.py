@@ -4,9 +4,12 @@ that replace the seed's skip logic, and the five alert rules as WARN checks.
 Warehouse checks run SQL against the stored table (not the in-memory frame), so they verify what
 readers actually see. Names read as assertions.
 
-Every check is declared blocking: a failed ERROR check stops the downstream steps of the run (bad
-data never reaches the models or the report), while a failed WARN check only orders execution,
-so the daily report always sees this run's check results.
+Two kinds:
+- integrity checks and the ML pre-checks: separate, blocking, ERROR severity; a failure stops the
+  downstream steps of the run, and automation waits until they pass again;
+- the alert rules and the geo match rate: WARN checks evaluated inside the asset's own step on the
+  frame it returns (`ALERT_CHECKS`), so they never block and the report always sees this run's
+  results.
 """
 
 from collections.abc import Callable
@@ -34,8 +37,6 @@ class SqlCheck:
     description: str
     query: str  # {t} is the asset's table, {events} the dim_event table
     judge: Callable[[tuple, PipelineSettings], tuple[bool, dict]]
-    severity: dg.AssetCheckSeverity = ERROR
-    blocking: bool = True
 
 
 def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
@@ -43,12 +44,12 @@ def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
         asset=spec.asset,
         name=spec.name,
         description=spec.description,
-        blocking=spec.blocking,
+        blocking=True,
     )
     def _check(warehouse: WarehouseResource, pipeline: PipelineSettings) -> dg.AssetCheckResult:
         row = warehouse.client().fetch_one(spec.query, t=spec.asset, events="dim_event")
         passed, metadata = spec.judge(row, pipeline)
-        return dg.AssetCheckResult(passed=bool(passed), severity=spec.severity, metadata=metadata)
+        return dg.AssetCheckResult(passed=bool(passed), severity=ERROR, metadata=metadata)
 
     return _check
 
@@ -77,27 +78,6 @@ def _dates_in_range(row: tuple, _: PipelineSettings) -> tuple[bool, dict]:
         "last_response_date": str(last),
         "allowed_range": f"{EARLIEST_PLAUSIBLE_DATE} .. {latest_allowed}",
     }
-
-
-def _match_rate(row: tuple, pipeline: PipelineSettings) -> tuple[bool, dict]:
-    matched, total = row
-    value = rate(matched, total)
-    return value >= pipeline.min_geo_match_rate, {
-        "geo_match_rate": dg.MetadataValue.float(round(value, 4)),
-        "threshold": pipeline.min_geo_match_rate,
-        "calls_with_null_geo_fk": int(total - matched),
-    }
-
-
-def _alert_judge(rule: Callable[[int, PipelineSettings], alerts.Alert | None], label: str):
-    def judge(row: tuple, pipeline: PipelineSettings) -> tuple[bool, dict]:
-        fired = rule(int(row[0]), pipeline)
-        meta = {label: int(row[0])}
-        if fired:
-            meta["alert"] = f"{fired.severity} {fired.type}: {fired.message}"
-        return fired is None, meta
-
-    return judge
 
 
 def _thresholds(pipeline: PipelineSettings) -> alerts.AlertThresholds:
@@ -185,14 +165,6 @@ SQL_CHECKS: list[SqlCheck] = [
     ),
     SqlCheck(
         "fact_911_calls",
-        "geo_match_rate_above_90pct",
-        "At least 90 % of calls match a block group in dim_geo (unmatched ones keep a NULL FK).",
-        "SELECT count(geo_id), count(*) FROM {t}",
-        _match_rate,
-        severity=WARN,
-    ),
-    SqlCheck(
-        "fact_911_calls",
         "enough_calls_for_rules",
         "Pre-check: association rules need at least 1,000 calls. Blocks the ML steps of the run.",
         "SELECT count(*) FROM {t}",
@@ -211,14 +183,6 @@ SQL_CHECKS: list[SqlCheck] = [
         "Pre-check: the forecast needs at least 30 distinct call dates. Blocks the ML steps.",
         "SELECT count(DISTINCT response_date) FROM {t}",
         _at_least(lambda p: p.min_days_for_forecast, "distinct_days"),
-    ),
-    SqlCheck(
-        "fact_911_calls",
-        "warehouse_holds_100k_calls",
-        "Alert DATA_VOLUME: the warehouse should hold at least 100,000 calls.",
-        "SELECT count(*) FROM {t}",
-        _alert_judge(lambda n, p: alerts.check_data_volume(n, _thresholds(p)), "calls"),
-        severity=WARN,
     ),
     # fact_event_incidents
     SqlCheck(
@@ -245,24 +209,6 @@ SQL_CHECKS: list[SqlCheck] = [
         "CASE WHEN risk_score >= 70 THEN 'HIGH' WHEN risk_score >= 40 THEN 'MEDIUM' ELSE 'LOW' END",
         _zero("invalid_scores"),
     ),
-    SqlCheck(
-        "event_risk_scores",
-        "risk_scores_not_all_zero",
-        "Alert RISK_ALL_ZERO: at least one event has a non-zero risk score.",
-        "SELECT count(*) FILTER (WHERE risk_score > 0) FROM {t}",
-        _alert_judge(lambda n, p: alerts.check_risk_scores([1.0] * n), "events_with_nonzero_risk"),
-        severity=WARN,
-    ),
-    SqlCheck(
-        "event_risk_scores",
-        "at_most_10_high_risk_events",
-        "Alert HIGH_RISK_SPIKE: more than 10 HIGH risk events needs attention.",
-        "SELECT count(*) FILTER (WHERE risk_category = 'HIGH') FROM {t}",
-        _alert_judge(
-            lambda n, p: alerts.check_high_risk_spike(n, _thresholds(p)), "high_risk_events"
-        ),
-        severity=WARN,
-    ),
     # zone_risk_scores
     SqlCheck(
         "zone_risk_scores",
@@ -281,24 +227,41 @@ SQL_CHECKS: list[SqlCheck] = [
 ]
 
 
+@dataclass(frozen=True)
+class AlertCheck:
+    """A WARN check evaluated in the asset's own step on the frame it returns."""
+
+    asset: str
+    name: str
+    description: str
+    evaluate: Callable[[pd.DataFrame, PipelineSettings], tuple[alerts.Alert | None, dict]]
+
+    @property
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(name=self.name, asset=self.asset, description=self.description)
+
+
+def _geo_match(fact: pd.DataFrame, pipeline: PipelineSettings) -> tuple[alerts.Alert | None, dict]:
+    value = rate(int(fact["geo_id"].notna().sum()), len(fact))
+    alert = None
+    if value < pipeline.min_geo_match_rate:
+        alert = alerts.Alert(
+            severity=alerts.WARNING,
+            type="GEO_MATCH_LOW",
+            message=f"Geo match rate {value:.1%} (< {pipeline.min_geo_match_rate:.0%})",
+            action_required="Load the block groups of every county that appears in Geo IDs.",
+        )
+    return alert, {
+        "geo_match_rate": dg.MetadataValue.float(round(value, 4)),
+        "threshold": pipeline.min_geo_match_rate,
+        "calls_with_null_geo_fk": int(fact["geo_id"].isna().sum()),
+    }
+
+
 def forecast_available(forecast: pd.DataFrame) -> bool:
     """A real model forecast exists (a flat-mean fallback does not count)."""
     rows = forecast[forecast["kind"] == "forecast"]
     return len(rows) > 0 and not bool(rows["is_fallback"].any())
-
-
-@dg.asset_check(
-    blocking=True,
-    asset="association_rules",
-    description="Alert ML_RULES_EMPTY: at least one association rule was found.",
-)
-def association_rules_found(association_rules: pd.DataFrame) -> dg.AssetCheckResult:
-    fired = alerts.check_rules(len(association_rules))
-    return dg.AssetCheckResult(
-        passed=fired is None,
-        severity=WARN,
-        metadata={"rules": len(association_rules), "threshold": 1},
-    )
 
 
 @dg.asset_check(
@@ -322,22 +285,6 @@ def rules_meet_thresholds(association_rules: pd.DataFrame) -> dg.AssetCheckResul
 @dg.asset_check(
     blocking=True,
     asset="zone_clusters",
-    description="Alert ML_CLUSTERING: at least 100 locations received a risk zone.",
-)
-def at_least_100_zones_clustered(
-    zone_clusters: pd.DataFrame, pipeline: PipelineSettings
-) -> dg.AssetCheckResult:
-    fired = alerts.check_clustering(len(zone_clusters), _thresholds(pipeline))
-    return dg.AssetCheckResult(
-        passed=fired is None,
-        severity=WARN,
-        metadata={"zones_clustered": len(zone_clusters), "threshold": pipeline.min_zones_clustered},
-    )
-
-
-@dg.asset_check(
-    blocking=True,
-    asset="zone_clusters",
     description="Every location has exactly one cluster and a known zone label.",
 )
 def every_location_zoned_once(zone_clusters: pd.DataFrame) -> dg.AssetCheckResult:
@@ -354,27 +301,6 @@ def every_location_zoned_once(zone_clusters: pd.DataFrame) -> dg.AssetCheckResul
 @dg.asset_check(
     blocking=True,
     asset="call_forecast",
-    description="Alert ML_FORECAST_MISSING: a model forecast (not a fallback) covers the horizon.",
-)
-def forecast_generated(
-    call_forecast: pd.DataFrame, pipeline: PipelineSettings
-) -> dg.AssetCheckResult:
-    rows = call_forecast[call_forecast["kind"] == "forecast"]
-    available = forecast_available(call_forecast) and len(rows) >= pipeline.forecast_horizon_days
-    return dg.AssetCheckResult(
-        passed=available,
-        severity=WARN,
-        metadata={
-            "forecast_days": len(rows),
-            "horizon_days": pipeline.forecast_horizon_days,
-            "is_fallback": bool(rows["is_fallback"].any()) if len(rows) else True,
-        },
-    )
-
-
-@dg.asset_check(
-    blocking=True,
-    asset="call_forecast",
     description="Forecast values are finite and never negative.",
 )
 def forecast_non_negative(call_forecast: pd.DataFrame) -> dg.AssetCheckResult:
@@ -383,11 +309,102 @@ def forecast_non_negative(call_forecast: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=bad == 0, metadata={"invalid_predictions": bad})
 
 
+ALERT_CHECKS: list[AlertCheck] = [
+    AlertCheck(
+        "fact_911_calls",
+        "geo_match_rate_above_90pct",
+        "At least 90 % of calls match a block group in dim_geo (unmatched ones keep a NULL FK).",
+        _geo_match,
+    ),
+    AlertCheck(
+        "fact_911_calls",
+        "warehouse_holds_100k_calls",
+        "Alert DATA_VOLUME: the warehouse should hold at least 100,000 calls.",
+        lambda f, p: (
+            alerts.check_data_volume(len(f), _thresholds(p)),
+            {"calls": len(f), "threshold": p.min_warehouse_calls},
+        ),
+    ),
+    AlertCheck(
+        "association_rules",
+        "association_rules_found",
+        "Alert ML_RULES_EMPTY: at least one association rule was found.",
+        lambda f, p: (alerts.check_rules(len(f)), {"rules": len(f), "threshold": 1}),
+    ),
+    AlertCheck(
+        "zone_clusters",
+        "at_least_100_zones_clustered",
+        "Alert ML_CLUSTERING: at least 100 locations received a risk zone.",
+        lambda f, p: (
+            alerts.check_clustering(len(f), _thresholds(p)),
+            {"zones_clustered": len(f), "threshold": p.min_zones_clustered},
+        ),
+    ),
+    AlertCheck(
+        "call_forecast",
+        "forecast_generated",
+        "Alert ML_FORECAST_MISSING: a model forecast (not a fallback) covers the horizon.",
+        lambda f, p: (
+            alerts.check_forecast(
+                forecast_available(f)
+                and int((f["kind"] == "forecast").sum()) >= p.forecast_horizon_days
+            ),
+            {
+                "forecast_days": int((f["kind"] == "forecast").sum()),
+                "horizon_days": p.forecast_horizon_days,
+                "is_fallback": bool(f["is_fallback"].any()),
+            },
+        ),
+    ),
+    AlertCheck(
+        "event_risk_scores",
+        "risk_scores_not_all_zero",
+        "Alert RISK_ALL_ZERO: at least one event has a non-zero risk score.",
+        lambda f, p: (
+            alerts.check_risk_scores(f["risk_score"].tolist()),
+            {"events_with_nonzero_risk": int((f["risk_score"] > 0).sum())},
+        ),
+    ),
+    AlertCheck(
+        "event_risk_scores",
+        "at_most_10_high_risk_events",
+        "Alert HIGH_RISK_SPIKE: more than 10 HIGH risk events needs attention.",
+        lambda f, p: (
+            alerts.check_high_risk_spike(int((f["risk_category"] == "HIGH").sum()), _thresholds(p)),
+            {"high_risk_events": int((f["risk_category"] == "HIGH").sum()), "threshold": 10},
+        ),
+    ),
+]
+
+
+def alert_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [check.spec for check in ALERT_CHECKS if check.asset == asset]
+
+
+def alert_check_results(
+    asset: str, frame: pd.DataFrame, pipeline: PipelineSettings
+) -> list[dg.AssetCheckResult]:
+    results = []
+    for check in ALERT_CHECKS:
+        if check.asset != asset:
+            continue
+        fired, metadata = check.evaluate(frame, pipeline)
+        if fired:
+            metadata["alert"] = f"{fired.severity} {fired.type}: {fired.message}"
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=asset,
+                check_name=check.name,
+                passed=fired is None,
+                severity=WARN,
+                metadata=metadata,
+            )
+        )
+    return results
+
+
 ALL_CHECKS: list[dg.AssetChecksDefinition] = [_build_sql_check(spec) for spec in SQL_CHECKS] + [
-    association_rules_found,
     rules_meet_thresholds,
-    at_least_100_zones_clustered,
     every_location_zoned_once,
-    forecast_generated,
     forecast_non_negative,
 ]

@@ -5,7 +5,7 @@ import pandas as pd
 
 from ..transform.calls import clean_calls
 from ..transform.events import clean_events
-from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata
+from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata, versioned
 
 
 @dg.multi_asset(
@@ -38,7 +38,7 @@ from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata
 )
 def cleaned_911_calls(raw_911_calls: pd.DataFrame):
     result = clean_calls(raw_911_calls)
-    yield dg.Output(
+    yield versioned(
         result.calls,
         output_name="cleaned_911_calls",
         metadata={
@@ -54,7 +54,7 @@ def cleaned_911_calls(raw_911_calls: pd.DataFrame):
         if len(result.quarantined)
         else {}
     )
-    yield dg.Output(
+    yield versioned(
         result.quarantined,
         output_name="quarantined_911_calls",
         metadata={"rows_by_reason": json_metadata(reasons)},
@@ -76,9 +76,9 @@ def cleaned_911_calls(raw_911_calls: pd.DataFrame):
 )
 def cleaned_events(raw_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     result = clean_events(raw_events)
-    return dg.Output(
+    return versioned(
         result.events,
-        metadata={
+        {
             "cleaning_stats": json_metadata(result.stats),
             "events_with_location": int(result.events["has_valid_location"].sum()),
         },

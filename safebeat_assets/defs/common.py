@@ -1,9 +1,11 @@
 """Shared wiring conventions: owners, buckets, IO manager keys and the pipeline settings resource."""
 
+import hashlib
 import json
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 from ..storage.lake import BUCKET_METADATA_KEY
 
@@ -52,3 +54,27 @@ def _to_python(value: Any) -> Any:
 def json_metadata(value: Any) -> dg.JsonMetadataValue:
     """JSON metadata from plain or numpy/pandas values (numbers, dates, nested dicts/lists)."""
     return dg.MetadataValue.json(json.loads(json.dumps(value, default=_to_python)))
+
+
+def content_version(frame: pd.DataFrame) -> str:
+    """A data version derived from the frame's content: identical rows give the same version."""
+    hashable = frame
+    if "geometry" in frame.columns:  # shapely objects do not hash by value; their WKB does
+        hashable = pd.DataFrame(frame.drop(columns="geometry"))
+        hashable["geometry"] = frame["geometry"].to_wkb()
+    digest = hashlib.sha256()
+    digest.update(repr([(str(c), str(t)) for c, t in hashable.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(hashable, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def versioned(
+    frame: pd.DataFrame, metadata: dict[str, Any] | None = None, output_name: str = "result"
+) -> dg.Output:
+    """The frame as an Output carrying its content-derived data version."""
+    return dg.Output(
+        frame,
+        output_name=output_name,
+        metadata=metadata or {},
+        data_version=dg.DataVersion(content_version(frame)),
+    )

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from ..transform.geo import build_geo_table, enrich_calls
-from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata
+from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata, versioned
 
 
 @dg.asset(
@@ -25,9 +25,9 @@ def enriched_911_calls(
 ) -> dg.Output[pd.DataFrame]:
     result = enrich_calls(cleaned_911_calls, build_geo_table(raw_block_groups))
     stats = result.stats
-    return dg.Output(
+    return versioned(
         result.calls,
-        metadata={
+        {
             "geo_match_rate": dg.MetadataValue.float(round(float(stats["geo_match_rate"]), 4)),
             "geo_matched": int(stats["geo_matched"]),
             "geo_unmatched": int(stats["geo_unmatched"]),

@@ -11,6 +11,7 @@ import pandas as pd
 from ..analytics.forecast import forecast_daily_calls
 from ..analytics.rules import mine_association_rules
 from ..analytics.zones import cluster_zones
+from .checks import alert_check_results, alert_check_specs
 from .common import (
     ANALYTICS_OWNERS,
     LAKE_IO,
@@ -18,6 +19,7 @@ from .common import (
     columns_in,
     json_metadata,
     lake_metadata,
+    versioned,
 )
 
 ML_KINDS = {"pandas", "parquet"}
@@ -31,6 +33,7 @@ def _optional_float(value, digits: int) -> dg.MetadataValue:
 
 
 @dg.asset(
+    check_specs=alert_check_specs("association_rules"),
     group_name="ml",
     kinds=ML_KINDS | {"mlxtend"},
     owners=ANALYTICS_OWNERS,
@@ -57,13 +60,13 @@ def _optional_float(value, digits: int) -> dg.MetadataValue:
     ),
 )
 def association_rules(
-    fact_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame
-) -> dg.Output[pd.DataFrame]:
+    fact_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame, pipeline: PipelineSettings
+):
     result = mine_association_rules(fact_911_calls, fact_event_incidents)
     stats = result.stats
-    return dg.Output(
+    yield versioned(
         result.rules,
-        metadata={
+        {
             "rules_found": int(stats["rules"]),
             "incident_rules": int(stats["incident_rules"]),
             "transactions": int(stats["transactions"]),
@@ -71,9 +74,11 @@ def association_rules(
             "top_rules": json_metadata(stats.get("top_rules", [])),
         },
     )
+    yield from alert_check_results("association_rules", result.rules, pipeline)
 
 
 @dg.asset(
+    check_specs=alert_check_specs("zone_clusters"),
     group_name="ml",
     kinds=ML_KINDS | {"sklearn"},
     owners=ANALYTICS_OWNERS,
@@ -96,12 +101,12 @@ def association_rules(
         "HIGH/MEDIUM/LOW_RISK by tertile of mean location risk."
     ),
 )
-def zone_clusters(fact_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def zone_clusters(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     result = cluster_zones(fact_911_calls)
     stats = result.stats
-    return dg.Output(
+    yield versioned(
         result.zones,
-        metadata={
+        {
             "zones_clustered": int(stats["locations"]),
             "chosen_k": int(stats["chosen_k"]),
             "silhouette": _optional_float(stats["silhouette"], 4),
@@ -111,9 +116,11 @@ def zone_clusters(fact_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
             "centroids": dg.MetadataValue.md(result.centroids.round(4).to_markdown(index=False)),
         },
     )
+    yield from alert_check_results("zone_clusters", result.zones, pipeline)
 
 
 @dg.asset(
+    check_specs=alert_check_specs("call_forecast"),
     group_name="ml",
     kinds=ML_KINDS | {"sklearn"},
     owners=ANALYTICS_OWNERS,
@@ -128,15 +135,13 @@ def zone_clusters(fact_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
         "baseline."
     ),
 )
-def call_forecast(
-    fact_911_calls: pd.DataFrame, pipeline: PipelineSettings
-) -> dg.Output[pd.DataFrame]:
+def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     result = forecast_daily_calls(fact_911_calls, horizon_days=pipeline.forecast_horizon_days)
     stats = result.stats
     forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]
-    return dg.Output(
+    yield versioned(
         result.forecast,
-        metadata={
+        {
             "model": str(stats["model"]),
             "is_fallback": bool(stats["is_fallback"]),
             "mean_predicted_calls_per_day": _optional_float(stats["mean_predicted_calls"], 1),
@@ -152,3 +157,4 @@ def call_forecast(
             ),
         },
     )
+    yield from alert_check_results("call_forecast", result.forecast, pipeline)

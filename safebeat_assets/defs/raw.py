@@ -5,7 +5,7 @@ import pandas as pd
 
 from ..sources import read_ace_events, read_apd_calls, read_block_groups
 from ..storage.landing import LandingZone
-from .common import DATA_OWNERS, LAKE_IO, PipelineSettings, lake_metadata
+from .common import DATA_OWNERS, LAKE_IO, PipelineSettings, lake_metadata, versioned
 
 
 def _files_metadata(frame: pd.DataFrame) -> dict:
@@ -40,7 +40,7 @@ def raw_911_calls(
     files = landing.source_files("calls")
     frame = pd.concat([read_apd_calls(path) for path in files], ignore_index=True)
     context.log.info(f"read {len(frame):,} call rows from {len(files)} file(s)")
-    return dg.Output(frame, metadata=_files_metadata(frame))
+    return versioned(frame, _files_metadata(frame))
 
 
 @dg.asset(
@@ -60,7 +60,7 @@ def raw_events(landing: LandingZone) -> dg.Output[pd.DataFrame]:
     frame = pd.concat([read_ace_events(path) for path in files], ignore_index=True)
     meta = _files_metadata(frame)
     meta["distinct_permits"] = int(frame["folderrsn"].nunique())
-    return dg.Output(frame, metadata=meta)
+    return versioned(frame, meta)
 
 
 @dg.asset(
@@ -80,9 +80,9 @@ def raw_block_groups(landing: LandingZone, pipeline: PipelineSettings) -> dg.Out
     frames = [read_block_groups(path, county_fps=tuple(pipeline.county_fips)) for path in files]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     counts = frame.groupby("COUNTYFP").size().to_dict()
-    return dg.Output(
+    return versioned(
         frame,
-        metadata={
+        {
             **_files_metadata(frame),
             "block_groups_by_county": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
             "crs": str(frame.crs),

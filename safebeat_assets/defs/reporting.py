@@ -18,7 +18,7 @@ from ..reporting import (
 )
 from ..storage.reports import ReportStore
 from ..storage.warehouse_io import WarehouseResource
-from .checks import ALL_CHECKS, forecast_available
+from .checks import ALERT_CHECKS, ALL_CHECKS, forecast_available
 from .common import ANALYTICS_OWNERS, PipelineSettings, columns_in
 
 
@@ -39,6 +39,7 @@ def _check_results(context: dg.AssetExecutionContext) -> list[dict]:
         for checks in ALL_CHECKS
         for key, spec in zip(checks.check_keys, checks.check_specs, strict=True)
     }
+    specs.update({check.spec.key: check.spec for check in ALERT_CHECKS})
     records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         list(specs)
     )

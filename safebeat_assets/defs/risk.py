@@ -4,12 +4,14 @@ import dagster as dg
 import pandas as pd
 
 from ..analytics.risk import risk_distribution, score_event_risk, zone_risk_table
-from .common import ANALYTICS_OWNERS, WAREHOUSE_IO, PipelineSettings, json_metadata
+from .checks import alert_check_results, alert_check_specs
+from .common import ANALYTICS_OWNERS, WAREHOUSE_IO, PipelineSettings, json_metadata, versioned
 
 RISK_KINDS = {"pandas", "postgres"}
 
 
 @dg.asset(
+    check_specs=alert_check_specs("event_risk_scores"),
     group_name="risk",
     kinds=RISK_KINDS,
     owners=ANALYTICS_OWNERS,
@@ -23,18 +25,19 @@ RISK_KINDS = {"pandas", "postgres"}
 )
 def event_risk_scores(
     fact_event_incidents: pd.DataFrame, dim_event: pd.DataFrame, pipeline: PipelineSettings
-) -> dg.Output[pd.DataFrame]:
+):
     scores = score_event_risk(fact_event_incidents, dim_event, radius_km=pipeline.link_radius_km)
     top = scores.nlargest(5, "risk_score")[["event_name", "risk_score", "risk_category"]]
-    return dg.Output(
+    yield versioned(
         scores,
-        metadata={
+        {
             "risk_distribution": json_metadata(risk_distribution(scores)),
             "top_events": dg.MetadataValue.md(
                 top.round(1).to_markdown(index=False) if len(top) else "_none_"
             ),
         },
     )
+    yield from alert_check_results("event_risk_scores", scores, pipeline)
 
 
 @dg.asset(
@@ -51,4 +54,4 @@ def event_risk_scores(
 def zone_risk_scores(zone_clusters: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     table = zone_risk_table(zone_clusters)
     counts = table["risk_zone"].value_counts().to_dict()
-    return dg.Output(table, metadata={"zone_counts": json_metadata(counts)})
+    return versioned(table, {"zone_counts": json_metadata(counts)})

@@ -6,7 +6,8 @@ import pandas as pd
 from ..transform.facts import to_dim_event, to_fact_calls
 from ..transform.geo import build_geo_table
 from ..transform.linkage import link_calls_to_events
-from .common import DATA_OWNERS, WAREHOUSE_IO, PipelineSettings, columns_in, rate
+from .checks import alert_check_results, alert_check_specs
+from .common import DATA_OWNERS, WAREHOUSE_IO, PipelineSettings, columns_in, rate, versioned
 
 WAREHOUSE_KINDS = {"pandas", "postgres"}
 
@@ -25,9 +26,7 @@ WAREHOUSE_KINDS = {"pandas", "postgres"}
 def dim_geo(raw_block_groups: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     table = build_geo_table(raw_block_groups)
     by_county = table.groupby("county_name").size().to_dict()
-    return dg.Output(
-        table, metadata={"block_groups_by_county": {k: int(v) for k, v in by_county.items()}}
-    )
+    return versioned(table, {"block_groups_by_county": {k: int(v) for k, v in by_county.items()}})
 
 
 @dg.asset(
@@ -40,9 +39,9 @@ def dim_geo(raw_block_groups: pd.DataFrame) -> dg.Output[pd.DataFrame]:
 )
 def dim_event(cleaned_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     table = to_dim_event(cleaned_events)
-    return dg.Output(
+    return versioned(
         table,
-        metadata={
+        {
             "events_with_location": int(table["has_valid_location"].sum()),
             "events_with_alcohol": int(table["has_alcohol"].sum()),
         },
@@ -56,23 +55,25 @@ def dim_event(cleaned_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     code_version="1",
     io_manager_key=WAREHOUSE_IO,
     deps=[dim_geo],
+    check_specs=alert_check_specs("fact_911_calls"),
     description=(
         "Call fact: one row per dispatched 911 call keyed on (incident_number, "
         "response_datetime), with a NULL geo_id foreign key when the Geo ID is not in dim_geo."
     ),
 )
-def fact_911_calls(enriched_911_calls: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def fact_911_calls(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     fact = to_fact_calls(enriched_911_calls)
     matched = int(fact["geo_id"].notna().sum())
-    return dg.Output(
+    yield versioned(
         fact,
-        metadata={
+        {
             "geo_match_rate": dg.MetadataValue.float(round(rate(matched, len(fact)), 4)),
             "calls_with_null_geo_fk": len(fact) - matched,
             "first_response_date": str(fact["response_date"].min().date()) if len(fact) else "",
             "last_response_date": str(fact["response_date"].max().date()) if len(fact) else "",
         },
     )
+    yield from alert_check_results("fact_911_calls", fact, pipeline)
 
 
 LINK_CALL_COLUMNS = (
@@ -110,9 +111,9 @@ def fact_event_incidents(
     links = link_calls_to_events(
         enriched_911_calls, cleaned_events, radius_km=pipeline.link_radius_km
     )
-    return dg.Output(
+    return versioned(
         links,
-        metadata={
+        {
             "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
             "events_linked": int(links["event_id"].nunique()),
             "calls_linked": int(
