@@ -7,6 +7,7 @@ import dagster as dg
 from .defs import cleaned, enriched, ml, raw, reporting, risk, warehouse
 from .defs.automation import automation_sensor, daily_schedule, safebeat_daily_job, with_policies
 from .defs.checks import ALL_CHECKS
+from .defs.sensors import SENSORS
 from .resources import build_resources
 from .settings import Settings, load_settings
 
@@ -20,7 +21,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         asset_checks=ALL_CHECKS,
         jobs=[safebeat_daily_job],
         schedules=[daily_schedule],
-        sensors=[automation_sensor],
+        sensors=[automation_sensor, *SENSORS],
         resources=build_resources(settings),
         # One process for the whole run: on 2 cores, per-step process start-up and re-imports
         # of pandas/geopandas/sklearn cost more than the parallelism gains.

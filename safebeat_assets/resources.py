@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from .defs.common import LAKE_IO, WAREHOUSE_IO, PipelineSettings
+from .defs.sensors import AlertChannels
 from .settings import ENV_S3_ACCESS_KEY_ID, ENV_S3_SECRET_ACCESS_KEY, RAW_BUCKET, Settings
 from .storage.lake import ParquetLakeIOManager
 from .storage.landing import LandingZone
@@ -59,6 +60,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             cache_dir=str(settings.data_dir / "landing-cache"),
         ),
         "reports": ReportStore(storage=storage),
+        "alert_channels": AlertChannels.from_settings(settings),
         "pipeline": PipelineSettings(
             link_radius_km=settings.link_radius_km, county_fips=list(settings.county_fips)
         ),

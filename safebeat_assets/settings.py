@@ -32,6 +32,23 @@ ENV_S3_REGION = "SAFEBEAT_S3_REGION"
 ENV_S3_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
 ENV_S3_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
 ENV_LANDING_PREFIX = "SAFEBEAT_LANDING_PREFIX"
+ENV_ALERT_SMTP_HOST = "SAFEBEAT_ALERT_SMTP_HOST"
+ENV_ALERT_SMTP_PORT = "SAFEBEAT_ALERT_SMTP_PORT"
+ENV_ALERT_SMTP_USER = "SAFEBEAT_ALERT_SMTP_USER"
+ENV_ALERT_SMTP_PASSWORD = "SAFEBEAT_ALERT_SMTP_PASSWORD"
+ENV_ALERT_SMTP_STARTTLS = "SAFEBEAT_ALERT_SMTP_STARTTLS"
+ENV_ALERT_FROM = "SAFEBEAT_ALERT_FROM"
+ENV_ALERT_TO = "SAFEBEAT_ALERT_TO"
+ENV_ALERT_WEBHOOK_URL = "SAFEBEAT_ALERT_WEBHOOK_URL"
+ALERT_ENV = (
+    ENV_ALERT_SMTP_HOST,
+    ENV_ALERT_SMTP_PORT,
+    ENV_ALERT_SMTP_USER,
+    ENV_ALERT_SMTP_PASSWORD,
+    ENV_ALERT_FROM,
+    ENV_ALERT_TO,
+    ENV_ALERT_WEBHOOK_URL,
+)
 
 # What the production profile reads (the Dagster instance's DAGSTER_PG_* variables are read by
 # dagster.yaml). Required ones must be set; the others have defaults.
@@ -49,6 +66,8 @@ PROD_OPTIONAL_ENV = (
     ENV_DATA_DIR,
     ENV_LINK_RADIUS_KM,
     ENV_COUNTIES,
+    *ALERT_ENV,
+    ENV_ALERT_SMTP_STARTTLS,
 )
 
 
@@ -68,6 +87,10 @@ class Settings:
     s3_endpoint_url: str | None = None  # not a secret: where the object store listens
     s3_region: str = "us-east-1"
     landing_prefix: str = "landing"
+    # Names of the alert-channel variables that are set: only those become EnvVar references,
+    # so an unconfigured deployment loads with e-mail and webhook off.
+    alert_env_set: frozenset[str] = frozenset()
+    alert_smtp_starttls: bool = True
 
     @property
     def uses_object_storage(self) -> bool:
@@ -115,6 +138,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint_url=env.get(ENV_S3_ENDPOINT_URL) or None,
         s3_region=env.get(ENV_S3_REGION) or "us-east-1",
         landing_prefix=(env.get(ENV_LANDING_PREFIX) or "landing").strip("/"),
+        alert_env_set=frozenset(name for name in ALERT_ENV if env.get(name)),
+        alert_smtp_starttls=(env.get(ENV_ALERT_SMTP_STARTTLS) or "true").strip().lower()
+        not in {"0", "false", "no", "off"},
     )
 
 

@@ -368,7 +368,7 @@ def test_required_env_is_provided_to_the_dagster_services(services, dagster_home
         env = env_of(services[name])
         missing = needed - set(env)
         assert not missing, f"{name} lacks {sorted(missing)}"
-        assert all(env[k].strip() for k in needed), name
+        assert all(env[k].strip() for k in needed), name  # raw text: "${VAR:-}" counts
         assert env[sb_settings.ENV_PROFILE] == "prod"
         assert env["DAGSTER_HOME"] == dagster_home
         assert env[sb_settings.ENV_DATA_DIR] == dockerfile_env()[sb_settings.ENV_DATA_DIR]
@@ -443,14 +443,20 @@ def test_env_example_documents_everything_the_stack_reads(used_variables):
     assert not set(active) - used_variables, f"unused: {sorted(set(active) - used_variables)}"
     for name, value in active.items():
         if SECRET_NAME.search(name) and name not in ("AWS_ACCESS_KEY_ID", "MINIO_ROOT_USER"):
-            assert value == "change-me", f"{name} must be a placeholder, not {value!r}"
+            allowed = {"change-me", ""} if name in sb_settings.ALERT_ENV else {"change-me"}
+            assert value in allowed, f"{name} must be a placeholder, not {value!r}"
     assert active["AWS_ACCESS_KEY_ID"] != active["MINIO_ROOT_USER"]
 
 
 def test_no_literal_secrets(compose, services, sentinel_env):
+    # Alert-channel secrets are optional: an empty default switches the channel off.
+    optional = set(sb_settings.ALERT_ENV)
     for svc_name, svc in services.items():
         for key, value in env_of(svc).items():
             if SECRET_NAME.search(key):
+                if key in optional:
+                    assert value == f"${{{key}:-}}", f"{svc_name}.{key}: only an empty default"
+                    continue
                 m = REQUIRED_REF.fullmatch(value)
                 assert m and SECRET_NAME.search(m["name"]), (
                     f"{svc_name}.{key} must be a required ${{VAR:?...}} reference, not {value!r}"
@@ -458,7 +464,7 @@ def test_no_literal_secrets(compose, services, sentinel_env):
     for text in strings(compose):
         # Every secret-looking variable is required, never defaulted.
         for name, op in variable_refs(text):
-            if SECRET_NAME.search(name):
+            if SECRET_NAME.search(name) and name not in optional:
                 assert op == ":?", f"${{{name}}} must use :? (found {op!r})"
         assert "change-me" not in text
     # A password inside a URL comes from a secret variable: resolved with a distinct value per
@@ -480,7 +486,9 @@ def test_env_example_resolves_every_reference(resolved):
     assert env["POSTGRES_PASSWORD"] == "change-me"
     for name, svc in resolved["services"].items():
         for key, value in env_of(svc).items():
-            assert value and "${" not in value, f"{name}.{key} = {value!r}"
+            assert "${" not in value, f"{name}.{key} = {value!r}"
+            # Only the optional alert channels may resolve empty (channel off).
+            assert value or key in sb_settings.ALERT_ENV, f"{name}.{key} = {value!r}"
 
 
 def test_dagster_yaml_loads_with_the_compose_environment(resolved, tmp_path, monkeypatch):

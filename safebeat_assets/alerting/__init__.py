@@ -1,0 +1,64 @@
+"""Alerting without Dagster: alert documents for failed runs and checks, e-mail and webhooks.
+
+`defs/sensors.py` turns Dagster events into the plain values used here (FailedCheck,
+StepFailure), writes the documents under ``reports/alerts/`` and calls `deliver`.
+"""
+
+from .delivery import DISABLED, FAILED, SENT, deliver, delivery_failures, webhook_payload
+from .document import (
+    CHECK_FAILURE,
+    CRITICAL,
+    ERROR,
+    INFO,
+    RUN_FAILURE,
+    SOURCE_CHECK_FAILURE,
+    SOURCE_RUN_FAILURE,
+    WARNING,
+    WATCHED_CHECKS,
+    CheckRule,
+    FailedCheck,
+    StepFailure,
+    alert_relative_path,
+    build_alert_document,
+    check_failure_alert,
+    highest_severity,
+    is_watched,
+    run_failure_alerts,
+)
+from .errors import AlertDeliveryError
+from .mail import SmtpSettings, parse_recipients, render_email, send_email
+from .webhook import post_webhook, redact_url
+
+__all__ = [
+    "CHECK_FAILURE",
+    "CRITICAL",
+    "DISABLED",
+    "ERROR",
+    "FAILED",
+    "INFO",
+    "RUN_FAILURE",
+    "SENT",
+    "SOURCE_CHECK_FAILURE",
+    "SOURCE_RUN_FAILURE",
+    "WARNING",
+    "WATCHED_CHECKS",
+    "AlertDeliveryError",
+    "CheckRule",
+    "FailedCheck",
+    "SmtpSettings",
+    "StepFailure",
+    "alert_relative_path",
+    "build_alert_document",
+    "check_failure_alert",
+    "deliver",
+    "delivery_failures",
+    "highest_severity",
+    "is_watched",
+    "parse_recipients",
+    "post_webhook",
+    "redact_url",
+    "render_email",
+    "run_failure_alerts",
+    "send_email",
+    "webhook_payload",
+]
