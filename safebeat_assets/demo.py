@@ -8,6 +8,7 @@ import dagster as dg
 
 from .definitions import build_definitions
 from .defs.automation import DAILY_JOB_NAME
+from .defs.partitions import months_tags
 from .settings import Settings, load_settings
 from .storage.embedded import stop_embedded_server
 from .storage.landing import SOURCE_PATTERNS, LandingZone, MissingSourceError
@@ -69,14 +70,20 @@ def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
         "Rows per asset:",
     ]
     metadata_by_asset: dict[str, dict] = {}
+    partitions_by_asset: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         name = materialization.asset_key.to_user_string()
+        # A monthly asset records one event per partition, all with the run's metadata.
         metadata_by_asset[name] = materialization.metadata
-        rows = _metadata_value(materialization.metadata, "dagster/row_count")
-        lines.append(
-            f"  {name:<24} {rows:>10,}" if isinstance(rows, int) else f"  {name:<24} {'-':>10}"
-        )
+        if materialization.partition:
+            partitions_by_asset[name] = partitions_by_asset.get(name, 0) + 1
+    for name, metadata in metadata_by_asset.items():
+        rows = _metadata_value(metadata, "dagster/row_count")
+        shown = f"{rows:>10,}" if isinstance(rows, int) else f"{'-':>10}"
+        months = partitions_by_asset.get(name)
+        suffix = f"  ({months} monthly partitions)" if months else ""
+        lines.append(f"  {name:<24} {shown}{suffix}")
 
     def meta(asset: str, key: str):
         return _metadata_value(metadata_by_asset.get(asset, {}), key)
@@ -124,6 +131,7 @@ def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags=months_tags(),
         )
         print(format_summary(result, time.perf_counter() - started))
     finally:

@@ -49,6 +49,7 @@ ALERT_ENV = (
     ENV_ALERT_TO,
     ENV_ALERT_WEBHOOK_URL,
 )
+ENV_PARTITION_START = "SAFEBEAT_PARTITION_START"
 
 # What the production profile reads (the Dagster instance's DAGSTER_PG_* variables are read by
 # dagster.yaml). Required ones must be set; the others have defaults.
@@ -68,6 +69,7 @@ PROD_OPTIONAL_ENV = (
     ENV_COUNTIES,
     *ALERT_ENV,
     ENV_ALERT_SMTP_STARTTLS,
+    ENV_PARTITION_START,
 )
 
 
@@ -91,6 +93,7 @@ class Settings:
     # so an unconfigured deployment loads with e-mail and webhook off.
     alert_env_set: frozenset[str] = frozenset()
     alert_smtp_starttls: bool = True
+    partition_start: str = "2023-01-01"  # first monthly partition of the call-level assets
 
     @property
     def uses_object_storage(self) -> bool:
@@ -141,7 +144,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_env_set=frozenset(name for name in ALERT_ENV if env.get(name)),
         alert_smtp_starttls=(env.get(ENV_ALERT_SMTP_STARTTLS) or "true").strip().lower()
         not in {"0", "false", "no", "off"},
+        partition_start=_month_start(env.get(ENV_PARTITION_START) or "2023-01"),
     )
+
+
+def _month_start(value: str) -> str:
+    """`2023-01` or `2023-01-15` -> `2023-01-01`; anything else is a clear error."""
+    import re
+
+    match = re.fullmatch(r"(\d{4})-(\d{2})(?:-\d{2})?", value.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise SettingsError(f"{ENV_PARTITION_START}={value!r}; expected YYYY-MM")
+    return f"{match.group(1)}-{match.group(2)}-01"
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

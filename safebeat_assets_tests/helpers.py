@@ -5,6 +5,7 @@ import pandas as pd
 
 from safebeat_assets.definitions import ASSET_MODULES
 from safebeat_assets.defs.checks import ALL_CHECKS
+from safebeat_assets.defs.partitions import months_tags
 from safebeat_assets.resources import build_resources
 from safebeat_assets.settings import Settings
 
@@ -20,6 +21,7 @@ def materialize_subset(settings: Settings, selection: str, instance=None, **kwar
         resources=build_resources(settings),
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
+        tags=kwargs.pop("tags", months_tags()),
         **kwargs,
     )
 
@@ -39,4 +41,9 @@ def check_results(result) -> dict[str, bool]:
 
 
 def lake_frame(settings: Settings, bucket: str, asset: str) -> pd.DataFrame:
-    return pd.read_parquet(settings.lake_dir / bucket / f"{asset}.parquet")
+    """An asset's lake object, or all its monthly objects (`<asset>/<month>.parquet`) together."""
+    single = settings.lake_dir / bucket / f"{asset}.parquet"
+    if single.exists():
+        return pd.read_parquet(single)
+    parts = sorted((settings.lake_dir / bucket / asset).glob("*.parquet"))
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)

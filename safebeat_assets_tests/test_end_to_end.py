@@ -8,6 +8,7 @@ import pytest
 
 from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.automation import DAILY_JOB_NAME
+from safebeat_assets.defs.partitions import months_tags
 from safebeat_assets.storage.tables import TABLES
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import check_results, lake_frame, row_counts
@@ -22,6 +23,7 @@ def run_daily_job(settings, instance=None):
         instance=instance or dg.DagsterInstance.ephemeral(),
         run_config=RUN_CONFIG,
         raise_on_error=False,
+        tags=months_tags(),
     )
 
 

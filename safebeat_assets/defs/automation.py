@@ -6,9 +6,12 @@ an upstream *data version* changed (content-derived, so re-reading identical inp
 nothing), and never while an upstream blocking check is failing.
 """
 
+import json
 from datetime import timedelta
 
 import dagster as dg
+
+from .partitions import MONTH_FINGERPRINTS_KEY, MONTHLY, months_tags
 
 DAILY_JOB_NAME = "safebeat_daily_job"
 RAW_ASSETS = ("raw_911_calls", "raw_events", "raw_block_groups")
@@ -29,8 +32,8 @@ def _latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, st
 
 
 def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetKey]:
-    """Assets never materialized, materialized by other code, or built from parent data that has
-    changed since (by data version) — and everything downstream of those."""
+    """Assets never materialized, materialized by other code, or built from (unpartitioned)
+    parent data that has changed since (by data version) — and everything downstream of those."""
     tags = {key: _latest_tags(instance, key) for key in asset_graph.materializable_asset_keys}
     selected: set[dg.AssetKey] = set()
     for key in asset_graph.toposorted_asset_keys:
@@ -39,6 +42,13 @@ def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetK
             selected.add(key)
             continue
         for parent in node.parent_keys:
+            if asset_graph.get(parent).is_partitioned:
+                # Month-level changes are tracked by the month sensor and automation; a
+                # multi-month input's recorded version is not comparable to one partition's.
+                if parent in selected:
+                    selected.add(key)
+                    break
+                continue
             recorded = own.get(f"dagster/input_data_version/{parent.to_user_string()}")
             current = (tags.get(parent) or {}).get("dagster/data_version")
             if parent in selected or (current is not None and current != recorded):
@@ -63,7 +73,9 @@ def daily_schedule(context: dg.ScheduleEvaluationContext):
     graph = context.repository_def.asset_graph
     keys = {dg.AssetKey(name) for name in RAW_ASSETS} | missing_or_stale(context.instance, graph)
     selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
-    return dg.RunRequest(asset_selection=sorted(selection.resolve(graph)))
+    keys = sorted(selection.resolve(graph))
+    partitioned = any(graph.get(key).is_partitioned for key in keys)
+    return dg.RunRequest(asset_selection=keys, tags=months_tags() if partitioned else {})
 
 
 UPSTREAM_DATA_CHANGED = (
@@ -85,8 +97,75 @@ ON_CODE_CHANGE_OR_MISSING = (AC.code_version_changed() | AC.newly_missing()).wit
 )
 
 
+# Cleaned calls read the whole raw export but only their own months: which months changed is
+# known from the raw export's month fingerprints, so `raw_month_change_sensor` requests them.
+MONTHS_FROM_SENSOR = ("cleaned_911_calls", "quarantined_911_calls")
+ON_CODE_CHANGE = AC.code_version_changed().with_label("code changed (new data: month sensor)")
+
+
 def automation_condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
-    return ON_CODE_CHANGE_OR_MISSING if spec.key.to_user_string() in RAW_ASSETS else ON_CHANGE
+    name = spec.key.to_user_string()
+    if name in RAW_ASSETS:
+        return ON_CODE_CHANGE_OR_MISSING
+    if name in MONTHS_FROM_SENSOR:
+        return ON_CODE_CHANGE
+    return ON_CHANGE
+
+
+def changed_months(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Months whose fingerprint differs (new months included), within the partitions."""
+    valid = set(MONTHLY.get_partition_keys())
+    return sorted(k for k, v in current.items() if previous.get(k) != v and k in valid)
+
+
+def _fingerprints(record) -> dict[str, str]:
+    value = record.asset_materialization.metadata.get(MONTH_FINGERPRINTS_KEY)
+    return dict(value.value) if value is not None else {}
+
+
+@dg.sensor(
+    name="raw_month_change_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    asset_selection=list(MONTHS_FROM_SENSOR),
+    description=(
+        "After each raw_911_calls materialization, requests the cleaned calls of exactly the "
+        "months whose content changed (per-month fingerprints); the rest of the call-level "
+        "chain follows through data versions."
+    ),
+)
+def raw_month_change_sensor(context: dg.SensorEvaluationContext):
+    records = context.instance.fetch_materializations(dg.AssetKey("raw_911_calls"), limit=2).records
+    if not records:
+        return dg.SkipReason("raw_911_calls has not been materialized yet")
+    latest = records[0]
+    cursor = json.loads(context.cursor) if context.cursor else None
+    if cursor and cursor["storage_id"] == latest.storage_id:
+        return dg.SkipReason("no new raw_911_calls materialization")
+    previous: dict[str, str] = {}
+    if cursor:
+        previous = cursor["months"]
+    elif len(records) > 1:  # first tick: compare with the export before
+        previous = _fingerprints(records[1])
+    current = _fingerprints(latest)
+    months = changed_months(previous, current)
+    new_cursor = json.dumps({"storage_id": latest.storage_id, "months": current})
+    if not months:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("the new export changed no month"), cursor=new_cursor
+        )
+    # A few months get a run each (only they re-run); many (a first load) share one run.
+    spans = [(m, m) for m in months] if len(months) <= 3 else [(months[0], months[-1])]
+    requests = [
+        dg.RunRequest(
+            run_key=f"raw-{latest.storage_id}-{first}-{last}",
+            asset_selection=[dg.AssetKey(name) for name in MONTHS_FROM_SENSOR],
+            tags=months_tags(first, last),
+        )
+        for first, last in spans
+    ]
+    context.log.info(f"months changed by the new export: {', '.join(months)}")
+    return dg.SensorResult(run_requests=requests, cursor=new_cursor)
 
 
 automation_sensor = dg.AutomationConditionSensorDefinition(

@@ -5,11 +5,15 @@ import pandas as pd
 
 from ..transform.calls import clean_calls
 from ..transform.events import clean_events
+from ..transform.months import route_to_months
 from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata, versioned
+from .partitions import MONTHLY, SINGLE_RUN, month_key_of, monthly_output
 
 
 @dg.multi_asset(
     group_name="cleaned",
+    partitions_def=MONTHLY,
+    backfill_policy=SINGLE_RUN,
     outs={
         "cleaned_911_calls": dg.AssetOut(
             kinds={"pandas", "parquet"},
@@ -36,10 +40,14 @@ from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata, versione
         ),
     },
 )
-def cleaned_911_calls(raw_911_calls: pd.DataFrame):
-    result = clean_calls(raw_911_calls)
-    yield versioned(
+def cleaned_911_calls(context: dg.AssetExecutionContext, raw_911_calls: pd.DataFrame):
+    months = route_to_months(raw_911_calls["response_datetime"], MONTHLY.get_last_partition_key())
+    in_run = months.isin(set(context.partition_keys)).to_numpy()
+    result = clean_calls(raw_911_calls[in_run].reset_index(drop=True))
+    yield monthly_output(
+        context,
         result.calls,
+        month_key_of(result.calls["response_date"]),
         output_name="cleaned_911_calls",
         metadata={
             "cleaning_stats": json_metadata(result.stats),
@@ -54,8 +62,10 @@ def cleaned_911_calls(raw_911_calls: pd.DataFrame):
         if len(result.quarantined)
         else {}
     )
-    yield versioned(
+    yield monthly_output(
+        context,
         result.quarantined,
+        route_to_months(result.quarantined["response_datetime"], MONTHLY.get_last_partition_key()),
         output_name="quarantined_911_calls",
         metadata={"rows_by_reason": json_metadata(reasons)},
     )

@@ -5,7 +5,9 @@ import pandas as pd
 
 from ..sources import read_ace_events, read_apd_calls, read_block_groups
 from ..storage.landing import LandingZone
+from ..transform.months import month_fingerprints, route_to_months
 from .common import DATA_OWNERS, LAKE_IO, PipelineSettings, lake_metadata, versioned
+from .partitions import MONTH_FINGERPRINTS_KEY, MONTHLY
 
 
 def _files_metadata(frame: pd.DataFrame) -> dict:
@@ -40,7 +42,22 @@ def raw_911_calls(
     files = landing.source_files("calls")
     frame = pd.concat([read_apd_calls(path) for path in files], ignore_index=True)
     context.log.info(f"read {len(frame):,} call rows from {len(files)} file(s)")
-    return versioned(frame, _files_metadata(frame))
+    months = route_to_months(frame["response_datetime"], MONTHLY.get_last_partition_key())
+    meta = _files_metadata(frame)
+    # What tells the month-change sensor which monthly partitions this export changed.
+    # Provenance (file name, hash, row number) changes with any edit of the file; a month
+    # counts as changed only when its own rows do.
+    content = frame.drop(columns=["source_file", "source_sha256", "source_row"])
+    meta[MONTH_FINGERPRINTS_KEY] = month_fingerprints(content, months)
+    first, last = MONTHLY.get_first_partition_key(), MONTHLY.get_last_partition_key()
+    outside = int(((months < first) | (months > last)).sum())
+    meta["rows_outside_partitions"] = outside
+    if outside:
+        context.log.warning(
+            f"{outside:,} call rows fall outside the monthly partitions {first} .. {last} "
+            "(see SAFEBEAT_PARTITION_START) and are not processed further"
+        )
+    return versioned(frame, meta)
 
 
 @dg.asset(

@@ -21,6 +21,9 @@ from .object_store import LakeStorage
 
 BUCKET_METADATA_KEY = "safebeat/lake_bucket"
 COLUMNS_METADATA_KEY = "columns"
+# A partitioned asset returns one frame for all partitions of its run, with this column telling
+# each row's partition; the lake writes one object per partition (`<asset>/<key>.parquet`).
+PARTITION_COLUMN = "partition_key"
 
 
 def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
@@ -43,6 +46,45 @@ class ParquetLake(UPathIOManager):
 
     def get_asset_relative_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
         return UPath(_bucket_of(context), *context.asset_key.path)
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if not context.has_asset_partitions:
+            super().handle_output(context, obj)
+            return
+        if PARTITION_COLUMN not in obj.columns:
+            raise dg.DagsterInvariantViolationError(
+                f"partitioned lake asset {context.asset_key.to_user_string()} must return a "
+                f"{PARTITION_COLUMN!r} column"
+            )
+        paths = self._get_paths_for_partitions(context)
+        stray = set(obj[PARTITION_COLUMN].unique()) - set(paths)
+        if stray:
+            raise dg.DagsterInvariantViolationError(
+                f"{context.asset_key.to_user_string()} returned rows for partitions outside this "
+                f"run: {sorted(map(str, stray))[:5]}"
+            )
+        rows_by_key = obj.groupby(PARTITION_COLUMN, sort=False).indices
+        empty = obj.iloc[0:0].drop(columns=PARTITION_COLUMN)
+        for key, path in paths.items():
+            rows = rows_by_key.get(key)
+            part = empty if rows is None else obj.iloc[rows].drop(columns=PARTITION_COLUMN)
+            self.make_directory(path.parent)
+            self.dump_to_path(context, part.reset_index(drop=True), path)
+        meta = self.get_metadata(context, obj.drop(columns=PARTITION_COLUMN))
+        meta["partitions_written"] = len(paths)
+        context.add_output_metadata(meta)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        if not (context.has_asset_key and context.has_asset_partitions):
+            return super().load_input(context)
+        paths = self._get_paths_for_partitions(context)
+        # Months that were never materialized (a new month with no run yet) hold no rows.
+        frames = [self.load_from_path(context, p) for _, p in sorted(paths.items()) if p.exists()]
+        if not frames:
+            raise dg.DagsterInvariantViolationError(
+                f"no partition of {context.asset_key.to_user_string()} has been materialized"
+            )
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):

@@ -67,6 +67,9 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
     geometry: tuple[GeometryColumn, ...] = ()
+    # Date column that places a row in a monthly partition; partitioned writes replace only the
+    # slice of the run's months.
+    partition_column: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -186,6 +189,7 @@ FACT_911_CALLS = TableSpec(
         ("is_duplicate_incident_number", "boolean", False),
     ),
     primary_key=("incident_number", "response_datetime"),
+    partition_column="response_date",
     foreign_keys=(ForeignKey(("geo_id",), "dim_geo", ("geo_id",), on_delete="SET NULL"),),
     indexes=(("response_date",), ("geo_id",), ("response_datetime",)),
     geometry=(
@@ -215,6 +219,7 @@ FACT_EVENT_INCIDENTS = TableSpec(
         ("final_problem_category", "text"),
     ),
     primary_key=("incident_number", "response_datetime", "event_id"),
+    partition_column="call_date",
     foreign_keys=(
         ForeignKey(
             ("incident_number", "response_datetime"),

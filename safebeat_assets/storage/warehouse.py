@@ -8,6 +8,7 @@ same data writes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import time
@@ -307,9 +308,17 @@ class Warehouse:
             )
 
     # --- writes ----------------------------------------------------------------------------
-    def replace_table(self, spec: TableSpec, frame: pd.DataFrame) -> WriteStats:
-        """Make the table hold exactly `frame`, in one transaction, touching only changed rows."""
+    def replace_table(
+        self,
+        spec: TableSpec,
+        frame: pd.DataFrame,
+        date_slice: tuple[dt.date, dt.date] | None = None,
+    ) -> WriteStats:
+        """Make the table (or, with `date_slice` = [start, end), the rows whose partition column
+        falls in it) hold exactly `frame`, in one transaction, touching only changed rows."""
         started = time.perf_counter()
+        if date_slice is not None:
+            _check_inside_slice(spec, frame, date_slice)
         table = frame_to_arrow(spec, frame)
         self.ensure_schema_objects()
         staging = sql.Identifier(f"staging_{spec.name}")
@@ -356,10 +365,17 @@ class Warehouse:
                             staging, sql.SQL(", ").join(map(sql.Identifier, spec.primary_key))
                         )
                     )
+                    in_slice = sql.SQL("TRUE")
+                    if date_slice is not None:
+                        in_slice = sql.SQL("t.{0} >= {1} AND t.{0} < {2}").format(
+                            sql.Identifier(spec.partition_column),
+                            sql.Literal(date_slice[0]),
+                            sql.Literal(date_slice[1]),
+                        )
                     cur.execute(
                         sql.SQL(
-                            "DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {} s WHERE {})"
-                        ).format(target, staging, key_match)
+                            "DELETE FROM {} t WHERE {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})"
+                        ).format(target, in_slice, staging, key_match)
                     )
                     deleted = cur.rowcount
                     cur.execute(self._upsert_sql(spec, staging, cols, value_cols))
@@ -439,14 +455,20 @@ class Warehouse:
         table = pacsv.read_csv(buffer, convert_options=convert)
         return _arrow_to_frame(table, selected)
 
-    def fetch_one(self, template: str, **tables: str) -> tuple:
-        """Run a fixed query written in code; ``{name}`` placeholders become quoted tables."""
+    def fetch_one(self, template: str, params: dict | None = None, **tables: str) -> tuple:
+        """Run a fixed query written in code; ``{name}`` placeholders become quoted tables and
+        values are passed only as ``%(name)s`` parameters."""
         statement = sql.SQL(template).format(
             **{key: self._table(name) for key, name in tables.items()}
         )
         with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(statement)
+            cur.execute(statement, params)
             return cur.fetchone()
+
+    def has_table(self, name: str) -> bool:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{self.schema}"."{name}"',))
+            return bool(cur.fetchone()[0])
 
     def query(self, statement: sql.Composable | str, params: Sequence | None = None) -> list[tuple]:
         """Rows of a query written in code (values only ever passed as parameters)."""
@@ -457,6 +479,19 @@ class Warehouse:
     def table(self, name: str) -> sql.Composed:
         """A quoted schema-qualified table name, for composing queries."""
         return self._table(name)
+
+
+def _check_inside_slice(spec: TableSpec, frame: pd.DataFrame, date_slice) -> None:
+    if not spec.partition_column:
+        raise WarehouseSchemaError(f"table {spec.name} is not partitioned")
+    dates = pd.to_datetime(frame[spec.partition_column])
+    start, end = pd.Timestamp(date_slice[0]), pd.Timestamp(date_slice[1])
+    outside = int(((dates < start) | (dates >= end)).sum())
+    if outside:
+        raise WarehouseSchemaError(
+            f"{outside} row(s) for {spec.name} fall outside the partition slice "
+            f"[{date_slice[0]}, {date_slice[1]})"
+        )
 
 
 def _arrow_to_frame(table: pa.Table, columns) -> pd.DataFrame:

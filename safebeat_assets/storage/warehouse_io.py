@@ -53,7 +53,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         spec = table_spec_for(context.asset_key)
         client = self.warehouse.client()
-        stats = client.replace_table(spec, obj)
+        date_slice = None
+        if context.has_asset_partitions:
+            window = context.asset_partitions_time_window
+            date_slice = (window.start.date(), window.end.date())
+        stats = client.replace_table(spec, obj, date_slice)
         if spec.geometry and not client.postgis:
             context.log.info(
                 f"{spec.name}: PostGIS is not installed on this server, so the geometry columns "

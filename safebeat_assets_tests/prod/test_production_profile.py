@@ -9,6 +9,7 @@ import pytest
 
 from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.automation import DAILY_JOB_NAME
+from safebeat_assets.defs.partitions import months_tags
 from safebeat_assets.settings import load_settings
 from safebeat_assets.storage.object_store import LAKE_BUCKETS
 from safebeat_assets.storage.warehouse import Warehouse
@@ -73,7 +74,9 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
     job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
 
     started = time.perf_counter()
-    result = job.execute_in_process(instance=instance, run_config=RUN_CONFIG, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, run_config=RUN_CONFIG, raise_on_error=False, tags=months_tags()
+    )
     first_seconds = time.perf_counter() - started
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     print(f"production-profile run: {first_seconds:.1f}s")
@@ -82,11 +85,10 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
     assert {"raw_911_calls.parquet", "raw_events.parquet", "raw_block_groups.parquet"} <= keys[
         "raw-data"
     ]
-    assert {
-        "cleaned_911_calls.parquet",
-        "enriched_911_calls.parquet",
-        "cleaned_events.parquet",
-    } <= keys["cleaned-data"]
+    assert "cleaned_events.parquet" in keys["cleaned-data"]
+    for monthly in ("cleaned_911_calls", "quarantined_911_calls", "enriched_911_calls"):
+        # One object per monthly partition.
+        assert f"{monthly}/2025-01-01.parquet" in keys["cleaned-data"], monthly
     assert {"association_rules.parquet", "zone_clusters.parquet", "call_forecast.parquet"} <= keys[
         "models"
     ]
@@ -118,7 +120,9 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
     assert meta["postgis"].value is True
 
     before = table_fingerprints(warehouse)
-    again = job.execute_in_process(instance=instance, run_config=RUN_CONFIG, raise_on_error=False)
+    again = job.execute_in_process(
+        instance=instance, run_config=RUN_CONFIG, raise_on_error=False, tags=months_tags()
+    )
     assert again.success
     assert table_fingerprints(warehouse) == before
     runs = instance.get_runs(filters=dg.RunsFilter(job_name=DAILY_JOB_NAME))
