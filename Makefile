@@ -1,6 +1,7 @@
 # SafeBeat — two commands on a fresh machine with Python 3.11 and make:
 #   make demo   materialize every asset on the embedded local profile and print a summary
 #   make test   run the test suite
+#   make ui     Dagster UI + daemon on http://127.0.0.1:3000 (local profile; sample data if none)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -9,7 +10,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint format lock sample clean
+.PHONY: demo test ui lint format lock sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +25,9 @@ demo: $(VENV)/.synced
 
 test: $(VENV)/.synced
 	$(VENV)/bin/pytest --durations=8
+
+ui: $(VENV)/.synced
+	$(VENV)/bin/python -m safebeat_assets.ui
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

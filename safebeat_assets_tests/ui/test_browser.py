@@ -1,0 +1,88 @@
+"""The Dagster UI rendered by a real (headless) Chromium: screenshots plus the DOM after JS ran.
+
+Screenshots land in `test-artifacts/ui/` at the repository root (gitignored).
+"""
+
+import shutil
+import subprocess
+
+import pytest
+
+from .conftest import ARTIFACTS_DIR
+
+CHROMIUM_TIMEOUT_S = 60
+
+
+# Package scope like `ui_server`, and requested first, so a missing browser skips before the
+# webserver fixture is set up.
+@pytest.fixture(scope="package")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    return path
+
+
+def run_chromium(chromium: str, tmp_path, url: str, *action: str) -> subprocess.CompletedProcess:
+    """One headless Chromium invocation with a fresh profile (flags from dagster-notes §14)."""
+    profile = tmp_path / f"chromium-profile-{len(list(tmp_path.iterdir()))}"
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+        "--virtual-time-budget=15000",
+        *action,
+        url,
+    ]
+    # stderr carries harmless dbus noise; only the exit code and stdout matter.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def screenshot_and_dom(chromium, tmp_path, url: str, name: str) -> str:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS_DIR / f"{name}.png"
+    png.unlink(missing_ok=True)
+    run_chromium(chromium, tmp_path, url, f"--screenshot={png}")
+    assert png.exists() and png.stat().st_size > 20_000, f"no real screenshot of {url}"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = run_chromium(chromium, tmp_path, url, "--dump-dom").stdout
+    (ARTIFACTS_DIR / f"{name}.html").write_text(dom)
+    return dom
+
+
+@pytest.mark.e2e
+def test_global_lineage_renders_every_group(chromium, ui_server, tmp_path):
+    dom = screenshot_and_dom(chromium, tmp_path, f"{ui_server.url}/asset-groups", "asset-graph")
+    assert "Join the Dagster community" not in dom  # the first-visit dialog was dismissed
+    assert "Global asset lineage" in dom
+    for group in ["raw", "cleaned", "enriched", "warehouse", "ml", "risk", "reporting"]:
+        assert f">{group}<" in dom, f"group {group} not rendered on /asset-groups"
+
+
+@pytest.mark.e2e
+def test_group_lineage_renders_asset_names(chromium, ui_server, tmp_path):
+    url = f"{ui_server.url}/locations/__repository__@safebeat/asset-groups/warehouse"
+    dom = screenshot_and_dom(chromium, tmp_path, url, "warehouse-group")
+    assert "Join the Dagster community" not in dom
+    for name in ["dim_geo", "dim_event", "fact_911_calls", "fact_event_incidents"]:
+        assert name in dom, f"{name} not rendered on the warehouse group's lineage"
+
+
+@pytest.mark.e2e
+def test_asset_checks_page_renders_check_names(chromium, ui_server, tmp_path):
+    url = f"{ui_server.url}/assets/fact_911_calls?view=checks"
+    dom = screenshot_and_dom(chromium, tmp_path, url, "fact_911_calls-checks")
+    assert "Join the Dagster community" not in dom
+    assert "fact_911_calls" in dom
+    for check in ["no_duplicate_calls", "geo_match_rate_above_90pct", "enough_calls_for_rules"]:
+        assert check in dom, f"check {check} not rendered on the checks page"
