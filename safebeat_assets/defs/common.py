@@ -1,5 +1,6 @@
 """Shared wiring conventions: owners, buckets, IO manager keys and the pipeline settings resource."""
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -78,3 +79,9 @@ def versioned(
         metadata=metadata or {},
         data_version=dg.DataVersion(content_version(frame)),
     )
+
+
+def image_metadata(png: bytes, caption: str) -> dg.MarkdownMetadataValue:
+    """A PNG shown inline in the asset's metadata (markdown image with a data URI)."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{encoded})")

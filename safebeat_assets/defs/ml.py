@@ -11,12 +11,14 @@ import pandas as pd
 from ..analytics.forecast import forecast_daily_calls
 from ..analytics.rules import mine_association_rules
 from ..analytics.zones import cluster_zones
+from ..reporting.plots import cluster_map_png, daily_volume_png, forecast_plot_png
 from .checks import alert_check_results, alert_check_specs
 from .common import (
     ANALYTICS_OWNERS,
     LAKE_IO,
     PipelineSettings,
     columns_in,
+    image_metadata,
     json_metadata,
     lake_metadata,
     versioned,
@@ -114,6 +116,7 @@ def zone_clusters(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
             "cluster_sizes": json_metadata(stats["cluster_sizes"]),
             "zone_counts": json_metadata(stats["zone_counts"]),
             "centroids": dg.MetadataValue.md(result.centroids.round(4).to_markdown(index=False)),
+            "cluster_map": image_metadata(cluster_map_png(result.zones), "risk zones"),
         },
     )
     yield from alert_check_results("zone_clusters", result.zones, pipeline)
@@ -152,6 +155,10 @@ def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
                     for k in ("mae", "rmse", "r2", "mape", "baseline_mae", "skill_vs_baseline")
                 }
             ),
+            "forecast_vs_actual": image_metadata(
+                forecast_plot_png(result.forecast), "forecast vs actual"
+            ),
+            "daily_volume": image_metadata(daily_volume_png(fact_911_calls), "calls per day"),
             "forecast": dg.MetadataValue.md(
                 forecast_rows[["date", "predicted_calls"]].round(1).to_markdown(index=False)
             ),

@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -179,6 +180,9 @@ def daily_report(
         metadata={
             "status": status,
             "report_html": dg.MetadataValue.path(html_uri),
+            "report_link": dg.MetadataValue.url(
+                html_uri if "://" in html_uri else Path(html_uri).resolve().as_uri()
+            ),
             "report_json": dg.MetadataValue.path(json_uri),
             "alerts_json": dg.MetadataValue.path(alerts_uri),
             "alerts": dg.MetadataValue.md(

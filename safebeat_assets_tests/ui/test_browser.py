@@ -86,3 +86,12 @@ def test_asset_checks_page_renders_check_names(chromium, ui_server, tmp_path):
     assert "fact_911_calls" in dom
     for check in ["no_duplicate_calls", "geo_match_rate_above_90pct", "enough_calls_for_rules"]:
         assert check in dom, f"check {check} not rendered on the checks page"
+
+
+def test_forecast_plot_renders_in_the_asset_page(chromium, ui_server, tmp_path):
+    url = f"{ui_server.url}/assets/call_forecast"
+    dom = screenshot_and_dom(chromium, tmp_path, url, "call_forecast-overview")
+    # The charts are markdown metadata entries (inline PNGs) of the latest materialization; the
+    # UI lists them by name and opens the markdown on click.
+    for entry in ("forecast_vs_actual", "daily_volume"):
+        assert entry in dom, f"metadata entry {entry} not rendered"
