@@ -2,6 +2,7 @@
 #   make demo   materialize every asset on the embedded local profile and print a summary
 #   make test   run the test suite
 #   make ui     Dagster UI + daemon on http://127.0.0.1:3000 (local profile; sample data if none)
+#   make bench  Austin-scale benchmark (835,198 calls; BENCH_ARGS="--repeats 1" for a quick one)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -10,7 +11,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test ui lint format lock sample clean
+.PHONY: demo test ui bench lint format lock sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,6 +29,9 @@ test: $(VENV)/.synced
 
 ui: $(VENV)/.synced
 	$(VENV)/bin/python -m safebeat_assets.ui
+
+bench: $(VENV)/.synced
+	$(VENV)/bin/safebeat bench $(BENCH_ARGS)
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

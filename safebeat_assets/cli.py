@@ -30,9 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.set_defaults(handler=_run_demo)
 
+    # Listed for --help; its own parser (benchmark.main) reads the arguments.
+    commands.add_parser(
+        "bench", help="Austin-scale benchmark (cold, no-change, one-new-day, bulk vs row-by-row)"
+    )
+
     stop = commands.add_parser("warehouse-stop", help="stop the embedded PostgreSQL server")
     stop.set_defaults(handler=_stop_warehouse)
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from .benchmark.main import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)
 

@@ -130,7 +130,11 @@ def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},
+                # The demo is a full run: read the export even if it was stored before.
+                "ops": {"raw_911_calls": {"config": {"reread_unchanged_files": True}}},
+            },
             tags=months_tags(),
         )
         print(format_summary(result, time.perf_counter() - started))

@@ -93,3 +93,42 @@ def test_asset_materializations_carry_schema_and_row_count(local_settings):
         meta = result.asset_materializations_for_node(node)[0].metadata
         assert isinstance(meta["dagster/column_schema"].value, dg.TableSchema)
         assert meta["dagster/row_count"].value > 0
+
+
+def test_uniqueness_checks_trust_the_key_and_scan_without_it(local_settings, warehouse_url):
+    from safebeat_assets.definitions import ASSET_MODULES
+    from safebeat_assets.defs.checks import ALL_CHECKS
+    from safebeat_assets.resources import build_resources
+
+    assert materialize_subset(local_settings, "*fact_911_calls").success
+    warehouse = Warehouse(warehouse_url, local_settings.warehouse_schema)
+    fact = warehouse.table("fact_911_calls")
+    key = ("incident_number", "response_datetime")
+    assert warehouse.unique_constraint_within("fact_911_calls", key) == "fact_911_calls_pkey"
+    assert warehouse.unique_constraint_within("fact_911_calls", key[:1]) is None
+
+    def duplicate_check():
+        result = dg.materialize(
+            assets=[*dg.load_assets_from_modules(ASSET_MODULES), *ALL_CHECKS],
+            selection=dg.AssetSelection.checks(
+                dg.AssetCheckKey(dg.AssetKey("fact_911_calls"), "no_duplicate_calls")
+            ),
+            resources=build_resources(local_settings),
+            raise_on_error=False,
+        )
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation
+
+    proved = duplicate_check()
+    assert proved.passed and "fact_911_calls_pkey" in proved.metadata["enforced_by"].value
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            f"ALTER TABLE {fact.as_string(cur)} DROP CONSTRAINT fact_911_calls_pkey CASCADE"
+        )
+        cur.execute(
+            f"INSERT INTO {fact.as_string(cur)} SELECT * FROM {fact.as_string(cur)} LIMIT 1"
+        )
+        conn.commit()
+    assert warehouse.unique_constraint_within("fact_911_calls", key) is None
+    scanned = duplicate_check()
+    assert not scanned.passed and scanned.metadata["duplicate_keys"].value == 1

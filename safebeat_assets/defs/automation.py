@@ -123,6 +123,24 @@ def _fingerprints(record) -> dict[str, str]:
     return dict(value.value) if value is not None else {}
 
 
+def _cleaned_after(instance: dg.DagsterInstance, storage_id: int) -> set[str]:
+    """Months of cleaned_911_calls materialized after the event `storage_id`."""
+    months: set[str] = set()
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(MONTHS_FROM_SENSOR[0]), after_storage_id=storage_id
+            ),
+            limit=1000,
+            cursor=cursor,
+        )
+        months.update(r.partition_key for r in page.records if r.partition_key)
+        if not page.has_more:
+            return months
+        cursor = page.cursor
+
+
 @dg.sensor(
     name="raw_month_change_sensor",
     minimum_interval_seconds=30,
@@ -148,7 +166,11 @@ def raw_month_change_sensor(context: dg.SensorEvaluationContext):
     elif len(records) > 1:  # first tick: compare with the export before
         previous = _fingerprints(records[1])
     current = _fingerprints(latest)
-    months = changed_months(previous, current)
+    # Months already rebuilt from this export (the daily job runs raw and cleaned together)
+    # need no second run.
+    months = sorted(
+        set(changed_months(previous, current)) - _cleaned_after(context.instance, latest.storage_id)
+    )
     new_cursor = json.dumps({"storage_id": latest.storage_id, "months": current})
     if not months:
         return dg.SensorResult(

@@ -38,6 +38,9 @@ class SqlCheck:
     description: str
     query: str  # {t} is the asset's table, {events} the dim_event table
     judge: Callable[[tuple, PipelineSettings], tuple[bool, dict]]
+    # For uniqueness checks: the key. A validated primary-key or unique constraint on (a subset
+    # of) it proves the assertion without scanning the table (1.7 s at 835K calls).
+    unique_key: tuple[str, ...] = ()
 
 
 def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
@@ -48,8 +51,14 @@ def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
         blocking=True,
     )
     def _check(warehouse: WarehouseResource, pipeline: PipelineSettings) -> dg.AssetCheckResult:
-        row = warehouse.client().fetch_one(spec.query, t=spec.asset, events="dim_event")
-        passed, metadata = spec.judge(row, pipeline)
+        client = warehouse.client()
+        constraint = client.unique_constraint_within(spec.asset, spec.unique_key)
+        if constraint:
+            passed, metadata = spec.judge((0,), pipeline)
+            metadata["enforced_by"] = f"constraint {constraint} (validated by PostgreSQL)"
+        else:
+            row = client.fetch_one(spec.query, t=spec.asset, events="dim_event")
+            passed, metadata = spec.judge(row, pipeline)
         return dg.AssetCheckResult(passed=bool(passed), severity=ERROR, metadata=metadata)
 
     return _check
@@ -104,6 +113,7 @@ SQL_CHECKS: list[SqlCheck] = [
         "Every geo_id occurs once in dim_geo.",
         UNIQUE_KEY.format(key="geo_id"),
         _zero("duplicate_geo_ids"),
+        unique_key=("geo_id",),
     ),
     SqlCheck(
         "dim_geo",
@@ -134,6 +144,7 @@ SQL_CHECKS: list[SqlCheck] = [
         "Every event_id (FOLDERRSN) occurs once.",
         UNIQUE_KEY.format(key="event_id"),
         _zero("duplicate_event_ids"),
+        unique_key=("event_id",),
     ),
     SqlCheck(
         "dim_event",
@@ -149,6 +160,10 @@ SQL_CHECKS: list[SqlCheck] = [
         "No two rows share (incident_number, response_datetime).",
         UNIQUE_KEY.format(key="incident_number, response_datetime"),
         _zero("duplicate_keys"),
+        unique_key=(
+            "incident_number",
+            "response_datetime",
+        ),
     ),
     SqlCheck(
         "fact_911_calls",
@@ -192,6 +207,11 @@ SQL_CHECKS: list[SqlCheck] = [
         "Each (call, event) pair is linked once.",
         UNIQUE_KEY.format(key="incident_number, response_datetime, event_id"),
         _zero("duplicate_links"),
+        unique_key=(
+            "incident_number",
+            "response_datetime",
+            "event_id",
+        ),
     ),
     SqlCheck(
         "fact_event_incidents",
@@ -217,6 +237,7 @@ SQL_CHECKS: list[SqlCheck] = [
         "Each block group has one zone.",
         UNIQUE_KEY.format(key="geo_id"),
         _zero("duplicate_geo_ids"),
+        unique_key=("geo_id",),
     ),
     SqlCheck(
         "zone_risk_scores",

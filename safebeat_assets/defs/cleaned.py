@@ -1,17 +1,21 @@
 """Cleaned stage: typed, de-duplicated calls (with a quarantine) and per-permit events."""
 
 import dagster as dg
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from ..storage.lake import ARROW_METADATA_KEY
 from ..transform.calls import clean_calls
 from ..transform.events import clean_events
-from ..transform.months import route_to_months
+from ..transform.months import route_to_months, text_month_keys
 from .common import DATA_OWNERS, LAKE_IO, json_metadata, lake_metadata, versioned
 from .partitions import MONTHLY, SINGLE_RUN, month_key_of, monthly_output
 
 
 @dg.multi_asset(
     group_name="cleaned",
+    ins={"raw_911_calls": dg.AssetIn(metadata={ARROW_METADATA_KEY: True})},
     partitions_def=MONTHLY,
     backfill_policy=SINGLE_RUN,
     outs={
@@ -40,10 +44,13 @@ from .partitions import MONTHLY, SINGLE_RUN, month_key_of, monthly_output
         ),
     },
 )
-def cleaned_911_calls(context: dg.AssetExecutionContext, raw_911_calls: pd.DataFrame):
-    months = route_to_months(raw_911_calls["response_datetime"], MONTHLY.get_last_partition_key())
-    in_run = months.isin(set(context.partition_keys)).to_numpy()
-    result = clean_calls(raw_911_calls[in_run].reset_index(drop=True))
+def cleaned_911_calls(context: dg.AssetExecutionContext, raw_911_calls: pa.Table):
+    # Rows of the run's months only become Python objects: one month of a three-year export
+    # costs ~0.3 s instead of ~3 s.
+    months = text_month_keys(raw_911_calls["response_datetime"])
+    months[pd.isna(months)] = MONTHLY.get_last_partition_key()
+    in_run = np.isin(months, list(context.partition_keys))
+    result = clean_calls(raw_911_calls.filter(pa.array(in_run)).to_pandas())
     yield monthly_output(
         context,
         result.calls,

@@ -70,14 +70,18 @@ def content_version(frame: pd.DataFrame) -> str:
 
 
 def versioned(
-    frame: pd.DataFrame, metadata: dict[str, Any] | None = None, output_name: str = "result"
+    frame: pd.DataFrame,
+    metadata: dict[str, Any] | None = None,
+    output_name: str = "result",
+    version: str | None = None,
 ) -> dg.Output:
-    """The frame as an Output carrying its content-derived data version."""
+    """The frame as an Output carrying its content-derived data version (`version` when the
+    caller already derived one from the content)."""
     return dg.Output(
         frame,
         output_name=output_name,
         metadata=metadata or {},
-        data_version=dg.DataVersion(content_version(frame)),
+        data_version=dg.DataVersion(version or content_version(frame)),
     )
 
 

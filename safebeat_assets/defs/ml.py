@@ -1,7 +1,8 @@
 """ML stage: association rules, KMeans risk zones and the 7-day call forecast, fitted on all calls.
 
-Each model reads the call fact from the warehouse (only the columns it needs) and is gated by the
-blocking pre-checks on `fact_911_calls`. Outputs are data (rules, zone assignments, forecasts)
+Each model reads the calls from the lake's `enriched_911_calls` (the rows of `fact_911_calls`,
+columnar: only the columns it needs, ~0.3 s instead of ~1.5 s from PostgreSQL per model) and
+depends on `fact_911_calls` too, so the blocking pre-checks on the warehouse gate it. Outputs are data (rules, zone assignments, forecasts)
 stored in the `models` bucket, never pickles.
 """
 
@@ -42,8 +43,9 @@ def _optional_float(value, digits: int) -> dg.MetadataValue:
     code_version="1",
     io_manager_key=LAKE_IO,
     metadata=lake_metadata("models"),
+    deps=["fact_911_calls"],
     ins={
-        "fact_911_calls": columns_in(
+        "enriched_911_calls": columns_in(
             "incident_number",
             "response_datetime",
             "response_hour",
@@ -62,9 +64,9 @@ def _optional_float(value, digits: int) -> dg.MetadataValue:
     ),
 )
 def association_rules(
-    fact_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame, pipeline: PipelineSettings
+    enriched_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame, pipeline: PipelineSettings
 ):
-    result = mine_association_rules(fact_911_calls, fact_event_incidents)
+    result = mine_association_rules(enriched_911_calls, fact_event_incidents)
     stats = result.stats
     yield versioned(
         result.rules,
@@ -87,9 +89,10 @@ def association_rules(
     code_version="1",
     io_manager_key=LAKE_IO,
     metadata=lake_metadata("models"),
+    deps=["fact_911_calls"],
     ins={
-        "fact_911_calls": columns_in(
-            "geo_id",
+        "enriched_911_calls": columns_in(
+            "dim_geo_id",
             "latitude_centroid",
             "longitude_centroid",
             "priority_numeric",
@@ -103,8 +106,9 @@ def association_rules(
         "HIGH/MEDIUM/LOW_RISK by tertile of mean location risk."
     ),
 )
-def zone_clusters(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
-    result = cluster_zones(fact_911_calls)
+def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
+    # The fact's geo_id is the matched block group (NULL when unmatched): enriched's dim_geo_id.
+    result = cluster_zones(enriched_911_calls.rename(columns={"dim_geo_id": "geo_id"}))
     stats = result.stats
     yield versioned(
         result.zones,
@@ -130,7 +134,8 @@ def zone_clusters(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     code_version="1",
     io_manager_key=LAKE_IO,
     metadata=lake_metadata("models"),
-    ins={"fact_911_calls": columns_in("response_date", "priority_numeric", "response_time")},
+    deps=["fact_911_calls"],
+    ins={"enriched_911_calls": columns_in("response_date", "priority_numeric", "response_time")},
     description=(
         "Daily call-volume forecast for the 7 days after the latest call: Ridge vs gradient "
         "boosting on calendar, lag and rolling features (chronological 80/20 split, scaler fit "
@@ -138,8 +143,9 @@ def zone_clusters(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
         "baseline."
     ),
 )
-def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
-    result = forecast_daily_calls(fact_911_calls, horizon_days=pipeline.forecast_horizon_days)
+def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
+    calls = enriched_911_calls
+    result = forecast_daily_calls(calls, horizon_days=pipeline.forecast_horizon_days)
     stats = result.stats
     forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]
     yield versioned(
@@ -158,7 +164,7 @@ def call_forecast(fact_911_calls: pd.DataFrame, pipeline: PipelineSettings):
             "forecast_vs_actual": image_metadata(
                 forecast_plot_png(result.forecast), "forecast vs actual"
             ),
-            "daily_volume": image_metadata(daily_volume_png(fact_911_calls), "calls per day"),
+            "daily_volume": image_metadata(daily_volume_png(calls), "calls per day"),
             "forecast": dg.MetadataValue.md(
                 forecast_rows[["date", "predicted_calls"]].round(1).to_markdown(index=False)
             ),

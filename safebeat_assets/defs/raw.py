@@ -1,17 +1,30 @@
 """Raw stage: source exports from the landing zone, kept as read (text), with file provenance."""
 
+import hashlib
+import json
+
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+from pydantic import Field
 
-from ..sources import read_ace_events, read_apd_calls, read_block_groups
+from ..sources import file_sha256, read_ace_events, read_apd_calls_table, read_block_groups
+from ..sources.columns import PROVENANCE_COLUMNS
 from ..storage.landing import LandingZone
-from ..transform.months import month_fingerprints, route_to_months
+from ..transform.months import table_month_fingerprints, text_month_keys
 from .common import DATA_OWNERS, LAKE_IO, PipelineSettings, lake_metadata, versioned
 from .partitions import MONTH_FINGERPRINTS_KEY, MONTHLY
 
+SOURCES_FINGERPRINT_KEY = "sources_fingerprint"
 
-def _files_metadata(frame: pd.DataFrame) -> dict:
+
+def _files_metadata_of_frame(frame: pd.DataFrame) -> dict:
     per_file = frame.groupby(["source_file", "source_sha256"], sort=True).size()
+    return _files_metadata(list(per_file.index), per_file.tolist())
+
+
+def _files_metadata(files: list[tuple[str, str]], rows: list[int]) -> dict:
+    per_file = dict(zip(files, rows, strict=True))
     return {
         "source_files": dg.MetadataValue.md(
             "\n".join(
@@ -23,32 +36,70 @@ def _files_metadata(frame: pd.DataFrame) -> dict:
     }
 
 
+class RawCallsConfig(dg.Config):
+    reread_unchanged_files: bool = Field(
+        default=False,
+        description=(
+            "Read and store the export again even when its files have the same SHA-256 as at "
+            "the last materialization (by default an unchanged export is not re-read)."
+        ),
+    )
+
+
+def _sources_fingerprint(files: list[tuple[str, str]]) -> str:
+    return hashlib.sha256("\n".join(f"{name} {sha}" for name, sha in files).encode()).hexdigest()
+
+
+def _last_sources_fingerprint(context: dg.AssetExecutionContext) -> str | None:
+    """The source fingerprint of the last materialization made by this code version."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    materialization = event.asset_materialization
+    code_version = context.assets_def.specs_by_key[context.asset_key].code_version
+    if (materialization.tags or {}).get("dagster/code_version") != code_version:
+        return None
+    value = materialization.metadata.get(SOURCES_FINGERPRINT_KEY)
+    return None if value is None else str(value.value)
+
+
 @dg.asset(
     group_name="raw",
-    kinds={"pandas", "parquet", "csv"},
+    kinds={"pyarrow", "parquet", "csv"},
     owners=DATA_OWNERS,
-    code_version="1",
+    code_version="2",
     io_manager_key=LAKE_IO,
     metadata=lake_metadata("raw-data"),
+    output_required=False,
     description=(
         "APD '911 Calls for Service' exports (CSV or XLSX, 25- or 27-column layout) from the "
         "landing zone, columns bound by header name and every value kept as text, plus the "
-        "source file, its SHA-256 and the row number."
+        "source file, its SHA-256 and the row number. An export whose files are byte-for-byte "
+        "the ones already stored is not re-read (no materialization, nothing downstream runs)."
     ),
 )
-def raw_911_calls(
-    context: dg.AssetExecutionContext, landing: LandingZone
-) -> dg.Output[pd.DataFrame]:
-    files = landing.source_files("calls")
-    frame = pd.concat([read_apd_calls(path) for path in files], ignore_index=True)
-    context.log.info(f"read {len(frame):,} call rows from {len(files)} file(s)")
-    months = route_to_months(frame["response_datetime"], MONTHLY.get_last_partition_key())
-    meta = _files_metadata(frame)
+def raw_911_calls(context: dg.AssetExecutionContext, config: RawCallsConfig, landing: LandingZone):
+    paths = landing.source_files("calls")
+    files = [(path.name, file_sha256(path)) for path in paths]
+    fingerprint = _sources_fingerprint(files)
+    if not config.reread_unchanged_files and fingerprint == _last_sources_fingerprint(context):
+        context.log.info(
+            f"the calls export is unchanged ({len(files)} file(s), sources fingerprint "
+            f"{fingerprint[:12]}…): not re-read, nothing downstream is stale"
+        )
+        return
+    tables = [read_apd_calls_table(path, sha) for path, (_, sha) in zip(paths, files, strict=True)]
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    context.log.info(f"read {table.num_rows:,} call rows from {len(files)} file(s)")
+    months = text_month_keys(table["response_datetime"])
+    months[pd.isna(months)] = MONTHLY.get_last_partition_key()
+    meta = _files_metadata(files, [t.num_rows for t in tables])
+    meta[SOURCES_FINGERPRINT_KEY] = fingerprint
     # What tells the month-change sensor which monthly partitions this export changed.
     # Provenance (file name, hash, row number) changes with any edit of the file; a month
     # counts as changed only when its own rows do.
-    content = frame.drop(columns=["source_file", "source_sha256", "source_row"])
-    meta[MONTH_FINGERPRINTS_KEY] = month_fingerprints(content, months)
+    prints = table_month_fingerprints(table.drop_columns(list(PROVENANCE_COLUMNS)), months)
+    meta[MONTH_FINGERPRINTS_KEY] = prints
     first, last = MONTHLY.get_first_partition_key(), MONTHLY.get_last_partition_key()
     outside = int(((months < first) | (months > last)).sum())
     meta["rows_outside_partitions"] = outside
@@ -57,7 +108,8 @@ def raw_911_calls(
             f"{outside:,} call rows fall outside the monthly partitions {first} .. {last} "
             "(see SAFEBEAT_PARTITION_START) and are not processed further"
         )
-    return versioned(frame, meta)
+    version = hashlib.sha256(json.dumps([files, prints], sort_keys=True).encode())
+    yield dg.Output(table, metadata=meta, data_version=dg.DataVersion(version.hexdigest()[:24]))
 
 
 @dg.asset(
@@ -75,7 +127,7 @@ def raw_911_calls(
 def raw_events(landing: LandingZone) -> dg.Output[pd.DataFrame]:
     files = landing.source_files("events")
     frame = pd.concat([read_ace_events(path) for path in files], ignore_index=True)
-    meta = _files_metadata(frame)
+    meta = _files_metadata_of_frame(frame)
     meta["distinct_permits"] = int(frame["folderrsn"].nunique())
     return versioned(frame, meta)
 
@@ -100,7 +152,7 @@ def raw_block_groups(landing: LandingZone, pipeline: PipelineSettings) -> dg.Out
     return versioned(
         frame,
         {
-            **_files_metadata(frame),
+            **_files_metadata_of_frame(frame),
             "block_groups_by_county": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
             "crs": str(frame.crs),
         },

@@ -5,7 +5,11 @@ returns values as text plus provenance; typing happens in `safebeat_assets.trans
 """
 
 from safebeat_assets.sources.ace_events import read_ace_events
-from safebeat_assets.sources.apd_calls import RAW_CALL_COLUMNS, read_apd_calls
+from safebeat_assets.sources.apd_calls import (
+    RAW_CALL_COLUMNS,
+    read_apd_calls,
+    read_apd_calls_table,
+)
 from safebeat_assets.sources.columns import SourceSchemaError, canonical_name
 from safebeat_assets.sources.files import file_sha256, list_source_files
 from safebeat_assets.sources.tiger_block_groups import DEFAULT_COUNTY_FPS, read_block_groups
@@ -19,5 +23,6 @@ __all__ = [
     "list_source_files",
     "read_ace_events",
     "read_apd_calls",
+    "read_apd_calls_table",
     "read_block_groups",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from safebeat_assets.sources.columns import (
     APD_CORE_COLUMNS,
@@ -19,22 +20,29 @@ from safebeat_assets.sources.columns import (
     check_columns,
 )
 from safebeat_assets.sources.files import (
-    add_provenance,
     file_sha256,
     read_text_table,
     select_text_columns,
     text_frame,
+    with_provenance,
 )
 
 RAW_CALL_COLUMNS: tuple[str, ...] = APD_RAW_COLUMNS + PROVENANCE_COLUMNS
 
 
-def read_apd_calls(path: Path) -> pd.DataFrame:
+def read_apd_calls(path: Path, sha256: str | None = None) -> pd.DataFrame:
     """Read one APD calls CSV or XLSX into the raw_911_calls frame.
 
     Raises SourceSchemaError naming the file, every missing core column and every unknown
     column; an unknown column is an error because the APD layouts are exactly specified.
     """
+    return text_frame(read_apd_calls_table(path, sha256))
+
+
+def read_apd_calls_table(path: Path, sha256: str | None = None) -> pa.Table:
+    """`read_apd_calls` as an Arrow table of string columns (plus provenance): the raw asset
+    stores it without a round trip through Python string objects. `sha256` is the file's
+    hash when the caller already computed it."""
     path = Path(path)
     table = read_text_table(path)
     mapping = canonical_header_map(table.column_names, path)
@@ -42,5 +50,5 @@ def read_apd_calls(path: Path) -> pd.DataFrame:
     check_columns(
         table.column_names, required=APD_CORE_COLUMNS, source=path, allowed=APD_RAW_COLUMNS
     )
-    frame = text_frame(select_text_columns(table, APD_RAW_COLUMNS))
-    return add_provenance(frame, path, file_sha256(path))
+    table = select_text_columns(table, APD_RAW_COLUMNS)
+    return with_provenance(table, path, sha256 or file_sha256(path))

@@ -75,6 +75,17 @@ def text_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(deduplicate_objects=True)
 
 
+def with_provenance(table: pa.Table, path: Path, sha256: str) -> pa.Table:
+    """The Arrow twin of `add_provenance`: the same three columns appended to a text table."""
+    rows = table.num_rows
+    constant = np.zeros(rows, dtype=np.int32)
+    return (
+        table.append_column(SOURCE_FILE, pa.array([Path(path).name], pa.string()).take(constant))
+        .append_column(SOURCE_SHA256, pa.array([sha256], pa.string()).take(constant))
+        .append_column(SOURCE_ROW, pa.array(np.arange(1, rows + 1, dtype="int64")))
+    )
+
+
 def add_provenance(frame: pd.DataFrame, path: Path, sha256: str) -> pd.DataFrame:
     """Append source_file (name only: landing folders move between environments),
     source_sha256 and the 1-based data row number (in place; returns the frame)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +22,9 @@ from .object_store import LakeStorage
 
 BUCKET_METADATA_KEY = "safebeat/lake_bucket"
 COLUMNS_METADATA_KEY = "columns"
+# Input metadata asking for the stored Arrow table itself (the consumer filters rows before
+# paying for Python objects).
+ARROW_METADATA_KEY = "as_arrow_table"
 # A partitioned asset returns one frame for all partitions of its run, with this column telling
 # each row's partition; the lake writes one object per partition (`<asset>/<key>.parquet`).
 PARTITION_COLUMN = "partition_key"
@@ -35,6 +39,12 @@ def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
             "every lake asset must name its bucket"
         )
     return str(bucket)
+
+
+def _to_arrow(obj: pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(obj, pa.Table):
+        return obj
+    return pa.Table.from_pandas(obj, preserve_index=False)
 
 
 class ParquetLake(UPathIOManager):
@@ -57,20 +67,22 @@ class ParquetLake(UPathIOManager):
                 f"{PARTITION_COLUMN!r} column"
             )
         paths = self._get_paths_for_partitions(context)
-        stray = set(obj[PARTITION_COLUMN].unique()) - set(paths)
+        keys = obj[PARTITION_COLUMN]
+        stray = set(keys.unique()) - set(paths)
         if stray:
             raise dg.DagsterInvariantViolationError(
                 f"{context.asset_key.to_user_string()} returned rows for partitions outside this "
                 f"run: {sorted(map(str, stray))[:5]}"
             )
-        rows_by_key = obj.groupby(PARTITION_COLUMN, sort=False).indices
-        empty = obj.iloc[0:0].drop(columns=PARTITION_COLUMN)
+        # One conversion to Arrow, then one gather per month (pandas would copy per month).
+        table = _to_arrow(obj).drop_columns([PARTITION_COLUMN])
+        rows_by_key = keys.groupby(keys.to_numpy(), sort=False).indices
         for key, path in paths.items():
-            rows = rows_by_key.get(key)
-            part = empty if rows is None else obj.iloc[rows].drop(columns=PARTITION_COLUMN)
+            rows = rows_by_key.get(key, np.empty(0, dtype=np.int64))
             self.make_directory(path.parent)
-            self.dump_to_path(context, part.reset_index(drop=True), path)
-        meta = self.get_metadata(context, obj.drop(columns=PARTITION_COLUMN))
+            self._write_table(table.take(pa.array(rows, pa.int64())), path)
+        meta = frame_metadata(obj, exclude=(PARTITION_COLUMN,))
+        meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
         meta["partitions_written"] = len(paths)
         context.add_output_metadata(meta)
 
@@ -87,18 +99,22 @@ class ParquetLake(UPathIOManager):
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        if not isinstance(obj, pd.DataFrame):
-            raise TypeError(
-                f"the Parquet lake stores DataFrames; {context.asset_key.to_user_string()} "
-                f"returned {type(obj).__name__}"
-            )
-        buffer = io.BytesIO()
         if isinstance(obj, gpd.GeoDataFrame):
+            buffer = io.BytesIO()
             obj.to_parquet(buffer, index=False, compression="zstd")
+            self.storage.write_bytes(path, buffer.getvalue())
+        elif isinstance(obj, pd.DataFrame | pa.Table):
+            self._write_table(_to_arrow(obj), path)
         else:
-            table = pa.Table.from_pandas(obj, preserve_index=False)
-            pq.write_table(table, buffer, compression="zstd")
-        self.storage.write_bytes(path, buffer.getvalue())
+            raise TypeError(
+                f"the Parquet lake stores DataFrames and Arrow tables; "
+                f"{context.asset_key.to_user_string()} returned {type(obj).__name__}"
+            )
+
+    def _write_table(self, table: pa.Table, path: UPath) -> None:
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer, compression="zstd")
+        self.storage.write_bytes(path, buffer.getvalue().to_pybytes())
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         columns = (context.definition_metadata or {}).get(COLUMNS_METADATA_KEY)
@@ -108,6 +124,8 @@ class ParquetLake(UPathIOManager):
         if schema.metadata and b"geo" in schema.metadata:
             return gpd.read_parquet(io.BytesIO(data), columns=columns)
         table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
+        if (context.definition_metadata or {}).get(ARROW_METADATA_KEY):
+            return table
         return table.to_pandas()
 
     def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:

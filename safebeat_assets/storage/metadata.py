@@ -6,30 +6,40 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
 PREVIEW_ROWS = 5
 PREVIEW_MAX_COLUMNS = 12
 
 
-def column_schema(frame: pd.DataFrame) -> dg.TableSchema:
+def column_schema(frame: pd.DataFrame | pa.Table, exclude: tuple[str, ...] = ()) -> dg.TableSchema:
+    if isinstance(frame, pa.Table):
+        types = [(f.name, str(f.type)) for f in frame.schema]
+    else:
+        types = [(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()
+            dg.TableColumn(name=name, type=kind) for name, kind in types if name not in exclude
         ]
     )
 
 
-def preview_markdown(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
-    head = frame.drop(columns=[c for c in frame.columns if c == "geometry"]).head(rows)
+def preview_markdown(
+    frame: pd.DataFrame | pa.Table, rows: int = PREVIEW_ROWS, exclude: tuple[str, ...] = ()
+) -> str:
+    # Cut to a few rows first: dropping a column of the whole frame copies all of it.
+    head = frame.slice(0, rows).to_pandas() if isinstance(frame, pa.Table) else frame.head(rows)
+    head = head.drop(columns=[c for c in head.columns if c == "geometry" or c in exclude])
     head = head.iloc[:, :PREVIEW_MAX_COLUMNS]
     if head.empty:
         return "_no rows_"
     return head.astype(str).to_markdown(index=False)
 
 
-def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
+def frame_metadata(frame: pd.DataFrame | pa.Table, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Row count, column schema and preview (leaving out the `exclude` columns)."""
     return {
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
-        "dagster/column_schema": column_schema(frame),
-        "preview": dg.MetadataValue.md(preview_markdown(frame)),
+        "dagster/column_schema": column_schema(frame, exclude),
+        "preview": dg.MetadataValue.md(preview_markdown(frame, exclude=exclude)),
     }

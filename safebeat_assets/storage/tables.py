@@ -191,7 +191,8 @@ FACT_911_CALLS = TableSpec(
     primary_key=("incident_number", "response_datetime"),
     partition_column="response_date",
     foreign_keys=(ForeignKey(("geo_id",), "dim_geo", ("geo_id",), on_delete="SET NULL"),),
-    indexes=(("response_date",), ("geo_id",), ("response_datetime",)),
+    # Date filters (views, monthly slices) use response_date; key lookups use the primary key.
+    indexes=(("response_date",), ("geo_id",)),
     geometry=(
         GeometryColumn(
             "geom",

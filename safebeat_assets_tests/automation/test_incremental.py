@@ -25,6 +25,8 @@ def sensor_runs(defs, instance, cursor):
         instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
     )
     result = raw_month_change_sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return [], cursor
     return list(result.run_requests or []), result.cursor
 
 
@@ -82,13 +84,26 @@ def test_incremental_months(local_settings, sample_landing, tmp_path, warehouse_
     with dg.instance_for_test() as instance:
         # 1. Full initial load of several months.
         assert run_daily_job(settings, instance=instance).success
-        _, cursor = sensor_runs(defs, instance, None)
+        # The sensor's first tick finds every month already built by the job: no run.
+        requests, cursor = sensor_runs(defs, instance, None)
+        assert requests == []
         done, ticks = drive(settings, defs, instance, [], None)
         assert done == {}
         rows_before = warehouse.fetch_one("SELECT count(*) FROM {f}", f="fact_911_calls")[0]
 
-        # 2. Identical input again: no month changed, nothing re-materialized, no ML.
-        assert materialize_subset(settings, "raw_911_calls", instance=instance).success
+        # 2. Identical input again: the export is not even re-read, nothing re-materialized.
+        again = materialize_subset(settings, "raw_911_calls", instance=instance)
+        assert again.success and again.get_asset_materialization_events() == []
+        requests, cursor = sensor_runs(defs, instance, cursor)
+        assert requests == []
+        # Forced re-read of the same bytes: same month fingerprints, still no month to re-run.
+        forced = materialize_subset(
+            settings,
+            "raw_911_calls",
+            instance=instance,
+            run_config={"ops": {"raw_911_calls": {"config": {"reread_unchanged_files": True}}}},
+        )
+        assert len(forced.get_asset_materialization_events()) == 1
         requests, cursor = sensor_runs(defs, instance, cursor)
         assert requests == []
         done, ticks = drive(settings, defs, instance, requests, ticks)

@@ -203,3 +203,57 @@ def test_without_postgis_tables_have_no_geometry_but_views_exist(warehouse_url, 
         (warehouse_schema,),
     )
     assert functions == [(0,)]
+
+
+def table_structure(warehouse: Warehouse, table: str) -> tuple[set, set]:
+    """Constraints of the schema's tables (the table's keys and every foreign key, including
+    those pointing at it from other tables) and the table's indexes."""
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(c.oid), convalidated "
+            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = %s",
+            (warehouse.schema,),
+        )
+        constraints = set(cur.fetchall())
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
+            (warehouse.schema, table),
+        )
+        return constraints, set(cur.fetchall())
+
+
+def test_first_load_rebuilds_indexes_and_foreign_keys(warehouse, monkeypatch):
+    import safebeat_assets.storage.warehouse as warehouse_module
+
+    monkeypatch.setattr(warehouse_module, "COPY_BATCH_ROWS", 1)  # one CSV chunk per row
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    warehouse.ensure_tables()
+    structure = table_structure(warehouse, "fact_911_calls")
+    stats = warehouse.replace_table(FACT_911_CALLS, fact_frame())
+    assert stats.inserted == 3
+    assert table_structure(warehouse, "fact_911_calls") == structure
+    assert len(warehouse.read_table(FACT_911_CALLS)) == 3
+    # The rebuilt foreign key is enforced again.
+    with (
+        pytest.raises(psycopg2.errors.ForeignKeyViolation),
+        warehouse.connect() as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute(
+            f'UPDATE "{warehouse.schema}".fact_911_calls SET geo_id = %s', ("484539999999",)
+        )
+        conn.commit()
+
+
+def test_failed_first_load_keeps_the_empty_table_and_its_structure(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    warehouse.ensure_tables()
+    structure = table_structure(warehouse, "fact_911_calls")
+    broken = fact_frame()
+    broken.loc[2, "incident_number"] = broken.loc[0, "incident_number"]
+    broken.loc[2, "response_datetime"] = broken.loc[0, "response_datetime"]
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        warehouse.replace_table(FACT_911_CALLS, broken)
+    assert warehouse.read_table(FACT_911_CALLS).empty
+    assert table_structure(warehouse, "fact_911_calls") == structure

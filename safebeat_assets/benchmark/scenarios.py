@@ -1,0 +1,166 @@
+"""One benchmark scenario, run in its own process: `python -m safebeat_assets.benchmark.scenarios
+<cold|no-change|one-new-day> <state.json> <result.json>`.
+
+It does what the deployment does, minus the daemon's idle time between ticks:
+- cold: the daily job over every month on empty storage (as `make demo`);
+- no-change / one-new-day: the 03:00 schedule tick's run (raw + missing/stale), then
+  `raw_month_change_sensor` and automation ticks, executing each requested run, until quiet.
+Cursors of the sensor and of automation are kept in the state file between scenarios.
+"""
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from ..definitions import build_definitions
+from ..defs.automation import DAILY_JOB_NAME, daily_schedule, raw_month_change_sensor
+from ..defs.partitions import months_tags
+from ..demo import local_instance
+from ..settings import load_settings
+
+MAX_AUTOMATION_TICKS = 12
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class Scenario:
+    def __init__(self, state_file: Path):
+        self.settings = load_settings()
+        self.defs = build_definitions(self.settings)
+        self.instance = local_instance(self.settings)
+        self.job = self.defs.resolve_job_def(DAILY_JOB_NAME)
+        self.state_file = state_file
+        self.state = json.loads(state_file.read_text()) if state_file.exists() else {}
+        self.run_ids: list[str] = []
+        self.ticks = 0
+
+    # --- runs ------------------------------------------------------------------------------
+    def execute(self, keys: list[dg.AssetKey] | None, tags: dict[str, str]) -> None:
+        result = self.job.execute_in_process(
+            instance=self.instance,
+            asset_selection=keys,
+            tags=tags,
+            run_config=QUIET_LOGS,
+            raise_on_error=False,
+        )
+        self.run_ids.append(result.run_id)
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            raise RuntimeError(f"benchmark run {result.run_id} failed in steps {failed}")
+
+    def schedule_tick(self) -> None:
+        context = dg.build_schedule_context(
+            instance=self.instance, repository_def=self.defs.get_repository_def()
+        )
+        request = daily_schedule(context)
+        self.execute(list(request.asset_selection), dict(request.tags))
+
+    def month_sensor_tick(self) -> None:
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.state.get("month_sensor_cursor"),
+            repository_def=self.defs.get_repository_def(),
+        )
+        result = raw_month_change_sensor(context)
+        if isinstance(result, dg.SensorResult):
+            self.state["month_sensor_cursor"] = result.cursor
+            for request in result.run_requests or []:
+                self.execute(list(request.asset_selection), dict(request.tags))
+
+    def automation_until_quiet(self) -> None:
+        cursor = self.state.get("automation_cursor")
+        cursor = dg.deserialize_value(cursor) if cursor else None
+        graph = self.defs.resolve_asset_graph()
+        for _ in range(MAX_AUTOMATION_TICKS):
+            result = dg.evaluate_automation_conditions(
+                defs=self.defs, instance=self.instance, cursor=cursor
+            )
+            cursor = result.cursor
+            self.ticks += 1
+            if not result.total_requested:
+                self.state["automation_cursor"] = dg.serialize_value(cursor)
+                return
+            unpartitioned, by_range = [], {}
+            for key in graph.toposorted_asset_keys:
+                partitions = result.get_requested_partitions(key)
+                if not partitions:
+                    continue
+                if None in partitions:
+                    unpartitioned.append(key)
+                else:
+                    by_range.setdefault((min(partitions), max(partitions)), []).append(key)
+            for (first, last), keys in by_range.items():
+                self.execute(keys, months_tags(first, last))
+            if unpartitioned:
+                self.execute(unpartitioned, {})
+        raise RuntimeError(f"automation still requested runs after {MAX_AUTOMATION_TICKS} ticks")
+
+    # --- measurements ----------------------------------------------------------------------
+    def step_seconds(self) -> dict[str, float]:
+        """Seconds per step (summed over the scenario's runs), from the instance's event log."""
+        seconds: dict[str, float] = {}
+        for run_id in self.run_ids:
+            started: dict[str, float] = {}
+            for entry in self.instance.all_logs(run_id):
+                event = entry.dagster_event
+                if event is None or event.step_key is None:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    started[event.step_key] = entry.timestamp
+                elif event.event_type_value == "STEP_SUCCESS":
+                    elapsed = entry.timestamp - started[event.step_key]
+                    seconds[event.step_key] = seconds.get(event.step_key, 0.0) + elapsed
+        return seconds
+
+    def materialized(self) -> dict[str, int]:
+        """Materializations per asset (one per monthly partition) in the scenario's runs."""
+        counts: dict[str, int] = {}
+        for run_id in self.run_ids:
+            records = self.instance.get_records_for_run(
+                run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            ).records
+            for record in records:
+                name = record.event_log_entry.dagster_event.asset_key.to_user_string()
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
+
+def run(name: str, state_file: Path) -> dict:
+    loaded = time.perf_counter()
+    scenario = Scenario(state_file)
+    started = time.perf_counter()
+    if name == "cold":
+        scenario.execute(None, months_tags())
+    elif name in ("no-change", "one-new-day"):
+        scenario.schedule_tick()
+    else:
+        raise ValueError(f"unknown scenario {name!r}")
+    scenario.month_sensor_tick()
+    scenario.automation_until_quiet()
+    seconds = time.perf_counter() - started
+    state_file.write_text(json.dumps(scenario.state))
+    return {
+        "scenario": name,
+        "seconds": round(seconds, 2),
+        "startup_seconds": round(started - loaded, 2),
+        "runs": len(scenario.run_ids),
+        "automation_ticks": scenario.ticks,
+        "step_seconds": {k: round(v, 2) for k, v in scenario.step_seconds().items()},
+        "materializations": scenario.materialized(),
+        # ru_maxrss is in KiB on Linux: the whole process, imports and every run included.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str]) -> int:
+    name, state_file, result_file = argv
+    result = run(name, Path(state_file))
+    Path(result_file).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,117 @@
+"""Month routing of raw text and parsed dates, and per-month fingerprints."""
+
+import numpy as np
+import pandas as pd
+
+from safebeat_assets.transform.months import (
+    month_fingerprints,
+    month_key_of,
+    month_keys,
+    route_to_months,
+    row_hashes,
+)
+
+
+def test_month_keys_reads_every_accepted_layout():
+    text = pd.Series(
+        [
+            "2025 Oct 31 11:59:59 PM",
+            "  2023 Jan 01 12:00:00 AM",
+            "2024-02-29 13:05:00",
+            "2024-12-01T00:00:00",
+            "2025 Foo 31 11:59:59 PM",
+            "2025-13-01 00:00:00",
+            "31/10/2025",
+            "",
+            None,
+        ],
+        index=range(10, 19),
+    )
+    keys = month_keys(text)
+    assert keys.tolist() == [
+        "2025-10-01",
+        "2023-01-01",
+        "2024-02-01",
+        "2024-12-01",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert keys.index.tolist() == text.index.tolist()
+
+
+def test_route_to_months_sends_unreadable_rows_to_the_fallback():
+    routed = route_to_months(pd.Series(["2025 Jun 02 01:00:00 AM", "garbage", None]), "2026-11-01")
+    assert routed.tolist() == ["2025-06-01", "2026-11-01", "2026-11-01"]
+
+
+def test_month_key_of_dates_datetimes_and_missing_values():
+    dates = pd.Series(pd.to_datetime(["2025-01-31", "2025-02-01", None, "2023-12-15"]))
+    assert month_key_of(dates).tolist() == ["2025-01-01", "2025-02-01", None, "2023-12-01"]
+    local = pd.Series(pd.to_datetime(["2025-03-31 23:30"]).tz_localize("America/Chicago"))
+    assert month_key_of(local).tolist() == ["2025-03-01"]  # the local month, not UTC's April
+    assert month_key_of(pd.Series([], dtype="datetime64[ns]")).tolist() == []
+
+
+def test_month_keys_match_a_per_row_reference_on_many_rows():
+    days = pd.date_range("2023-01-01", "2025-12-31 23:00", freq="7h")
+    apd = pd.Series(days.strftime("%Y %b %d %I:%M:%S %p"))
+    assert (month_keys(apd) == pd.Series(days.strftime("%Y-%m-01"))).all()
+    assert (month_key_of(pd.Series(days)) == pd.Series(days.strftime("%Y-%m-01"))).all()
+
+
+def test_fingerprints_change_only_for_the_month_that_changed():
+    frame = pd.DataFrame({"a": ["x", "y", "z", "w"], "b": ["1", "2", None, "4"]})
+    keys = pd.Series(["2025-01-01", "2025-01-01", "2025-02-01", "2025-03-01"])
+    before = month_fingerprints(row_hashes(frame), keys)
+    edited = frame.copy()
+    edited.loc[2, "b"] = "3"
+    after = month_fingerprints(row_hashes(edited), keys)
+    assert list(before) == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    assert [k for k in before if before[k] != after[k]] == ["2025-02-01"]
+    assert isinstance(row_hashes(frame), np.ndarray)
+
+
+def test_table_fingerprints_see_only_the_changed_month_whatever_the_layout():
+    import pyarrow as pa
+
+    from safebeat_assets.transform.months import table_month_fingerprints
+
+    text = pa.table(
+        {
+            "a": ["x", "yy", None, "w", "zz"],
+            "b": ["1", None, "3", "4", "5"],
+            "n": pa.array([1, 2, None, 4, 5], pa.int64()),
+        }
+    )
+    keys = np.array(["2025-02-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-01-01"])
+    before = table_month_fingerprints(text, keys)
+    assert list(before) == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    # Same content in other chunks, or as a slice of a bigger table: same fingerprints.
+    rechunked = pa.Table.from_batches(text.to_batches(max_chunksize=2))
+    assert table_month_fingerprints(rechunked, keys) == before
+    padded = pa.concat_tables([text.slice(0, 2), text]).slice(2)
+    assert table_month_fingerprints(padded, keys) == before
+    # A longer value in January shifts every later byte of the file, but not the other months.
+    edited = text.set_column(0, "a", pa.array(["x", "yyyyy", None, "w", "zz"]))
+    after = table_month_fingerprints(edited, keys)
+    assert [k for k in before if before[k] != after[k]] == ["2025-01-01"]
+    # A value becoming null changes its month; moving a value between columns changes it too.
+    nulled = text.set_column(1, "b", pa.array(["1", None, "3", None, "5"]))
+    assert [k for k in before if table_month_fingerprints(nulled, keys)[k] != before[k]] == [
+        "2025-03-01"
+    ]
+
+
+def test_table_fingerprints_of_a_time_ordered_export_match_the_shuffled_one():
+    import pyarrow as pa
+
+    from safebeat_assets.transform.months import table_month_fingerprints
+
+    keys = np.array(["2025-02-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-01-01"])
+    text = pa.table({"a": ["x", "yy", None, "w", "zz"], "n": pa.array([1, 2, None, 4, 5])})
+    order = np.argsort(keys, kind="stable")  # each month keeps its own row order
+    ordered = table_month_fingerprints(text.take(pa.array(order)), keys[order])
+    assert ordered == table_month_fingerprints(text, keys)
