@@ -19,6 +19,11 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+# Block-group GEOIDs are digit codes: byte order ("C") sorts them exactly like the locale does,
+# and makes their index builds and comparisons several times cheaper.
+GEOID = 'varchar(12) COLLATE "C"'
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -90,7 +95,7 @@ DIM_GEO = TableSpec(
     name="dim_geo",
     description="Census block groups (TIGER/Line) of the APD counties with internal points.",
     columns=_cols(
-        ("geo_id", "varchar(12)", False, "12-digit block-group GEOID (= APD Geo ID)"),
+        ("geo_id", GEOID, False, "12-digit block-group GEOID (= APD Geo ID)"),
         ("state_fp", "varchar(2)", False),
         ("county_fp", "varchar(3)", False),
         ("county_name", "text"),
@@ -169,8 +174,8 @@ FACT_911_CALLS = TableSpec(
         ("day_of_week_index", "smallint", False),
         ("is_weekend", "boolean", False),
         ("time_of_day", "varchar(10)", False),
-        ("geo_id", "varchar(12)", True, "FK to dim_geo; NULL when the Geo ID did not match"),
-        ("reported_geo_id", "varchar(12)", True, "Normalised Geo ID as delivered"),
+        ("geo_id", GEOID, True, "FK to dim_geo; NULL when the Geo ID did not match"),
+        ("reported_geo_id", GEOID, True, "Normalised Geo ID as delivered"),
         ("latitude_centroid", "double precision"),
         ("longitude_centroid", "double precision"),
         ("priority_level", "text"),
@@ -211,7 +216,7 @@ FACT_EVENT_INCIDENTS = TableSpec(
         ("response_datetime", "timestamptz", False),
         ("event_id", "bigint", False),
         ("call_date", "date", False),
-        ("geo_id", "varchar(12)"),
+        ("geo_id", GEOID),
         ("distance_km", "double precision", False, "Block-group internal point to event point"),
         ("event_name", "text"),
         ("event_has_alcohol", "boolean"),
@@ -265,7 +270,7 @@ ZONE_RISK_SCORES = TableSpec(
     name="zone_risk_scores",
     description="Risk zone of every block group with calls (KMeans cluster tertiles).",
     columns=_cols(
-        ("geo_id", "varchar(12)", False),
+        ("geo_id", GEOID, False),
         ("cluster_id", "integer", False),
         ("risk_zone", "varchar(12)", False),
         ("location_risk", "double precision", False),

@@ -397,3 +397,41 @@ def test_empty_input_gives_empty_contract_frame():
 def test_missing_raw_columns_raise():
     with pytest.raises(SourceSchemaError, match="geo_id"):
         clean_calls(raw_calls(REAL_ROW_1).drop(columns=["geo_id"]))
+
+
+def test_cleaning_by_month_equals_cleaning_each_month_alone(sample_landing):
+    import numpy as np
+    import pyarrow as pa
+
+    from safebeat_assets.sources import read_apd_calls_table
+    from safebeat_assets.transform.calls import clean_calls, clean_calls_by_group
+    from safebeat_assets.transform.months import text_month_keys
+
+    table = read_apd_calls_table(next((sample_landing / "calls").glob("*.csv")))
+    months = text_month_keys(table["response_datetime"])
+    chosen = np.where(np.isin(months, ["2025-02-01", "2025-04-01"]), months, None)
+    together = clean_calls_by_group(table, chosen)
+    alone = [
+        clean_calls(table.filter(pa.array(months == month)).to_pandas())
+        for month in ("2025-02-01", "2025-04-01")
+    ]
+    expected = pd.concat([a.calls for a in alone], ignore_index=True)
+    pd.testing.assert_frame_equal(together.calls, expected)
+    assert together.stats["rows_in"] == sum(a.stats["rows_in"] for a in alone)
+    assert together.calls["response_month_key"].unique().tolist() == ["2025-02", "2025-04"]
+
+
+def test_cleaning_by_month_does_not_need_rows_in_time_order(sample_landing):
+    import numpy as np
+
+    from safebeat_assets.sources import read_apd_calls_table
+    from safebeat_assets.transform.calls import clean_calls_by_group
+    from safebeat_assets.transform.months import text_month_keys
+
+    table = read_apd_calls_table(next((sample_landing / "calls").glob("*.csv")))
+    shuffled = table.take(np.random.default_rng(1).permutation(table.num_rows))
+    ordered = clean_calls_by_group(table, text_month_keys(table["response_datetime"]))
+    mixed = clean_calls_by_group(shuffled, text_month_keys(shuffled["response_datetime"]))
+    key = ["incident_number", "response_datetime"]
+    assert len(mixed.calls) == len(ordered.calls)
+    assert (mixed.calls[key].to_numpy() == ordered.calls[key].to_numpy()).all()
