@@ -95,3 +95,101 @@ def test_forecast_plot_renders_in_the_asset_page(chromium, ui_server, tmp_path):
     # UI lists them by name and opens the markdown on click.
     for entry in ("forecast_vs_actual", "daily_volume"):
         assert entry in dom, f"metadata entry {entry} not rendered"
+
+
+FIND_CHART = """
+(() => {
+  const shown = [...document.querySelectorAll('img')].filter(
+    (img) => img.src.startsWith('data:image/png') && img.complete && img.naturalWidth > 100);
+  if (shown.length) return {rendered: shown.length, width: shown[0].naturalWidth};
+  const key = [...document.querySelectorAll('td, div, span')].find(
+    (el) => el.textContent.trim() === %(entry)s && el.children.length === 0);
+  if (!key) return {rendered: 0, key: false};
+  const row = key.closest('tr') || key.parentElement.parentElement;
+  const button = [...row.querySelectorAll('button, a')].find(
+    (el) => /markdown/i.test(el.textContent));
+  if (button) button.click();
+  return {rendered: 0, key: true, clicked: Boolean(button)};
+})()
+"""
+
+
+def open_markdown_chart(chromium: str, tmp_path, url: str, entry: str, png_path) -> dict:
+    """Drive Chromium over the DevTools protocol: open `url`, click the entry's "Show
+    Markdown" button, wait until an inline PNG has decoded, save a screenshot."""
+    import base64
+    import json as jsonlib
+    import re
+    import time
+    import urllib.request
+
+    from websockets.sync.client import connect
+
+    proc = subprocess.Popen(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={tmp_path / 'chromium-cdp-profile'}",
+            "--window-size=1400,1000",
+            "about:blank",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        endpoint = None
+        deadline = time.monotonic() + CHROMIUM_TIMEOUT_S
+        while endpoint is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            found = re.search(r"DevTools listening on ws://([^/]+)/", line or "")
+            endpoint = found.group(1) if found else None
+        assert endpoint, "Chromium did not open its DevTools endpoint"
+        with urllib.request.urlopen(f"http://{endpoint}/json/list", timeout=10) as response:
+            page = next(t for t in jsonlib.load(response) if t["type"] == "page")
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
+            counter = iter(range(1, 10_000))
+
+            def call(method: str, **params) -> dict:
+                number = next(counter)
+                ws.send(jsonlib.dumps({"id": number, "method": method, "params": params}))
+                while True:
+                    message = jsonlib.loads(ws.recv(timeout=CHROMIUM_TIMEOUT_S))
+                    if message.get("id") == number:
+                        return message.get("result", {})
+
+            call("Page.navigate", url=url)
+            script = FIND_CHART % {"entry": jsonlib.dumps(entry)}
+            state: dict = {}
+            deadline = time.monotonic() + CHROMIUM_TIMEOUT_S
+            while time.monotonic() < deadline:
+                result = call("Runtime.evaluate", expression=script, returnByValue=True)
+                state = result.get("result", {}).get("value") or {}
+                if state.get("rendered"):
+                    break
+                time.sleep(1)
+            shot = call("Page.captureScreenshot", format="png")
+            png_path.write_bytes(base64.b64decode(shot["data"]))
+            return state
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.e2e
+def test_forecast_chart_image_is_drawn_when_opened(chromium, ui_server, tmp_path):
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS_DIR / "call_forecast-forecast_vs_actual.png"
+    url = f"{ui_server.url}/assets/call_forecast?view=events"
+    state = open_markdown_chart(chromium, tmp_path, url, "forecast_vs_actual", png)
+    # The UI's markdown sanitizer allows data: image URLs: the inline PNG decodes and is drawn.
+    assert state.get("rendered"), f"chart not drawn: {state}"
+    assert state["width"] > 100
+    assert png.stat().st_size > 20_000
