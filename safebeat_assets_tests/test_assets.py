@@ -125,8 +125,10 @@ def test_uniqueness_checks_trust_the_key_and_scan_without_it(local_settings, war
         cur.execute(
             f"ALTER TABLE {fact.as_string(cur)} DROP CONSTRAINT fact_911_calls_pkey CASCADE"
         )
+        columns = ", ".join(FACT_911_CALLS.column_names)  # not the generated PostGIS geom
         cur.execute(
-            f"INSERT INTO {fact.as_string(cur)} SELECT * FROM {fact.as_string(cur)} LIMIT 1"
+            f"INSERT INTO {fact.as_string(cur)} ({columns}) "
+            f"SELECT {columns} FROM {fact.as_string(cur)} LIMIT 1"
         )
         conn.commit()
     assert warehouse.unique_constraint_within("fact_911_calls", key) is None
