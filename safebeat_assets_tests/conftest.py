@@ -6,9 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import psycopg2
 import pytest
-from psycopg2 import sql
 
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, Settings, load_settings
 from safebeat_assets.storage.embedded import ensure_embedded_server, stop_embedded_server
@@ -37,13 +35,7 @@ def warehouse_schema(warehouse_url) -> Iterator[str]:
     """A fresh schema per test, dropped afterwards, so tests never see each other's tables."""
     schema = f"test_{uuid.uuid4().hex[:10]}"
     yield schema
-    conn = psycopg2.connect(warehouse_url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    finally:
-        conn.close()
+    Warehouse(warehouse_url, schema).drop_schema()
 
 
 @pytest.fixture

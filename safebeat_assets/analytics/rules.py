@@ -188,6 +188,21 @@ def distinct_transactions(onehot: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
     return matrix[first], counts.astype(np.int64)
 
 
+def _next_level(frequent: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """Apriori candidates: join itemsets sharing all but their last item, keep a candidate
+    only when every one of its subsets one item smaller is frequent."""
+    known = set(frequent)
+    candidates = []
+    for n, first in enumerate(frequent):
+        for second in frequent[n + 1 :]:
+            if first[:-1] != second[:-1]:
+                continue
+            joined = first + second[-1:]
+            if all(joined[:k] + joined[k + 1 :] in known for k in range(len(joined))):
+                candidates.append(joined)
+    return candidates
+
+
 def weighted_apriori(
     rows: np.ndarray, weights: np.ndarray, items: list[str], min_support: float
 ) -> pd.DataFrame:
@@ -195,42 +210,19 @@ def weighted_apriori(
     is at least `min_support`, as mlxtend's `apriori(..., use_colnames=True)` frame
     (`support`, `itemsets`)."""
     total = weights.sum()
-    found: list[tuple[float, frozenset]] = []
-    if not total:
-        return pd.DataFrame(
-            {"support": pd.Series(dtype=float), "itemsets": pd.Series(dtype=object)}
-        )
-    level = [(i,) for i in range(rows.shape[1])]
+    supports: list[float] = []
+    itemsets: list[frozenset] = []
+    level = [(i,) for i in range(rows.shape[1])] if total else []
     while level:
-        candidates = np.array(level, dtype=np.int64)
-        present = rows[:, candidates].all(axis=2)  # (distinct rows, candidates)
+        present = rows[:, np.array(level, dtype=np.int64)].all(axis=2)  # rows x candidates
         support = weights @ present / total
         frequent = [c for c, s in zip(level, support, strict=True) if s >= min_support]
-        found += [
-            (float(s), frozenset(items[i] for i in c))
-            for c, s in zip(level, support, strict=True)
-            if s >= min_support
-        ]
-        known = set(frequent)
-        # Join itemsets sharing all but their last item; keep those whose subsets are frequent.
-        level = [
-            a + (b[-1],)
-            for n, a in enumerate(frequent)
-            for b in frequent[n + 1 :]
-            if a[:-1] == b[:-1]
-            and all(
-                (a + (b[-1],))[:k] + (a + (b[-1],))[k + 1 :] in known for k in range(len(a) + 1)
-            )
-        ]
-    return pd.DataFrame({"support": [s for s, _ in found], "itemsets": [i for _, i in found]})
-
-
-def _frequent_itemsets(
-    rows: np.ndarray, weights: np.ndarray, items: list[str], min_support: float
-) -> pd.DataFrame:
-    if not len(rows):
-        return pd.DataFrame(columns=["support", "itemsets"])
-    return weighted_apriori(rows, weights, items, min_support)
+        supports += [float(s) for s in support if s >= min_support]
+        itemsets += [frozenset(items[i] for i in c) for c in frequent]
+        level = _next_level(frequent)
+    return pd.DataFrame(
+        {"support": pd.Series(supports, dtype=float), "itemsets": pd.Series(itemsets, dtype=object)}
+    )
 
 
 def _top_rules(rules: pd.DataFrame) -> list[dict]:
@@ -259,10 +251,10 @@ def mine_association_rules(
     rows, weights = distinct_transactions(onehot)
     items = list(onehot.columns)
     support_used = min_support
-    itemsets = _frequent_itemsets(rows, weights, items, support_used)
+    itemsets = weighted_apriori(rows, weights, items, support_used)
     if itemsets.empty and min_support > RETRY_MIN_SUPPORT:
         support_used = RETRY_MIN_SUPPORT
-        itemsets = _frequent_itemsets(rows, weights, items, support_used)
+        itemsets = weighted_apriori(rows, weights, items, support_used)
 
     rules = empty_rules_frame()
     if not itemsets.empty and (itemsets["itemsets"].map(len) >= 2).any():

@@ -76,10 +76,7 @@ class Bench:
         shutil.rmtree(self.data_dir / "lake", ignore_errors=True)
         shutil.rmtree(self.data_dir / "dagster_home", ignore_errors=True)
         (self.workdir / "state.json").unlink(missing_ok=True)
-        warehouse = self.warehouse()
-        with warehouse.connect() as conn, conn.cursor() as cur:
-            cur.execute(f'DROP SCHEMA IF EXISTS "{warehouse.schema}" CASCADE')
-            conn.commit()
+        self.warehouse().drop_schema()
 
     def scenario(self, name: str, repeat: int) -> dict:
         result_file = self.workdir / f"{name}.json"

@@ -64,11 +64,7 @@ def compare_loads(dsn: str, source_schema: str, rows: int = SLICE_ROWS) -> dict:
     if len(fact) < rows:
         raise ValueError(f"{source_schema}.fact_911_calls holds {len(fact):,} rows, need {rows:,}")
     scratch = Warehouse(dsn, SCRATCH_SCHEMA)
-    with scratch.connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCRATCH_SCHEMA))
-        )
-        conn.commit()
+    scratch.drop_schema()
     try:
         scratch.replace_table(DIM_GEO, source.read_table(DIM_GEO))
         scratch.ensure_tables([FACT_911_CALLS])
@@ -90,11 +86,7 @@ def compare_loads(dsn: str, source_schema: str, rows: int = SLICE_ROWS) -> dict:
         again = scratch.replace_table(FACT_911_CALLS, fact)
         rerun_seconds = time.perf_counter() - started
     finally:
-        with scratch.connect() as conn, conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCRATCH_SCHEMA))
-            )
-            conn.commit()
+        scratch.drop_schema()
     return {
         "rows": rows,
         "row_by_row_method": (

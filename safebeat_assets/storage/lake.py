@@ -81,8 +81,7 @@ class ParquetLake(UPathIOManager):
             rows = rows_by_key.get(key, np.empty(0, dtype=np.int64))
             self.make_directory(path.parent)
             self._write_table(table.take(pa.array(rows, pa.int64())), path)
-        meta = frame_metadata(obj, exclude=(PARTITION_COLUMN,))
-        meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
+        meta = self.get_metadata(context, obj, exclude=(PARTITION_COLUMN,))
         meta["partitions_written"] = len(paths)
         context.add_output_metadata(meta)
 
@@ -128,8 +127,10 @@ class ParquetLake(UPathIOManager):
             return table
         return table.to_pandas()
 
-    def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
-        meta = frame_metadata(obj)
+    def get_metadata(
+        self, context: dg.OutputContext, obj: Any, exclude: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        meta = frame_metadata(obj, exclude)
         meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
         return meta
 

@@ -457,9 +457,6 @@ class Warehouse:
                     sql.Identifier(self.schema), sql.Identifier(name)
                 )
             )
-        # A table truncated in this transaction gets a new file: with wal_level=minimal (the
-        # embedded server) the COPY and index builds then skip the WAL entirely.
-        cur.execute(sql.SQL("TRUNCATE {}").format(target))
         self._copy_in(cur, target, cols, table)
         for owner, name, definition, kind in constraints:
             if kind == "f":
@@ -510,7 +507,8 @@ class Warehouse:
         types, ordered by key."""
         columns = list(columns or spec.column_names)
         selected = [spec.column(c) for c in columns]
-        key = [c for c in spec.primary_key if c not in columns]
+        # Key columns are fetched too (to sort by), then dropped.
+        fetched = selected + [spec.column(k) for k in spec.primary_key if k not in columns]
         # Instants travel as epoch microseconds: formatting timestamps as text costs the
         # server more than the rest of the read.
         exprs = [
@@ -519,7 +517,7 @@ class Warehouse:
             )
             if c.pg_type == "timestamptz"
             else sql.Identifier(c.name)
-            for c in selected + [spec.column(k) for k in key]
+            for c in fetched
         ]
         # The whole table is sorted by key here rather than by the server (faster); a prefix
         # (`limit`) has to be chosen by the server.
@@ -540,8 +538,7 @@ class Warehouse:
         buffer.seek(0)
         convert = pacsv.ConvertOptions(
             column_types={
-                c.name: pa.int64() if c.pg_type == "timestamptz" else c.arrow_type
-                for c in selected + [spec.column(k) for k in key]
+                c.name: pa.int64() if c.pg_type == "timestamptz" else c.arrow_type for c in fetched
             },
             true_values=["t", "true"],
             false_values=["f", "false"],
@@ -549,7 +546,7 @@ class Warehouse:
             quoted_strings_can_be_null=False,
         )
         table = pacsv.read_csv(buffer, convert_options=convert)
-        for c in selected + [spec.column(k) for k in key]:
+        for c in fetched:
             if c.pg_type == "timestamptz":
                 index = table.schema.get_field_index(c.name)
                 table = table.set_column(index, c.name, table[c.name].cast(pa.timestamp("us")))
@@ -567,6 +564,14 @@ class Warehouse:
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(statement, params)
             return cur.fetchone()
+
+    def drop_schema(self) -> None:
+        """Drop this client's schema and everything in it (tests, benchmarks, resets)."""
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
+            )
+            conn.commit()
 
     def unique_constraint_within(self, table: str, columns: Sequence[str]) -> str | None:
         """A validated primary-key or unique constraint of `table` whose columns are all among

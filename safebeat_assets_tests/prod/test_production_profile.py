@@ -40,7 +40,7 @@ def prod_environment(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield env
-    Warehouse(warehouse_url, schema).query(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; SELECT 1')
+    Warehouse(warehouse_url, schema).drop_schema()
 
 
 def upload_landing(s3_client, sample_landing) -> None:

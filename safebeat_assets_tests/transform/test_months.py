@@ -4,11 +4,9 @@ import numpy as np
 import pandas as pd
 
 from safebeat_assets.transform.months import (
-    month_fingerprints,
     month_key_of,
     month_keys,
     route_to_months,
-    row_hashes,
 )
 
 
@@ -60,18 +58,6 @@ def test_month_keys_match_a_per_row_reference_on_many_rows():
     apd = pd.Series(days.strftime("%Y %b %d %I:%M:%S %p"))
     assert (month_keys(apd) == pd.Series(days.strftime("%Y-%m-01"))).all()
     assert (month_key_of(pd.Series(days)) == pd.Series(days.strftime("%Y-%m-01"))).all()
-
-
-def test_fingerprints_change_only_for_the_month_that_changed():
-    frame = pd.DataFrame({"a": ["x", "y", "z", "w"], "b": ["1", "2", None, "4"]})
-    keys = pd.Series(["2025-01-01", "2025-01-01", "2025-02-01", "2025-03-01"])
-    before = month_fingerprints(row_hashes(frame), keys)
-    edited = frame.copy()
-    edited.loc[2, "b"] = "3"
-    after = month_fingerprints(row_hashes(edited), keys)
-    assert list(before) == ["2025-01-01", "2025-02-01", "2025-03-01"]
-    assert [k for k in before if before[k] != after[k]] == ["2025-02-01"]
-    assert isinstance(row_hashes(frame), np.ndarray)
 
 
 def test_table_fingerprints_see_only_the_changed_month_whatever_the_layout():

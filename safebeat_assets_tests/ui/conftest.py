@@ -23,9 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 import pytest
-from psycopg2 import sql
 
 from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.automation import DAILY_JOB_NAME
@@ -38,6 +36,7 @@ from safebeat_assets.settings import (
     PROJECT_ROOT,
     load_settings,
 )
+from safebeat_assets.storage.warehouse import Warehouse
 
 REPORT_DATE = "2025-07-01"
 RUN_CONFIG = {"ops": {"daily_report": {"config": {"report_date": REPORT_DATE}}}}
@@ -110,16 +109,6 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=STOP_TIMEOUT_S)
     except ProcessLookupError:
         pass
-
-
-def drop_schema(warehouse_url: str, schema: str) -> None:
-    conn = psycopg2.connect(warehouse_url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="package")
@@ -198,4 +187,4 @@ def ui_server(tmp_path_factory, warehouse_url, sample_landing) -> Iterator[UiSer
     finally:
         if proc is not None:
             stop(proc)
-        drop_schema(warehouse_url, schema)
+        Warehouse(warehouse_url, schema).drop_schema()
