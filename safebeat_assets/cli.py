@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from . import quiet
 from .settings import load_settings
 
 DEMO_CALLS = 110_000
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
+        quiet.install()
         from .benchmark.main import main as bench_main
 
         return bench_main(argv[1:])
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    quiet.install()  # before the definitions are imported: their decorators warn
     from .demo import run_demo
 
     return run_demo(calls=args.calls, seed=args.seed, keep_warehouse=args.keep_warehouse)

@@ -1,33 +1,42 @@
-"""The one Definitions object: assets, checks, schedule, resources for the active profile."""
+"""The one Definitions object: assets, checks, schedule, sensors, resources for the active
+profile, all built from one `Settings`."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from .defs import cleaned, enriched, ml, raw, reporting, risk, warehouse
-from .defs.automation import (
-    automation_sensor,
-    daily_schedule,
-    raw_month_change_sensor,
-    safebeat_daily_job,
-    with_policies,
-)
-from .defs.checks import ALL_CHECKS
-from .defs.sensors import SENSORS
+from .defs.automation import automation_sensor, with_policies
+from .defs.checks import ASSET_CHECKS
+from .defs.partitions import monthly_partitions
+from .defs.schedules import build_daily_schedule, safebeat_daily_job
+from .defs.sensors import build_sensors
 from .resources import build_resources
 from .settings import Settings, load_settings
 
-ASSET_MODULES = (raw, cleaned, enriched, warehouse, ml, risk, reporting)
+# Stage modules whose assets do not depend on the partition calendar.
+CALENDAR_FREE_MODULES = (raw, cleaned, warehouse, ml, risk, reporting)
+
+
+def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [
+        *dg.load_assets_from_modules(CALENDAR_FREE_MODULES),
+        raw.build_raw_calls(monthly),
+        cleaned.build_cleaned_calls(monthly),
+        enriched.build_enriched_calls(monthly),
+        *warehouse.build_call_facts(monthly),
+    ]
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
+    monthly = monthly_partitions(settings.partition_start)
     defs = dg.Definitions(
-        assets=dg.load_assets_from_modules(ASSET_MODULES),
-        asset_checks=ALL_CHECKS,
+        assets=build_assets(monthly),
+        asset_checks=ASSET_CHECKS,
         jobs=[safebeat_daily_job],
-        schedules=[daily_schedule],
-        sensors=[automation_sensor, raw_month_change_sensor, *SENSORS],
+        schedules=[build_daily_schedule(monthly)],
+        sensors=[automation_sensor, *build_sensors(monthly)],
         resources=build_resources(settings),
         # One process for the whole run: on 2 cores, per-step process start-up and re-imports
         # of pandas/geopandas/sklearn cost more than the parallelism gains.

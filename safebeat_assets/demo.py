@@ -6,9 +6,19 @@ from pathlib import Path
 
 import dagster as dg
 
+from .analytics.requirements import FORECAST_HORIZON_DAYS
+from .asset_names import (
+    ASSOCIATION_RULES,
+    CALL_FORECAST,
+    DAILY_REPORT,
+    EVENT_RISK_SCORES,
+    FACT_CALLS,
+    RAW_CALLS,
+    ZONE_CLUSTERS,
+)
 from .definitions import build_definitions
-from .defs.automation import DAILY_JOB_NAME
-from .defs.partitions import months_tags
+from .defs.partitions import monthly_partitions, months_tags
+from .defs.schedules import DAILY_JOB_NAME
 from .settings import Settings, load_settings
 from .storage.embedded import stop_embedded_server
 from .storage.landing import SOURCE_PATTERNS, LandingZone, MissingSourceError
@@ -88,19 +98,19 @@ def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
     def meta(asset: str, key: str):
         return _metadata_value(metadata_by_asset.get(asset, {}), key)
 
-    match_rate = meta("fact_911_calls", "geo_match_rate")
-    forecast_mean = meta("call_forecast", "mean_predicted_calls_per_day")
+    match_rate = meta(FACT_CALLS, "geo_match_rate")
+    forecast_mean = meta(CALL_FORECAST, "mean_predicted_calls_per_day")
     lines += [
         "",
         f"Geo match rate:      {match_rate:.1%}"
         if match_rate is not None
         else "Geo match rate:      -",
-        f"Association rules:   {meta('association_rules', 'rules_found')}",
-        f"Zones clustered:     {meta('zone_clusters', 'zones_clustered')} "
-        f"(K = {meta('zone_clusters', 'chosen_k')})",
-        f"Forecast:            {forecast_mean} calls/day over the next 7 days "
-        f"({meta('call_forecast', 'model')})",
-        f"Event risk:          {meta('event_risk_scores', 'risk_distribution')}",
+        f"Association rules:   {meta(ASSOCIATION_RULES, 'rules_found')}",
+        f"Zones clustered:     {meta(ZONE_CLUSTERS, 'zones_clustered')} "
+        f"(K = {meta(ZONE_CLUSTERS, 'chosen_k')})",
+        f"Forecast:            {forecast_mean} calls/day over the next "
+        f"{FORECAST_HORIZON_DAYS} days ({meta(CALL_FORECAST, 'model')})",
+        f"Event risk:          {meta(EVENT_RISK_SCORES, 'risk_distribution')}",
     ]
     evaluations = result.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]
@@ -109,9 +119,9 @@ def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
         f"  FAILED [{e.severity.value}] {e.asset_key.to_user_string()}.{e.check_name}"
         for e in failed
     ]
-    report = meta("daily_report", "report_html")
+    report = meta(DAILY_REPORT, "report_html")
     if report:
-        lines += ["", f"Report status: {meta('daily_report', 'status')}", f"HTML report: {report}"]
+        lines += ["", f"Report status: {meta(DAILY_REPORT, 'status')}", f"HTML report: {report}"]
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         lines += ["", "Failed steps:"] + [
@@ -133,9 +143,9 @@ def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
             run_config={
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
                 # The demo is a full run: read the export even if it was stored before.
-                "ops": {"raw_911_calls": {"config": {"reread_unchanged_files": True}}},
+                "ops": {RAW_CALLS: {"config": {"reread_unchanged_files": True}}},
             },
-            tags=months_tags(),
+            tags=months_tags(monthly_partitions(settings.partition_start)),
         )
         print(format_summary(result, time.perf_counter() - started))
     finally:

@@ -17,8 +17,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("local", "prod")
 RAW_BUCKET = "raw-data"
-LAKE_BUCKETS = (RAW_BUCKET, "cleaned-data", "models", "reports")
-DEFAULT_COUNTIES = ("453", "209", "491")
+CLEANED_BUCKET = "cleaned-data"
+MODELS_BUCKET = "models"
+REPORTS_BUCKET = "reports"
+LAKE_BUCKETS = (RAW_BUCKET, CLEANED_BUCKET, MODELS_BUCKET, REPORTS_BUCKET)
 
 ENV_PROFILE = "SAFEBEAT_ENV"
 ENV_DATA_DIR = "SAFEBEAT_DATA_DIR"
@@ -113,6 +115,11 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    # The defaults belong to the modules that use them; imported here, not at module level, so
+    # that reading settings stays cheap for commands that never load the pipeline.
+    from .sources.tiger_block_groups import DEFAULT_COUNTY_FPS
+    from .transform.linkage import DEFAULT_RADIUS_KM
+
     env = os.environ if environ is None else environ
     profile = env.get(ENV_PROFILE, "local").strip().lower() or "local"
     if profile not in PROFILES:
@@ -124,9 +131,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         missing = [name for name in PROD_REQUIRED_ENV if not env.get(name)]
         if missing:
             raise SettingsError(f"the prod profile needs {', '.join(missing)}")
-    radius = _positive_float(env, ENV_LINK_RADIUS_KM, 1.5)
+    radius = _positive_float(env, ENV_LINK_RADIUS_KM, DEFAULT_RADIUS_KM)
     counties = tuple(
-        c.strip() for c in env.get(ENV_COUNTIES, ",".join(DEFAULT_COUNTIES)).split(",") if c.strip()
+        c.strip()
+        for c in env.get(ENV_COUNTIES, ",".join(DEFAULT_COUNTY_FPS)).split(",")
+        if c.strip()
     )
     if not counties or any(not (c.isdigit() and len(c) == 3) for c in counties):
         raise SettingsError(f"{ENV_COUNTIES} must be comma-separated 3-digit county FIPS codes")

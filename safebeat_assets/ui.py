@@ -13,10 +13,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from . import quiet
 from .cli import DEMO_CALLS
-from .demo import ensure_inputs, local_instance
 from .settings import PROJECT_ROOT, load_settings
 from .storage.embedded import stop_embedded_server
 
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
+    quiet.install()  # before the definitions are imported: their decorators warn
+    from .demo import ensure_inputs, local_instance
+
     settings = load_settings()
     ensure_inputs(settings, args.calls, args.seed)
     local_instance(settings).dispose()  # creates dagster_home/dagster.yaml, sets DAGSTER_HOME
@@ -45,19 +49,24 @@ def main(argv: list[str] | None = None) -> int:
         "Ctrl-C stops it",
         flush=True,
     )
-    proc = subprocess.Popen(dagster_dev_command(args.host, args.port), cwd=PROJECT_ROOT)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        # The terminal sent SIGINT to dagster dev as well; give it time to shut down cleanly.
+    with tempfile.TemporaryDirectory(prefix="safebeat-ui-") as hook_dir:
+        # Its webserver, daemon, code server and run workers are Python processes of their own.
+        env = quiet.child_environment(os.environ, Path(hook_dir))
+        proc = subprocess.Popen(
+            dagster_dev_command(args.host, args.port), cwd=PROJECT_ROOT, env=env
+        )
         try:
-            return proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
             return proc.wait()
-    finally:
-        if settings.uses_embedded_warehouse:
-            stop_embedded_server(settings.data_dir)
+        except KeyboardInterrupt:
+            # The terminal sent SIGINT to dagster dev as well; give it time to shut down cleanly.
+            try:
+                return proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                return proc.wait()
+        finally:
+            if settings.uses_embedded_warehouse:
+                stop_embedded_server(settings.data_dir)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL (CI server or embedded), per-test schemas, sample data."""
+"""Shared fixtures: a real PostgreSQL (CI server or embedded), per-test schemas, sample data and
+an S3 endpoint (CI's moto_server or an in-process one)."""
 
 import os
 import uuid
@@ -6,13 +7,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import boto3
 import pytest
 
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, Settings, load_settings
 from safebeat_assets.storage.embedded import ensure_embedded_server, stop_embedded_server
+from safebeat_assets.storage.object_store import LakeStorage
 from safebeat_assets.storage.warehouse import Warehouse
+from safebeat_assets_tests.helpers import S3_KEY, free_port
 
 TEST_DATABASE_URL_ENV = "SAFEBEAT_TEST_DATABASE_URL"
+S3_ENDPOINT_ENV = "SAFEBEAT_TEST_S3_ENDPOINT_URL"
 SAMPLE_CALLS = 6_000
 SAMPLE_START = "2025-01-01"
 SAMPLE_END = "2025-06-30"
@@ -66,4 +71,46 @@ def local_settings(
         landing_dir=sample_landing,
         warehouse_url_env=ENV_WAREHOUSE_URL,
         warehouse_schema=warehouse_schema,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """CI starts `moto_server` on loopback; otherwise an in-process moto server is started."""
+    url = os.environ.get(S3_ENDPOINT_ENV)
+    if url:
+        yield url
+        return
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_client(s3_endpoint):
+    """A boto3 client of the endpoint; every bucket it holds is emptied and removed afterwards."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_KEY,
+        region_name="us-east-1",
+    )
+    yield client
+    for bucket in client.list_buckets().get("Buckets", []):
+        objects = client.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+        for obj in objects:
+            client.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
+        client.delete_bucket(Bucket=bucket["Name"])
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint, s3_client) -> LakeStorage:
+    """The lake on the S3 endpoint (buckets are removed after the test by `s3_client`)."""
+    return LakeStorage(
+        root="s3://", endpoint_url=s3_endpoint, access_key_id=S3_KEY, secret_access_key=S3_KEY
     )

@@ -1,28 +1,95 @@
-"""Helpers for tests that run parts of the asset graph."""
+"""Helpers for tests that run parts of the asset graph: always through `build_definitions`, so
+tests exercise the same assets, checks, policies and resources as `make demo` and the UI."""
+
+import socket
 
 import dagster as dg
 import pandas as pd
 
-from safebeat_assets.definitions import ASSET_MODULES
-from safebeat_assets.defs.checks import ALL_CHECKS
-from safebeat_assets.defs.partitions import months_tags
-from safebeat_assets.resources import build_resources
+from safebeat_assets import asset_names as names
+from safebeat_assets.definitions import build_definitions
+from safebeat_assets.defs.partitions import monthly_partitions, months_tags
+from safebeat_assets.defs.schedules import DAILY_JOB_NAME
 from safebeat_assets.settings import Settings
+from safebeat_assets.storage.tables import TABLES
+from safebeat_assets.storage.warehouse import Warehouse
+
+# What the tests expect of the graph, stated once: every asset and its group.
+ASSET_GROUPS: dict[str, str] = {
+    names.RAW_CALLS: "raw",
+    names.RAW_EVENTS: "raw",
+    names.RAW_BLOCK_GROUPS: "raw",
+    names.CLEANED_CALLS: "cleaned",
+    names.QUARANTINED_CALLS: "cleaned",
+    names.CLEANED_EVENTS: "cleaned",
+    names.ENRICHED_CALLS: "enriched",
+    names.DIM_GEO: "warehouse",
+    names.DIM_EVENT: "warehouse",
+    names.FACT_CALLS: "warehouse",
+    names.FACT_EVENT_INCIDENTS: "warehouse",
+    names.ASSOCIATION_RULES: "ml",
+    names.ZONE_CLUSTERS: "ml",
+    names.CALL_FORECAST: "ml",
+    names.EVENT_RISK_SCORES: "risk",
+    names.ZONE_RISK_SCORES: "risk",
+    names.DAILY_REPORT: "reporting",
+}
+SENSOR_NAMES = {
+    "safebeat_automation_sensor",
+    "raw_month_change_sensor",
+    "landing_zone_sensor",
+    "run_failure_alert_sensor",
+    "check_failure_alert_sensor",
+}
+S3_KEY = "testing"  # moto accepts any credentials; these are not secrets
+REPORT_DATE = "2025-07-01"
+REPORT_RUN_CONFIG = {"ops": {names.DAILY_REPORT: {"config": {"report_date": REPORT_DATE}}}}
 
 
-def materialize_subset(settings: Settings, selection: str, instance=None, **kwargs):
-    """Materialize the space-separated clauses of `selection` (e.g. "*fact_911_calls dim_event")
-    against the settings' real storage."""
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def assets_in_group(group: str) -> set[str]:
+    return {name for name, of in ASSET_GROUPS.items() if of == group}
+
+
+def all_months_tags(settings: Settings) -> dict[str, str]:
+    """Run tags covering every month of the settings' partition calendar."""
+    return months_tags(monthly_partitions(settings.partition_start))
+
+
+def materialize_subset(
+    settings: Settings, selection: str | dg.AssetSelection, instance=None, **kwargs
+):
+    """Materialize `selection` (space-separated clauses such as "*fact_911_calls dim_event", or
+    an AssetSelection) of the settings' definitions against their real storage."""
+    defs = build_definitions(settings)
+    if isinstance(selection, str):
+        clauses = dg.AssetSelection.from_coercible(selection.split())
+        selection = clauses.required_multi_asset_neighbors()
     return dg.materialize(
-        assets=[*dg.load_assets_from_modules(ASSET_MODULES), *ALL_CHECKS],
-        selection=dg.AssetSelection.from_coercible(
-            selection.split()
-        ).required_multi_asset_neighbors(),
-        resources=build_resources(settings),
+        assets=[*defs.assets, *defs.asset_checks],
+        selection=selection,
+        resources=defs.resources,
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
-        tags=kwargs.pop("tags", months_tags()),
+        tags=kwargs.pop("tags", all_months_tags(settings)),
         **kwargs,
+    )
+
+
+def run_daily_job(settings: Settings, instance=None, run_config=None):
+    """The daily job over every month, as `make demo` runs it (report dated REPORT_DATE)."""
+    job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
+    return job.execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        run_config=run_config or REPORT_RUN_CONFIG,
+        raise_on_error=False,
+        tags=all_months_tags(settings),
     )
 
 
@@ -47,3 +114,14 @@ def lake_frame(settings: Settings, bucket: str, asset: str) -> pd.DataFrame:
         return pd.read_parquet(single)
     parts = sorted((settings.lake_dir / bucket / asset).glob("*.parquet"))
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def table_fingerprints(warehouse: Warehouse) -> dict[str, tuple]:
+    prints = {}
+    for name, spec in TABLES.items():
+        order = ", ".join(spec.primary_key)
+        prints[name] = warehouse.fetch_one(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY {order}), '')) FROM {{t}} t",
+            t=name,
+        )
+    return prints

@@ -4,17 +4,10 @@ import dagster as dg
 import pytest
 
 from safebeat_assets.definitions import build_definitions
+from safebeat_assets.defs.partitions import RANGE_START_TAG
+from safebeat_assets.defs.schedules import DAILY_JOB_NAME, DAILY_SCHEDULE_NAME
 from safebeat_assets.settings import load_settings
-
-EXPECTED_ASSETS = {
-    "raw": {"raw_911_calls", "raw_events", "raw_block_groups"},
-    "cleaned": {"cleaned_911_calls", "quarantined_911_calls", "cleaned_events"},
-    "enriched": {"enriched_911_calls"},
-    "warehouse": {"dim_geo", "dim_event", "fact_911_calls", "fact_event_incidents"},
-    "ml": {"association_rules", "zone_clusters", "call_forecast"},
-    "risk": {"event_risk_scores", "zone_risk_scores"},
-    "reporting": {"daily_report"},
-}
+from safebeat_assets_tests.helpers import ASSET_GROUPS, SENSOR_NAMES, assets_in_group
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +21,12 @@ def test_definitions_load(defs):
 
 
 def test_assets_by_group(defs):
-    groups: dict[str, set[str]] = {}
-    for spec in defs.resolve_all_asset_specs():
-        groups.setdefault(spec.group_name, set()).add(spec.key.to_user_string())
-    assert groups == EXPECTED_ASSETS
+    groups = {spec.key.to_user_string(): spec.group_name for spec in defs.resolve_all_asset_specs()}
+    assert groups == ASSET_GROUPS
+
+
+def test_sensors(defs):
+    assert {sensor.name for sensor in defs.sensors} == SENSOR_NAMES
 
 
 def test_every_asset_explains_itself(defs):
@@ -68,24 +63,54 @@ def test_blocking_prechecks_guard_the_models(defs):
         assert checks[name].asset_key == dg.AssetKey("fact_911_calls")
         assert checks[name].blocking
     for alert_check in (  # WARN, evaluated in the asset's own step, never blocking
-        "warehouse_holds_100k_calls",
+        "warehouse_holds_enough_calls",
         "association_rules_found",
-        "at_least_100_zones_clustered",
+        "enough_zones_clustered",
         "forecast_generated",
         "risk_scores_not_all_zero",
     ):
         assert alert_check in checks and not checks[alert_check].blocking
     checked_assets = {spec.asset_key.to_user_string() for spec in checks.values()}
-    assert (
-        checked_assets
-        >= EXPECTED_ASSETS["warehouse"] | EXPECTED_ASSETS["ml"] | EXPECTED_ASSETS["risk"]
-    )
+    assert checked_assets >= assets_in_group("warehouse") | assets_in_group("ml") | {
+        "event_risk_scores",
+        "zone_risk_scores",
+    }
 
 
 def test_daily_schedule_at_0300_utc(defs):
-    schedule = defs.get_schedule_def("safebeat_daily_schedule")
+    schedule = defs.resolve_schedule_def(DAILY_SCHEDULE_NAME)
     assert schedule.cron_schedule == "0 3 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    job = defs.resolve_job_def("safebeat_daily_job")
-    assert len(job.asset_layer.selected_asset_keys) == sum(len(v) for v in EXPECTED_ASSETS.values())
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    assert len(job.asset_layer.selected_asset_keys) == len(ASSET_GROUPS)
+
+
+def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
+    settings = load_settings(
+        {"SAFEBEAT_DATA_DIR": str(tmp_path), "SAFEBEAT_PARTITION_START": "2024-03"}
+    )
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    first_months = {
+        key.to_user_string(): graph.get(key).partitions_def.get_first_partition_key()
+        for key in graph.materializable_asset_keys
+        if graph.get(key).is_partitioned
+    }
+    assert first_months == dict.fromkeys(
+        (
+            "cleaned_911_calls",
+            "quarantined_911_calls",
+            "enriched_911_calls",
+            "fact_911_calls",
+            "fact_event_incidents",
+        ),
+        "2024-03-01",
+    )
+    # The schedule's full run covers the same calendar.
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, repository_def=defs.get_repository_def()
+        )
+        request = defs.resolve_schedule_def(DAILY_SCHEDULE_NAME)(context)
+    assert request.tags[RANGE_START_TAG] == "2024-03-01"

@@ -1,7 +1,7 @@
 """Alerting without Dagster: alert documents for failed runs and checks, e-mail and webhooks.
 
-`defs/sensors.py` turns Dagster events into the plain values used here (FailedCheck,
-StepFailure), writes the documents under ``reports/alerts/`` and calls `deliver`.
+The alert sensors (`defs/sensors/`) turn Dagster events into the plain values used here
+(FailedCheck, StepFailure), write the documents under ``reports/alerts/`` and call `deliver`.
 """
 
 from .delivery import DISABLED, FAILED, SENT, deliver, delivery_failures, webhook_payload
@@ -14,7 +14,6 @@ from .document import (
     SOURCE_CHECK_FAILURE,
     SOURCE_RUN_FAILURE,
     WARNING,
-    WATCHED_CHECKS,
     CheckRule,
     FailedCheck,
     StepFailure,
@@ -22,7 +21,8 @@ from .document import (
     build_alert_document,
     check_failure_alert,
     highest_severity,
-    is_watched,
+    pre_check_rule,
+    rule_of_alert,
     run_failure_alerts,
 )
 from .errors import AlertDeliveryError
@@ -41,7 +41,6 @@ __all__ = [
     "SOURCE_CHECK_FAILURE",
     "SOURCE_RUN_FAILURE",
     "WARNING",
-    "WATCHED_CHECKS",
     "AlertDeliveryError",
     "CheckRule",
     "FailedCheck",
@@ -53,11 +52,12 @@ __all__ = [
     "deliver",
     "delivery_failures",
     "highest_severity",
-    "is_watched",
     "parse_recipients",
     "post_webhook",
+    "pre_check_rule",
     "redact_url",
     "render_email",
+    "rule_of_alert",
     "run_failure_alerts",
     "send_email",
     "webhook_payload",

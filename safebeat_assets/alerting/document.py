@@ -1,7 +1,7 @@
 """The alert document written under ``reports/alerts/`` for failed runs and failed checks.
 
-Same shape as the daily alerts JSON (seed §10: generated_at, total_alerts, alerts of {severity,
-type, message, action_required}), built with `analytics.alerts.alerts_payload`; every alert also
+Same shape as the daily alerts JSON (generated_at, total_alerts, alerts of {severity, type,
+message, action_required}), built with `analytics.alerts.alerts_payload`; every alert also
 names its run_id, asset and check, and the document adds source, run_id, job_name, severity (the
 highest of its alerts) and, once delivered, a `delivery` section.
 """
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..analytics import alerts as rules
+from ..asset_names import FACT_CALLS
 
 INFO = "INFO"
 WARNING = rules.WARNING
@@ -39,42 +40,22 @@ class CheckRule:
     action_required: str
 
 
-def _from_rule(fired: rules.Alert | None) -> CheckRule:
-    """Severity, type and action of an analytics alert rule (the one definition of the rule)."""
+def rule_of_alert(fired: rules.Alert | None) -> CheckRule:
+    """Severity, type and action of an analytics alert rule (the one definition of the rule),
+    from the alert it returns for a value that makes it fire."""
     if fired is None:
         raise ValueError("the probe value must make the alert rule fire")
     return CheckRule(fired.severity, fired.type, fired.action_required)
 
 
-def _pre_check(alert_type: str, needs: str) -> CheckRule:
+def pre_check_rule(alert_type: str, needs: str) -> CheckRule:
+    """How a failed blocking ML pre-check is reported (`needs`: what the model lacked)."""
     return CheckRule(
         ERROR,
         alert_type,
         f"Blocking pre-check failed ({needs}); the ML steps of the run were skipped. "
-        "Check that the latest exports landed and fact_911_calls loaded completely.",
+        f"Check that the latest exports landed and {FACT_CALLS} loaded completely.",
     )
-
-
-# The checks that raise an alert when they fail: the five alert rules, the HIGH-risk spike and
-# the blocking ML pre-checks (defs/checks.py). Probing each analytics rule with a value that makes
-# it fire reuses its severity, type and action text instead of copying them.
-WATCHED_CHECKS: Mapping[str, CheckRule] = {
-    "warehouse_holds_100k_calls": _from_rule(rules.check_data_volume(None)),
-    "association_rules_found": _from_rule(rules.check_rules(None)),
-    "at_least_100_zones_clustered": _from_rule(rules.check_clustering(None)),
-    "forecast_generated": _from_rule(rules.check_forecast(False)),
-    "risk_scores_not_all_zero": _from_rule(rules.check_risk_scores(None)),
-    "at_most_10_high_risk_events": _from_rule(rules.check_high_risk_spike(2**31)),
-    "enough_calls_for_rules": _pre_check(
-        rules.ML_RULES_EMPTY, "association rules need ≥ 1,000 calls"
-    ),
-    "enough_geolocated_calls_for_zones": _pre_check(
-        rules.ML_CLUSTERING, "zone clustering needs ≥ 100 geo-located calls"
-    ),
-    "enough_days_for_forecast": _pre_check(
-        rules.ML_FORECAST_MISSING, "the forecast needs ≥ 30 distinct call dates"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -103,10 +84,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def is_watched(check_name: str) -> bool:
-    return check_name in WATCHED_CHECKS
-
-
 def highest_severity(severities: Iterable[str]) -> str:
     ranked = [s for s in severities if s in SEVERITY_ORDER]
     return max(ranked, key=SEVERITY_ORDER.index) if ranked else INFO
@@ -131,9 +108,12 @@ def _check_detail(failed: FailedCheck) -> str:
     return summary or (failed.description or "no details recorded")
 
 
-def check_failure_alert(failed: FailedCheck) -> tuple[rules.Alert, dict[str, Any]]:
-    """The alert for one failed check and its extra fields (run_id, asset, check, ...)."""
-    rule = WATCHED_CHECKS.get(failed.check) or CheckRule(
+def check_failure_alert(
+    failed: FailedCheck, rule: CheckRule | None = None
+) -> tuple[rules.Alert, dict[str, Any]]:
+    """The alert for one failed check and its extra fields (run_id, asset, check, ...); `rule`
+    is the check's own reporting rule, if it declares one."""
+    rule = rule or CheckRule(
         ERROR if failed.check_severity == "ERROR" else WARNING,
         CHECK_FAILURE,
         "Open the check in the Dagster UI and review its metadata.",
@@ -194,7 +174,8 @@ def build_alert_document(
     alerts: Sequence[tuple[rules.Alert, Mapping[str, Any]]],
     generated_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The alerts JSON: seed §10 fields first, then source, run, job and the top severity."""
+    """The alerts JSON: the daily alerts fields first, then source, run, job and the top
+    severity."""
     stamp = (generated_at or utc_now()).isoformat(timespec="seconds")
     document = rules.alerts_payload([alert for alert, _ in alerts], generated_at=stamp)
     for item, (_, extra) in zip(document["alerts"], alerts, strict=True):

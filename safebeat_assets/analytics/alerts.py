@@ -1,4 +1,4 @@
-"""Pipeline alerts (seed §10): the ONE definition used by the Dagster checks and the report.
+"""Pipeline alerts: the ONE definition used by the Dagster checks and the report.
 
 Each rule is a small predicate `check_*(value, thresholds) -> Alert | None`, so a check can
 evaluate exactly its own rule; `evaluate_alerts` runs them all for the report and the alerts JSON. A value of None
@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from .requirements import FORECAST_HORIZON_DAYS, MIN_DAYS_FOR_FORECAST
+
 WARNING = "WARNING"
 CRITICAL = "CRITICAL"
 
@@ -21,6 +23,7 @@ ML_CLUSTERING = "ML_CLUSTERING"
 ML_FORECAST_MISSING = "ML_FORECAST_MISSING"
 RISK_ALL_ZERO = "RISK_ALL_ZERO"
 HIGH_RISK_SPIKE = "HIGH_RISK_SPIKE"
+GEO_MATCH_LOW = "GEO_MATCH_LOW"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class AlertThresholds:
     min_rules: int = 1
     min_zones: int = 100
     max_high_events: int = 10
+    min_geo_match_rate: float = 0.90
 
 
 DEFAULT_THRESHOLDS = AlertThresholds()
@@ -57,6 +61,20 @@ def check_data_volume(
         type=DATA_VOLUME,
         message=f"911 calls in the warehouse: {shown} (< {thresholds.min_warehouse_calls:,})",
         action_required="Check that the latest APD export landed and the load completed.",
+    )
+
+
+def check_geo_match_rate(
+    match_rate: float, thresholds: AlertThresholds = DEFAULT_THRESHOLDS
+) -> Alert | None:
+    """Fires when too few calls match a block group (a county's block groups are missing)."""
+    if match_rate >= thresholds.min_geo_match_rate:
+        return None
+    return Alert(
+        severity=WARNING,
+        type=GEO_MATCH_LOW,
+        message=f"Geo match rate {match_rate:.1%} (< {thresholds.min_geo_match_rate:.0%})",
+        action_required="Load the block groups of every county that appears in Geo IDs.",
     )
 
 
@@ -99,8 +117,11 @@ def check_forecast(
     return Alert(
         severity=WARNING,
         type=ML_FORECAST_MISSING,
-        message="The 7-day call-volume forecast was not generated",
-        action_required="Check the forecast pre-check (≥ 30 distinct dates) and the model logs.",
+        message=f"The {FORECAST_HORIZON_DAYS}-day call-volume forecast was not generated",
+        action_required=(
+            f"Check the forecast pre-check (≥ {MIN_DAYS_FOR_FORECAST} distinct dates) and the "
+            "model logs."
+        ),
     )
 
 

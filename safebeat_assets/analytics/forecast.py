@@ -1,6 +1,6 @@
-"""Daily call-volume forecast (seed §6.3), evaluated the way it is used.
+"""Daily call-volume forecast, evaluated the way it is used.
 
-The seed sold one-step-ahead R² (true lags every day) as forecast skill and held lags constant over
+The pipeline we replace sold one-step-ahead R² (true lags every day) as forecast skill and held lags constant over
 the horizon. Here the horizon is forecast recursively (each prediction feeds the next day's lags
 and rolling means), and the test window is scored the same way: it is cut into 7-day blocks, each
 forecast recursively from the actual history before the block. A seasonal-naive baseline (the value
@@ -18,6 +18,8 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.preprocessing import StandardScaler
+
+from .requirements import FORECAST_HORIZON_DAYS
 
 FORECAST_COLUMNS = [
     "date",
@@ -261,8 +263,19 @@ def _fallback(daily: pd.Series, horizon_days: int, reason: str, usable_days: int
     return ForecastResult(forecast=forecast, stats=stats)
 
 
+def forecast_days(forecast: pd.DataFrame) -> int:
+    """How many days ahead a forecast frame predicts."""
+    return int((forecast["kind"] == "forecast").sum())
+
+
+def forecast_available(forecast: pd.DataFrame) -> bool:
+    """A real model forecast exists (a flat-mean fallback does not count)."""
+    rows = forecast[forecast["kind"] == "forecast"]
+    return len(rows) > 0 and not bool(rows["is_fallback"].any())
+
+
 def forecast_daily_calls(
-    calls: pd.DataFrame, horizon_days: int = 7, seed: int = 42
+    calls: pd.DataFrame, horizon_days: int = FORECAST_HORIZON_DAYS, seed: int = 42
 ) -> ForecastResult:
     """Fit Ridge and GradientBoosting on the daily series, keep the better, forecast recursively."""
     if horizon_days < 1:
@@ -281,7 +294,7 @@ def forecast_daily_calls(
     train_x, test_x = features.iloc[:-n_test], features.iloc[-n_test:]
     train_y, test_y = target.iloc[:-n_test], target.iloc[-n_test:]
 
-    # Fitted on the training window only: the seed fitted its scaler on all rows.
+    # Fitted on the training window only: the old pipeline fitted its scaler on all rows.
     scaler = StandardScaler().fit(train_x)
     baseline_test = seasonal_naive(daily, test_x.index)
     baseline_metrics = _metrics(test_y.to_numpy(), baseline_test)

@@ -1,4 +1,4 @@
-"""Event risk (seed §8, Formula A only) and the zone risk table (KMeans tertiles, §6.2).
+"""Event risk (Formula A) and the zone risk table (KMeans tertiles).
 
 Formula A, per event with at least one linked call:
     incident_score = 100 · count / max count
@@ -6,7 +6,8 @@ Formula A, per event with at least one linked call:
     distance_score = clip(100 · (1 − mean distance km / radius km), 0, 100)
     risk = min(100, 0.40·incident + 0.35·priority + 0.15·distance + 10·has_alcohol)
     HIGH ≥ 70, MEDIUM ≥ 40, else LOW.
-The seed's other two formulas (production DAG, full DAG) are deliberately not reproduced.
+The two other formulas of the pipeline we replace (its production and full DAGs) are deliberately
+not reproduced: one definition of event risk.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+
+from ..transform.linkage import DEFAULT_RADIUS_KM
 
 EVENT_RISK_COLUMNS = [
     "event_id",
@@ -62,8 +65,9 @@ PRIORITY_POINTS = {0: 4, 1: 3, 2: 2, 3: 1}
 
 
 def risk_category(score: pd.Series) -> pd.Series:
+    high, medium, low = RISK_CATEGORIES
     labels = np.where(
-        score >= HIGH_THRESHOLD, "HIGH", np.where(score >= MEDIUM_THRESHOLD, "MEDIUM", "LOW")
+        score >= HIGH_THRESHOLD, high, np.where(score >= MEDIUM_THRESHOLD, medium, low)
     )
     return pd.Series(labels, index=score.index, dtype="object")
 
@@ -132,7 +136,7 @@ def _event_flags(links: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFra
 
 
 def score_event_risk(
-    links: pd.DataFrame, events: pd.DataFrame | None, radius_km: float = 1.5
+    links: pd.DataFrame, events: pd.DataFrame | None, radius_km: float = DEFAULT_RADIUS_KM
 ) -> pd.DataFrame:
     """Contract event_risk_scores: one row per event with ≥ 1 linked call, riskiest first."""
     if links is None or links.empty:

@@ -1,20 +1,25 @@
-"""Association rules over 911 calls (seed §6.1).
+"""Association rules over 911 calls.
 
 One transaction per call, built from a handful of categorical items (time of day, weekend,
 priority, incident family, festival/alcohol context). Frequent itemsets are mined on ALL calls.
 With ~55 items and at most six per call, 835K transactions hold only a few thousand distinct
 ones: apriori runs on those, each weighted by how often it occurs (same itemsets and supports
-as mlxtend's apriori on every row, which took ~2.5 s and whose dense mode tried to allocate
-23 GiB); mlxtend then derives the rules.
+as mlxtend's apriori on every row, which is several times slower and whose dense mode tried to
+allocate 23 GiB at Austin scale); mlxtend then derives the rules.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from mlxtend.frequent_patterns import association_rules
+
+with warnings.catch_warnings():
+    # mlxtend's frequent_patterns runs `simplefilter("always", DeprecationWarning)` when imported,
+    # which would override every warning filter of the process (ours and Python's default).
+    from mlxtend.frequent_patterns import association_rules
 
 RULE_COLUMNS = [
     "antecedents",
@@ -35,7 +40,12 @@ RULE_COLUMNS = [
 ]
 METRIC_COLUMNS = RULE_COLUMNS[4:13]
 
-# The offline seed run retried once at this support when nothing was frequent at 1 %.
+# A rule is kept when its itemset occurs in at least MIN_SUPPORT of the calls, its consequent
+# follows its antecedent in at least MIN_CONFIDENCE of them, and it beats chance by MIN_LIFT.
+MIN_SUPPORT = 0.01
+MIN_CONFIDENCE = 0.3
+MIN_LIFT = 1.2
+# The pipeline we replace retried once at this support when nothing was frequent at 1 %.
 RETRY_MIN_SUPPORT = 0.005
 # A transaction needs an antecedent and a consequent to say anything.
 MIN_ITEMS_PER_TRANSACTION = 2
@@ -49,7 +59,8 @@ class RulesResult:
 
 
 def time_of_day_item(hour: pd.Series) -> pd.Series:
-    """Offline seed bins (the DAG's bins dropped hour 0): Night <6, Morning <12, Afternoon <18."""
+    """The old offline script's bins (the old DAG's dropped hour 0): Night <6, Morning <12,
+    Afternoon <18."""
     h = pd.to_numeric(hour, errors="coerce")
     labels = np.select(
         [h < 6, h < 12, h < 18, h < 24],
@@ -242,9 +253,9 @@ def _top_rules(rules: pd.DataFrame) -> list[dict]:
 def mine_association_rules(
     calls: pd.DataFrame,
     links: pd.DataFrame | None = None,
-    min_support: float = 0.01,
-    min_confidence: float = 0.3,
-    min_lift: float = 1.2,
+    min_support: float = MIN_SUPPORT,
+    min_confidence: float = MIN_CONFIDENCE,
+    min_lift: float = MIN_LIFT,
 ) -> RulesResult:
     """Mine rules on every call; returns the contract `association_rules` frame plus stats."""
     onehot = build_transactions(calls, links)

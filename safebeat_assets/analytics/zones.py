@@ -1,8 +1,8 @@
-"""KMeans risk zones over block-group locations (seed §6.2).
+"""KMeans risk zones over block-group locations.
 
 One location per matched block group (its centroid). K is chosen by silhouette on the same
-locations the model is fitted on (the seed chose K on a test set). Zones come from the tertiles of
-each cluster's mean location_risk, the single zone-risk definition in SafeBeat (seed §8).
+locations the model is fitted on (the pipeline we replace chose K on a test set). Zones come from
+the tertiles of each cluster's mean location_risk, the single zone-risk definition in SafeBeat.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ CENTROID_COLUMNS = [
 MODEL_FEATURES = ["latitude", "longitude", "log_incidents", "avg_priority", "location_risk"]
 ZONE_LABELS = ("HIGH_RISK", "MEDIUM_RISK", "LOW_RISK")
 
-# Priorities P0..P3 map to 0..3; anything else (the seed's sentinel 9) must never be averaged.
+# Priorities P0..P3 map to 0..3; anything else (the old pipeline's sentinel 9) must never be averaged.
 VALID_PRIORITIES = (0, 3)
 # Response time enters location_risk in units of 10 minutes.
 RESPONSE_TIME_UNIT_SECONDS = 600.0
@@ -117,9 +117,8 @@ def zone_labels(cluster_mean_risk: pd.Series) -> pd.Series:
     """Tertiles of cluster mean risk: ≥ 66th percentile HIGH, ≥ 33rd MEDIUM, else LOW."""
     values = cluster_mean_risk.to_numpy(dtype="float64")
     p66, p33 = np.percentile(values, 66), np.percentile(values, 33)
-    labels = np.where(
-        values >= p66, "HIGH_RISK", np.where(values >= p33, "MEDIUM_RISK", "LOW_RISK")
-    )
+    high, medium, low = ZONE_LABELS
+    labels = np.where(values >= p66, high, np.where(values >= p33, medium, low))
     return pd.Series(labels, index=cluster_mean_risk.index, dtype="object")
 
 
@@ -133,7 +132,7 @@ def _choose_k(x: np.ndarray, k_range, seed: int) -> tuple[int, np.ndarray, KMean
     scores: dict[int, float] = {}
     fits: dict[int, KMeans] = {}
     # A few hundred points: OpenMP/BLAS threads only add overhead, and on a busy 2-core host
-    # they made the K search 40x slower (17 s vs 0.4 s). One thread is fast and predictable.
+    # they made the K search tens of times slower. One thread is fast and predictable.
     with threadpool_limits(limits=1):
         for k in candidates:
             km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import quiet
 from ..settings import (
     ENV_DATA_DIR,
     ENV_LANDING_DIR,
@@ -67,6 +68,8 @@ class Bench:
         }
         self.env.pop(ENV_WAREHOUSE_URL, None)  # the embedded warehouse, by definition
         self.settings = load_settings(self.env)
+        # Scenario processes import the definitions as soon as they start.
+        self.env = quiet.child_environment(self.env, self.workdir / "python-startup")
 
     def warehouse(self) -> Warehouse:
         return Warehouse(ensure_embedded_server(self.data_dir), self.settings.warehouse_schema)

@@ -1,7 +1,7 @@
 """The old pipeline's load next to ours, on the same slice of `fact_911_calls` and the same
 connection, both from the same DataFrame into an empty copy of the table in a scratch schema:
 
-- old: the seed's loop (seed-behaviour.md §3.6): one `INSERT ... ON CONFLICT (key) DO UPDATE`
+- old: the replaced pipeline's loop: one `INSERT ... ON CONFLICT (key) DO UPDATE`
   of the coordinates per row, a commit every 1,000 rows;
 - new: `Warehouse.replace_table` (binary COPY, keys, indexes and foreign keys rebuilt once).
 """

@@ -17,8 +17,9 @@ from pathlib import Path
 import dagster as dg
 
 from ..definitions import build_definitions
-from ..defs.automation import DAILY_JOB_NAME, daily_schedule, raw_month_change_sensor
-from ..defs.partitions import months_tags
+from ..defs.partitions import monthly_partitions, months_tags
+from ..defs.schedules import DAILY_JOB_NAME, DAILY_SCHEDULE_NAME
+from ..defs.sensors.raw_months import RAW_MONTH_SENSOR_NAME
 from ..demo import local_instance
 from ..settings import load_settings
 
@@ -32,6 +33,7 @@ class Scenario:
         self.defs = build_definitions(self.settings)
         self.instance = local_instance(self.settings)
         self.job = self.defs.resolve_job_def(DAILY_JOB_NAME)
+        self.monthly = monthly_partitions(self.settings.partition_start)
         self.state_file = state_file
         self.state = json.loads(state_file.read_text()) if state_file.exists() else {}
         self.run_ids: list[str] = []
@@ -55,7 +57,7 @@ class Scenario:
         context = dg.build_schedule_context(
             instance=self.instance, repository_def=self.defs.get_repository_def()
         )
-        request = daily_schedule(context)
+        request = self.defs.resolve_schedule_def(DAILY_SCHEDULE_NAME)(context)
         self.execute(list(request.asset_selection), dict(request.tags))
 
     def month_sensor_tick(self) -> None:
@@ -64,7 +66,7 @@ class Scenario:
             cursor=self.state.get("month_sensor_cursor"),
             repository_def=self.defs.get_repository_def(),
         )
-        result = raw_month_change_sensor(context)
+        result = self.defs.resolve_sensor_def(RAW_MONTH_SENSOR_NAME)(context)
         if isinstance(result, dg.SensorResult):
             self.state["month_sensor_cursor"] = result.cursor
             for request in result.run_requests or []:
@@ -93,7 +95,7 @@ class Scenario:
                 else:
                     by_range.setdefault((min(partitions), max(partitions)), []).append(key)
             for (first, last), keys in by_range.items():
-                self.execute(keys, months_tags(first, last))
+                self.execute(keys, months_tags(self.monthly, first, last))
             if unpartitioned:
                 self.execute(unpartitioned, {})
         raise RuntimeError(f"automation still requested runs after {MAX_AUTOMATION_TICKS} ticks")
@@ -145,7 +147,7 @@ def run(name: str, state_file: Path) -> dict:
     scenario = Scenario(state_file)
     started = time.perf_counter()
     if name == "cold":
-        scenario.execute(None, months_tags())
+        scenario.execute(None, months_tags(scenario.monthly))
     elif name in ("no-change", "one-new-day"):
         scenario.schedule_tick()
     else:

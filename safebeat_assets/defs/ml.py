@@ -1,49 +1,54 @@
 """ML stage: association rules, KMeans risk zones and the 7-day call forecast, fitted on all calls.
 
 Each model reads the calls from the lake's `enriched_911_calls` (the rows of `fact_911_calls`,
-columnar: only the columns it needs, ~0.3 s instead of ~1.5 s from PostgreSQL per model) and
-depends on `fact_911_calls` too, so the blocking pre-checks on the warehouse gate it. Outputs are data (rules, zone assignments, forecasts)
-stored in the `models` bucket, never pickles.
+columnar: only the columns it needs, much cheaper than reading them back from PostgreSQL) and
+depends on `fact_911_calls` too, so the blocking pre-checks on the warehouse gate it. Outputs
+are data (rules, zone assignments, forecasts) stored in the `models` bucket, never pickles; each
+carries its model summary in the stored frame's attributes (`MODEL_SUMMARY`), which the Parquet
+lake keeps in the file, so consumers read it from storage like the rows.
 """
+
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from ..analytics.forecast import forecast_daily_calls
-from ..analytics.rules import mine_association_rules
+from ..analytics.rules import MIN_CONFIDENCE, MIN_LIFT, MIN_SUPPORT, mine_association_rules
 from ..analytics.zones import cluster_zones
+from ..asset_names import ASSOCIATION_RULES, CALL_FORECAST, FACT_CALLS, ZONE_CLUSTERS
 from ..reporting.plots import cluster_map_png, daily_volume_png, forecast_plot_png
-from .checks import alert_check_results, alert_check_specs
-from .common import (
+from ..resources import PipelineSettings
+from ..settings import MODELS_BUCKET
+from .checks import alert_check_results
+from .conventions import (
     ANALYTICS_OWNERS,
-    LAKE_IO,
-    PipelineSettings,
     columns_in,
     image_metadata,
     json_metadata,
-    lake_metadata,
+    lake_stage,
+    optional_float,
+    plain_json,
     versioned,
 )
 
-ML_KINDS = {"pandas", "parquet"}
+# Every model depends on the warehouse facts too, so the blocking pre-checks on them gate it.
+ML = lake_stage(
+    "ml", MODELS_BUCKET, ANALYTICS_OWNERS, kinds={"pandas"}, shared={"deps": [FACT_CALLS]}
+)
+MODEL_SUMMARY = "model_summary"
+FORECAST_TEST_METRICS = ("mae", "rmse", "r2", "mape", "baseline_mae", "skill_vs_baseline")
 
 
-def _optional_float(value, digits: int) -> dg.MetadataValue:
-    """A rounded float, or an explicit null when the model could not compute the value."""
-    if value is None:
-        return dg.MetadataValue.null()
-    return dg.MetadataValue.float(round(float(value), digits))
+def with_summary(frame: pd.DataFrame, summary: dict[str, Any]) -> pd.DataFrame:
+    """The model output carrying its summary (plain JSON values) into the lake."""
+    frame.attrs[MODEL_SUMMARY] = plain_json(summary)
+    return frame
 
 
-@dg.asset(
-    check_specs=alert_check_specs("association_rules"),
-    group_name="ml",
-    kinds=ML_KINDS | {"mlxtend"},
-    owners=ANALYTICS_OWNERS,
+@ML.asset(
     code_version="1",
-    io_manager_key=LAKE_IO,
-    metadata=lake_metadata("models"),
-    deps=["fact_911_calls"],
+    kinds={"mlxtend"},
     ins={
         "enriched_911_calls": columns_in(
             "incident_number",
@@ -59,8 +64,8 @@ def _optional_float(value, digits: int) -> dg.MetadataValue:
     },
     description=(
         "Association rules over every call's items (time of day, weekday/weekend, priority, "
-        "incident type, festival/alcohol-event link): apriori (low-memory) with support ≥ 1 %, "
-        "confidence ≥ 0.3, lift ≥ 1.2, ranked by lift."
+        "incident type, festival/alcohol-event link): apriori (low-memory) with support ≥ "
+        f"{MIN_SUPPORT:.0%}, confidence ≥ {MIN_CONFIDENCE}, lift ≥ {MIN_LIFT}, ranked by lift."
     ),
 )
 def association_rules(
@@ -78,18 +83,12 @@ def association_rules(
             "top_rules": json_metadata(stats.get("top_rules", [])),
         },
     )
-    yield from alert_check_results("association_rules", result.rules, pipeline)
+    yield from alert_check_results(ASSOCIATION_RULES, result.rules, pipeline)
 
 
-@dg.asset(
-    check_specs=alert_check_specs("zone_clusters"),
-    group_name="ml",
-    kinds=ML_KINDS | {"sklearn"},
-    owners=ANALYTICS_OWNERS,
+@ML.asset(
     code_version="1",
-    io_manager_key=LAKE_IO,
-    metadata=lake_metadata("models"),
-    deps=["fact_911_calls"],
+    kinds={"sklearn"},
     ins={
         "enriched_911_calls": columns_in(
             "dim_geo_id",
@@ -110,12 +109,18 @@ def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     # The fact's geo_id is the matched block group (NULL when unmatched): enriched's dim_geo_id.
     result = cluster_zones(enriched_911_calls.rename(columns={"dim_geo_id": "geo_id"}))
     stats = result.stats
+    silhouette = optional_float(stats["silhouette"], 4)
+    summary = {
+        "chosen_k": int(stats["chosen_k"]),
+        "silhouette": silhouette.value,
+        "zone_counts": stats["zone_counts"],
+    }
     yield versioned(
-        result.zones,
+        with_summary(result.zones, summary),
         {
             "zones_clustered": int(stats["locations"]),
             "chosen_k": int(stats["chosen_k"]),
-            "silhouette": _optional_float(stats["silhouette"], 4),
+            "silhouette": silhouette,
             "silhouette_by_k": json_metadata(stats["silhouette_by_k"]),
             "cluster_sizes": json_metadata(stats["cluster_sizes"]),
             "zone_counts": json_metadata(stats["zone_counts"]),
@@ -123,24 +128,18 @@ def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
             "cluster_map": image_metadata(cluster_map_png(result.zones), "risk zones"),
         },
     )
-    yield from alert_check_results("zone_clusters", result.zones, pipeline)
+    yield from alert_check_results(ZONE_CLUSTERS, result.zones, pipeline)
 
 
-@dg.asset(
-    check_specs=alert_check_specs("call_forecast"),
-    group_name="ml",
-    kinds=ML_KINDS | {"sklearn"},
-    owners=ANALYTICS_OWNERS,
+@ML.asset(
     code_version="1",
-    io_manager_key=LAKE_IO,
-    metadata=lake_metadata("models"),
-    deps=["fact_911_calls"],
+    kinds={"sklearn"},
     ins={"enriched_911_calls": columns_in("response_date", "priority_numeric", "response_time")},
     description=(
-        "Daily call-volume forecast for the 7 days after the latest call: Ridge vs gradient "
-        "boosting on calendar, lag and rolling features (chronological 80/20 split, scaler fit "
-        "on train only), predicted recursively; backtest rows compare against a seasonal-naive "
-        "baseline."
+        "Daily call-volume forecast for PipelineSettings.forecast_horizon_days after the latest "
+        "call: Ridge vs gradient boosting on calendar, lag and rolling features (chronological "
+        "80/20 split, scaler fit on train only), predicted recursively; backtest rows compare "
+        "against a seasonal-naive baseline."
     ),
 )
 def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
@@ -148,19 +147,22 @@ def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     result = forecast_daily_calls(calls, horizon_days=pipeline.forecast_horizon_days)
     stats = result.stats
     forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]
+    mean_predicted = optional_float(stats["mean_predicted_calls"], 1)
+    test_metrics = {k: stats.get(k) for k in FORECAST_TEST_METRICS}
+    summary = {
+        "model": str(stats["model"]),
+        "is_fallback": bool(stats["is_fallback"]),
+        "mean_predicted_calls": mean_predicted.value,
+        "test_metrics": test_metrics,
+    }
     yield versioned(
-        result.forecast,
+        with_summary(result.forecast, summary),
         {
             "model": str(stats["model"]),
             "is_fallback": bool(stats["is_fallback"]),
-            "mean_predicted_calls_per_day": _optional_float(stats["mean_predicted_calls"], 1),
+            "mean_predicted_calls_per_day": mean_predicted,
             "fallback_reason": str(stats.get("fallback_reason") or ""),
-            "test_metrics": json_metadata(
-                {
-                    k: stats.get(k)
-                    for k in ("mae", "rmse", "r2", "mape", "baseline_mae", "skill_vs_baseline")
-                }
-            ),
+            "test_metrics": json_metadata(test_metrics),
             "forecast_vs_actual": image_metadata(
                 forecast_plot_png(result.forecast), "forecast vs actual"
             ),
@@ -170,4 +172,4 @@ def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
             ),
         },
     )
-    yield from alert_check_results("call_forecast", result.forecast, pipeline)
+    yield from alert_check_results(CALL_FORECAST, result.forecast, pipeline)

@@ -8,14 +8,20 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
+from ..resources import PipelineSettings
+from ..settings import RAW_BUCKET
 from ..sources import file_sha256, read_ace_events, read_apd_calls_table, read_block_groups
 from ..sources.columns import PROVENANCE_COLUMNS
+from ..sources.tiger_block_groups import DEFAULT_COUNTY_FPS
 from ..storage.landing import LandingZone
+from ..transform.geo import COUNTY_NAMES
 from ..transform.months import table_month_fingerprints, text_month_keys
-from .common import DATA_OWNERS, LAKE_IO, PipelineSettings, lake_metadata, versioned
-from .partitions import MONTH_FINGERPRINTS_KEY, MONTHLY
+from .conventions import DATA_OWNERS, lake_stage, versioned
+from .partitions import MONTH_FINGERPRINTS_KEY
 
+RAW = lake_stage("raw", RAW_BUCKET, DATA_OWNERS, kinds=())
 SOURCES_FINGERPRINT_KEY = "sources_fingerprint"
+_DEFAULT_COUNTIES = ", ".join(f"{COUNTY_NAMES[c]} {c}" for c in DEFAULT_COUNTY_FPS)
 
 
 def _files_metadata_of_frame(frame: pd.DataFrame) -> dict:
@@ -63,62 +69,64 @@ def _last_sources_fingerprint(context: dg.AssetExecutionContext) -> str | None:
     return None if value is None else str(value.value)
 
 
-@dg.asset(
-    group_name="raw",
-    kinds={"pyarrow", "parquet", "csv"},
-    owners=DATA_OWNERS,
-    code_version="2",
-    io_manager_key=LAKE_IO,
-    metadata=lake_metadata("raw-data"),
-    output_required=False,
-    description=(
-        "APD '911 Calls for Service' exports (CSV or XLSX, 25- or 27-column layout) from the "
-        "landing zone, columns bound by header name and every value kept as text, plus the "
-        "source file, its SHA-256 and the row number. An export whose files are byte-for-byte "
-        "the ones already stored is not re-read (no materialization, nothing downstream runs)."
-    ),
-)
-def raw_911_calls(context: dg.AssetExecutionContext, config: RawCallsConfig, landing: LandingZone):
-    paths = landing.source_files("calls")
-    files = [(path.name, file_sha256(path)) for path in paths]
-    fingerprint = _sources_fingerprint(files)
-    if not config.reread_unchanged_files and fingerprint == _last_sources_fingerprint(context):
-        context.log.info(
-            f"the calls export is unchanged ({len(files)} file(s), sources fingerprint "
-            f"{fingerprint[:12]}…): not re-read, nothing downstream is stale"
-        )
-        return
-    tables = [read_apd_calls_table(path, sha) for path, (_, sha) in zip(paths, files, strict=True)]
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    context.log.info(f"read {table.num_rows:,} call rows from {len(files)} file(s)")
-    months = text_month_keys(table["response_datetime"])
-    months[pd.isna(months)] = MONTHLY.get_last_partition_key()
-    meta = _files_metadata(files, [t.num_rows for t in tables])
-    meta[SOURCES_FINGERPRINT_KEY] = fingerprint
-    # What tells the month-change sensor which monthly partitions this export changed.
-    # Provenance (file name, hash, row number) changes with any edit of the file; a month
-    # counts as changed only when its own rows do.
-    prints = table_month_fingerprints(table.drop_columns(list(PROVENANCE_COLUMNS)), months)
-    meta[MONTH_FINGERPRINTS_KEY] = prints
-    first, last = MONTHLY.get_first_partition_key(), MONTHLY.get_last_partition_key()
-    outside = int(((months < first) | (months > last)).sum())
-    meta["rows_outside_partitions"] = outside
-    if outside:
-        context.log.warning(
-            f"{outside:,} call rows fall outside the monthly partitions {first} .. {last} "
-            "(see SAFEBEAT_PARTITION_START) and are not processed further"
-        )
-    version = hashlib.sha256(json.dumps([files, prints], sort_keys=True).encode())
-    yield dg.Output(table, metadata=meta, data_version=dg.DataVersion(version.hexdigest()[:24]))
+def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The raw calls asset; `monthly` tells which months its rows belong to downstream."""
+
+    @RAW.asset(
+        code_version="2",
+        kinds={"pyarrow", "csv"},
+        output_required=False,
+        description=(
+            "APD '911 Calls for Service' exports (CSV or XLSX, 25- or 27-column layout) from the "
+            "landing zone, columns bound by header name and every value kept as text, plus the "
+            "source file, its SHA-256 and the row number. An export whose files are "
+            "byte-for-byte the ones already stored is not re-read (no materialization, nothing "
+            "downstream runs)."
+        ),
+    )
+    def raw_911_calls(
+        context: dg.AssetExecutionContext, config: RawCallsConfig, landing: LandingZone
+    ):
+        paths = landing.source_files("calls")
+        files = [(path.name, file_sha256(path)) for path in paths]
+        fingerprint = _sources_fingerprint(files)
+        if not config.reread_unchanged_files and fingerprint == _last_sources_fingerprint(context):
+            context.log.info(
+                f"the calls export is unchanged ({len(files)} file(s), sources fingerprint "
+                f"{fingerprint[:12]}…): not re-read, nothing downstream is stale"
+            )
+            return
+        tables = [
+            read_apd_calls_table(path, sha) for path, (_, sha) in zip(paths, files, strict=True)
+        ]
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        context.log.info(f"read {table.num_rows:,} call rows from {len(files)} file(s)")
+        first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
+        months = text_month_keys(table["response_datetime"])
+        months[pd.isna(months)] = last
+        meta = _files_metadata(files, [t.num_rows for t in tables])
+        meta[SOURCES_FINGERPRINT_KEY] = fingerprint
+        # What tells the month-change sensor which monthly partitions this export changed.
+        # Provenance (file name, hash, row number) changes with any edit of the file; a month
+        # counts as changed only when its own rows do.
+        prints = table_month_fingerprints(table.drop_columns(list(PROVENANCE_COLUMNS)), months)
+        meta[MONTH_FINGERPRINTS_KEY] = prints
+        outside = int(((months < first) | (months > last)).sum())
+        meta["rows_outside_partitions"] = outside
+        if outside:
+            context.log.warning(
+                f"{outside:,} call rows fall outside the monthly partitions {first} .. {last} "
+                "(see SAFEBEAT_PARTITION_START) and are not processed further"
+            )
+        version = hashlib.sha256(json.dumps([files, prints], sort_keys=True).encode())
+        yield dg.Output(table, metadata=meta, data_version=dg.DataVersion(version.hexdigest()[:24]))
+
+    return raw_911_calls
 
 
-@dg.asset(
-    group_name="raw",
-    kinds={"pandas", "parquet", "csv"},
-    owners=DATA_OWNERS,
+@RAW.asset(
     code_version="1",
-    io_manager_key=LAKE_IO,
-    metadata=lake_metadata("raw-data"),
+    kinds={"pandas", "csv"},
     description=(
         "ACE special-event permits as exported: one row per road-closure segment (FOLDERRSN "
         "repeats), values kept as text, with source file provenance."
@@ -132,16 +140,12 @@ def raw_events(landing: LandingZone) -> dg.Output[pd.DataFrame]:
     return versioned(frame, meta)
 
 
-@dg.asset(
-    group_name="raw",
-    kinds={"geopandas", "parquet"},
-    owners=DATA_OWNERS,
+@RAW.asset(
     code_version="1",
-    io_manager_key=LAKE_IO,
-    metadata=lake_metadata("raw-data"),
+    kinds={"geopandas"},
     description=(
         "US Census TIGER/Line block groups (GeoJSON, GeoPackage or zipped shapefile, EPSG:4269) "
-        "filtered to the configured counties (Travis 453, Hays 209, Williamson 491 by default)."
+        f"filtered to the configured counties ({_DEFAULT_COUNTIES} by default)."
     ),
 )
 def raw_block_groups(landing: LandingZone, pipeline: PipelineSettings) -> dg.Output[pd.DataFrame]:

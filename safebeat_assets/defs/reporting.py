@@ -1,14 +1,27 @@
-"""Reporting stage: the daily HTML/JSON report and the alerts JSON, in the `reports` bucket."""
+"""Reporting stage: the daily HTML/JSON report and the alerts JSON, in the `reports` bucket.
+
+Everything the report states comes from what it declares: its inputs (model outputs, the
+quarantine, the raw export's row count), the warehouse tables it depends on (aggregated in
+SQL), and the latest evaluation of every check.
+"""
 
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from ..analytics import alerts as alert_rules
+from ..analytics.forecast import forecast_available
+from ..asset_names import (
+    DAILY_REPORT,
+    DIM_EVENT,
+    FACT_CALLS,
+    FACT_EVENT_INCIDENTS,
+    ZONE_RISK_SCORES,
+)
+from ..contracts import column_descriptions
 from ..reporting import (
     ReportInputs,
     build_report,
@@ -17,36 +30,31 @@ from ..reporting import (
     html_bytes,
     render_html,
 )
+from ..resources import PipelineSettings
+from ..storage.lake import ROW_COUNT_METADATA_KEY
+from ..storage.report_queries import warehouse_figures
 from ..storage.reports import ReportStore
 from ..storage.warehouse_io import WarehouseResource
-from .checks import ALERT_CHECKS, ALL_CHECKS, forecast_available
-from .common import ANALYTICS_OWNERS, PipelineSettings, columns_in
+from .checks import ALERT_CHECKS, ASSET_CHECKS
+from .checks.alert_rules import high_risk_events
+from .conventions import ANALYTICS_OWNERS, columns_in
+from .ml import MODEL_SUMMARY
 
 
 class ReportConfig(dg.Config):
     report_date: str = ""  # YYYY-MM-DD; empty means today's UTC date
 
 
-def _latest_metadata(context: dg.AssetExecutionContext, asset: str) -> dict[str, Any]:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
-    if event is None or event.asset_materialization is None:
-        return {}
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
-
-
 def _check_results(context: dg.AssetExecutionContext) -> list[dict]:
     specs = {
         key: spec
-        for checks in ALL_CHECKS
+        for checks in ASSET_CHECKS
         for key, spec in zip(checks.check_keys, checks.check_specs, strict=True)
     }
     specs.update({check.spec.key: check.spec for check in ALERT_CHECKS})
-    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        list(specs)
-    )
     results = []
     for key, spec in sorted(specs.items(), key=lambda item: item[0].to_user_string()):
-        record = records.get(key)
+        record = context.instance.get_latest_asset_check_evaluation_record(key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         results.append(
             {
@@ -62,23 +70,31 @@ def _check_results(context: dg.AssetExecutionContext) -> list[dict]:
     return results
 
 
+def _summary(model_output: pd.DataFrame) -> dict:
+    return dict(model_output.attrs.get(MODEL_SUMMARY) or {})
+
+
 @dg.asset(
     group_name="reporting",
     kinds={"html", "json"},
-    owners=ANALYTICS_OWNERS,
+    owners=list(ANALYTICS_OWNERS),
     code_version="1",
-    ins={"quarantined_911_calls": columns_in("reject_reason")},
-    deps=["fact_911_calls", "dim_event", "fact_event_incidents", "zone_risk_scores"],
+    ins={
+        "quarantined_911_calls": columns_in("reject_reason"),
+        "raw_911_calls": dg.AssetIn(metadata={ROW_COUNT_METADATA_KEY: True}),
+    },
+    deps=[FACT_CALLS, DIM_EVENT, FACT_EVENT_INCIDENTS, ZONE_RISK_SCORES],
     description=(
         "Daily report (reports/daily/<date>_report.html and .json) and alerts "
         "(reports/alerts/<date>_alerts.json): calls processed and in the warehouse, geo match "
-        "rate, events tracked, rules, zones, 7-day forecast, event risk distribution, the five "
-        "alert rules and this run's check results. Its status is derived from those outcomes."
+        "rate, events tracked, rules, zones, the forecast, event risk distribution, the alert "
+        "rules and this run's check results. Its status is derived from those outcomes."
     ),
 )
 def daily_report(
     context: dg.AssetExecutionContext,
     config: ReportConfig,
+    raw_911_calls: int,
     quarantined_911_calls: pd.DataFrame,
     association_rules: pd.DataFrame,
     zone_clusters: pd.DataFrame,
@@ -91,38 +107,16 @@ def daily_report(
     report_date = (
         date.fromisoformat(config.report_date) if config.report_date else datetime.now(UTC).date()
     )
-    client = warehouse.client()
-    calls, matched, latest = client.fetch_one(
-        "SELECT count(*), count(geo_id), max(response_date) FROM {fact}", fact="fact_911_calls"
-    )
-    on_latest = client.fetch_one(
-        "SELECT count(*) FROM {fact} WHERE response_date = (SELECT max(response_date) FROM {fact})",
-        fact="fact_911_calls",
-    )[0]
-    events, linked = client.fetch_one(
-        "SELECT (SELECT count(*) FROM {events}), (SELECT count(DISTINCT event_id) FROM {links})",
-        events="dim_event",
-        links="fact_event_incidents",
-    )
-    zone_meta = _latest_metadata(context, "zone_clusters")
-    forecast_meta = _latest_metadata(context, "call_forecast")
-    forecast_stats = {
-        "model": forecast_meta.get("model"),
-        "is_fallback": forecast_meta.get("is_fallback", False),
-        "mean_predicted_calls": forecast_meta.get("mean_predicted_calls_per_day"),
-        **(forecast_meta.get("test_metrics") or {}),
-    }
-    thresholds = alert_rules.AlertThresholds(
-        min_warehouse_calls=pipeline.min_warehouse_calls, min_zones=pipeline.min_zones_clustered
-    )
+    figures = warehouse_figures(warehouse.client())
+    zone_summary, forecast_summary = _summary(zone_clusters), _summary(call_forecast)
     fired = alert_rules.evaluate_alerts(
-        warehouse_calls=int(calls),
+        warehouse_calls=figures.calls,
         rules=len(association_rules),
         zones_clustered=len(zone_clusters),
         forecast_available=forecast_available(call_forecast),
         risk_scores=event_risk_scores["risk_score"].tolist(),
-        high_risk_events=int((event_risk_scores["risk_category"] == "HIGH").sum()),
-        thresholds=thresholds,
+        high_risk_events=high_risk_events(event_risk_scores),
+        thresholds=pipeline.alert_thresholds(),
     )
     stamp = report_date.isoformat()
     outputs = [
@@ -134,25 +128,28 @@ def daily_report(
         report_date=report_date,
         run_id=context.run.run_id,
         generated_at=datetime.now(UTC),
-        # From raw's record, not its data: a new export must not make the report stale before
-        # the facts and models it summarises are rebuilt.
-        calls_processed=int(_latest_metadata(context, "raw_911_calls").get("dagster/row_count", 0)),
+        calls_processed=raw_911_calls,
         calls_quarantined=len(quarantined_911_calls),
-        calls_in_warehouse=int(calls),
-        calls_on_latest_date=int(on_latest),
-        latest_data_date=latest,
-        events_tracked=int(events),
-        events_linked=int(linked),
-        geo_match_rate=float(matched) / calls if calls else 0.0,
+        calls_in_warehouse=figures.calls,
+        calls_on_latest_date=figures.calls_on_latest_date,
+        latest_data_date=figures.latest_date,
+        events_tracked=figures.events,
+        events_linked=figures.events_linked,
+        geo_match_rate=figures.matched_calls / figures.calls if figures.calls else 0.0,
         rules=association_rules,
         zones=zone_clusters,
         zone_stats={
-            "chosen_k": zone_meta.get("chosen_k"),
-            "silhouette": zone_meta.get("silhouette"),
-            "zone_counts": zone_meta.get("zone_counts", {}),
+            "chosen_k": zone_summary.get("chosen_k"),
+            "silhouette": zone_summary.get("silhouette"),
+            "zone_counts": zone_summary.get("zone_counts", {}),
         },
         forecast=call_forecast,
-        forecast_stats=forecast_stats,
+        forecast_stats={
+            "model": forecast_summary.get("model"),
+            "is_fallback": forecast_summary.get("is_fallback", False),
+            "mean_predicted_calls": forecast_summary.get("mean_predicted_calls"),
+            **(forecast_summary.get("test_metrics") or {}),
+        },
         event_risk=event_risk_scores,
         alerts=fired,
         check_results=_check_results(context),
@@ -173,6 +170,7 @@ def daily_report(
     )
     alerts_uri = reports.write(outputs[2], json.dumps(alerts_doc, indent=2).encode("utf-8"))
     status = report["report_metadata"]["status"]
+    descriptions = column_descriptions(DAILY_REPORT)
     context.log.info(f"daily report {stamp}: status {status}, {len(fired)} alert(s) -> {html_uri}")
     return dg.MaterializeResult(
         metadata={
@@ -189,7 +187,10 @@ def daily_report(
             "alert_count": len(fired),
             "dagster/row_count": 1,
             "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name=key, type="object") for key in report]
+                columns=[
+                    dg.TableColumn(name=key, type="object", description=descriptions.get(key))
+                    for key in report
+                ]
             ),
         }
     )

@@ -3,24 +3,33 @@
 import dagster as dg
 import pandas as pd
 
-from ..analytics.risk import risk_distribution, score_event_risk, zone_risk_table
-from .checks import alert_check_results, alert_check_specs
-from .common import ANALYTICS_OWNERS, WAREHOUSE_IO, PipelineSettings, json_metadata, versioned
+from ..analytics.risk import (
+    ALCOHOL_BONUS,
+    HIGH_THRESHOLD,
+    MEDIUM_THRESHOLD,
+    WEIGHT_DISTANCE,
+    WEIGHT_INCIDENTS,
+    WEIGHT_PRIORITY,
+    risk_distribution,
+    score_event_risk,
+    zone_risk_table,
+)
+from ..analytics.zones import ZONE_LABELS
+from ..asset_names import EVENT_RISK_SCORES
+from ..resources import PipelineSettings
+from .checks import alert_check_results
+from .conventions import ANALYTICS_OWNERS, json_metadata, versioned, warehouse_stage
 
-RISK_KINDS = {"pandas", "postgres"}
+RISK = warehouse_stage("risk", ANALYTICS_OWNERS)
 
 
-@dg.asset(
-    check_specs=alert_check_specs("event_risk_scores"),
-    group_name="risk",
-    kinds=RISK_KINDS,
-    owners=ANALYTICS_OWNERS,
+@RISK.asset(
     code_version="1",
-    io_manager_key=WAREHOUSE_IO,
     description=(
-        "Event risk (Formula A): 0.40·incident score + 0.35·priority score + 0.15·distance "
-        "score + 10 if alcohol is served, capped at 100; HIGH ≥ 70, MEDIUM ≥ 40, else LOW. One "
-        "row per event with at least one linked call."
+        f"Event risk (Formula A): {WEIGHT_INCIDENTS:.2f}·incident score + {WEIGHT_PRIORITY:.2f}·"
+        f"priority score + {WEIGHT_DISTANCE:.2f}·distance score + {ALCOHOL_BONUS:g} if alcohol "
+        f"is served, capped at 100; HIGH ≥ {HIGH_THRESHOLD:g}, MEDIUM ≥ {MEDIUM_THRESHOLD:g}, "
+        "else LOW. One row per event with at least one linked call."
     ),
 )
 def event_risk_scores(
@@ -37,18 +46,14 @@ def event_risk_scores(
             ),
         },
     )
-    yield from alert_check_results("event_risk_scores", scores, pipeline)
+    yield from alert_check_results(EVENT_RISK_SCORES, scores, pipeline)
 
 
-@dg.asset(
-    group_name="risk",
-    kinds=RISK_KINDS,
-    owners=ANALYTICS_OWNERS,
+@RISK.asset(
     code_version="1",
-    io_manager_key=WAREHOUSE_IO,
     description=(
         "Zone risk per block group: the KMeans cluster it belongs to and that cluster's "
-        "tertile label (HIGH_RISK / MEDIUM_RISK / LOW_RISK) — the single zone definition."
+        f"tertile label ({' / '.join(ZONE_LABELS)}) — the single zone definition."
     ),
 )
 def zone_risk_scores(zone_clusters: pd.DataFrame) -> dg.Output[pd.DataFrame]:

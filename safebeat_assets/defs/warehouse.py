@@ -3,23 +3,23 @@
 import dagster as dg
 import pandas as pd
 
+from ..asset_names import DIM_EVENT, DIM_GEO, FACT_CALLS
+from ..resources import PipelineSettings
 from ..storage.warehouse_io import WarehouseResource
 from ..transform.facts import to_dim_event, to_fact_calls
 from ..transform.geo import build_geo_table
-from ..transform.linkage import link_calls_to_events
-from .checks import CallTotals, alert_check_results, alert_check_specs
-from .common import DATA_OWNERS, WAREHOUSE_IO, PipelineSettings, columns_in, rate, versioned
-from .partitions import MONTHLY, SINGLE_RUN, month_key_of, monthly_output
+from ..transform.linkage import DEFAULT_RADIUS_KM, LINK_CALL_COLUMNS, link_calls_to_events
+from ..transform.months import month_key_of
+from .checks import CallTotals, alert_check_results
+from .checks.alert_rules import rate
+from .conventions import DATA_OWNERS, columns_in, versioned, warehouse_stage
+from .partitions import monthly_output
 
-WAREHOUSE_KINDS = {"pandas", "postgres"}
+WAREHOUSE = warehouse_stage("warehouse", DATA_OWNERS)
 
 
-@dg.asset(
-    group_name="warehouse",
-    kinds=WAREHOUSE_KINDS,
-    owners=DATA_OWNERS,
+@WAREHOUSE.asset(
     code_version="1",
-    io_manager_key=WAREHOUSE_IO,
     description=(
         "Geography dimension: one row per census block group (GEOID = APD Geo ID) with its "
         "Census internal point, land and water area and boundary (EPSG:4326 WKT)."
@@ -31,12 +31,8 @@ def dim_geo(raw_block_groups: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     return versioned(table, {"block_groups_by_county": {k: int(v) for k, v in by_county.items()}})
 
 
-@dg.asset(
-    group_name="warehouse",
-    kinds=WAREHOUSE_KINDS,
-    owners=DATA_OWNERS,
+@WAREHOUSE.asset(
     code_version="1",
-    io_manager_key=WAREHOUSE_IO,
     description="Event dimension: one row per ACE permit (event_id = FOLDERRSN), all permits kept.",
 )
 def dim_event(cleaned_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
@@ -50,105 +46,83 @@ def dim_event(cleaned_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     )
 
 
-@dg.asset(
-    partitions_def=MONTHLY,
-    backfill_policy=SINGLE_RUN,
-    group_name="warehouse",
-    kinds=WAREHOUSE_KINDS,
-    owners=DATA_OWNERS,
-    code_version="1",
-    io_manager_key=WAREHOUSE_IO,
-    deps=[dim_geo],
-    check_specs=alert_check_specs("fact_911_calls"),
-    description=(
-        "Call fact: one row per dispatched 911 call keyed on (incident_number, "
-        "response_datetime), with a NULL geo_id foreign key when the Geo ID is not in dim_geo."
-    ),
-)
-def fact_911_calls(
-    context: dg.AssetExecutionContext,
-    enriched_911_calls: pd.DataFrame,
-    pipeline: PipelineSettings,
-    warehouse: WarehouseResource,
-):
-    fact = to_fact_calls(enriched_911_calls)
-    matched = int(fact["geo_id"].notna().sum())
-    window, client = context.partition_time_window, warehouse.client()
-    other_calls, other_matched = (0, 0)
-    if client.has_table("fact_911_calls"):  # rows of months outside this run stay as they are
-        other_calls, other_matched = client.fetch_one(
-            "SELECT count(*), count(geo_id) FROM {fact} "
-            "WHERE response_date < %(start)s OR response_date >= %(end)s",
-            params={"start": window.start.date(), "end": window.end.date()},
-            fact="fact_911_calls",
+def build_call_facts(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The call fact and the event–call links, partitioned by `monthly`."""
+
+    @WAREHOUSE.asset(
+        code_version="1",
+        monthly=monthly,
+        deps=[DIM_GEO],
+        description=(
+            "Call fact: one row per dispatched 911 call keyed on (incident_number, "
+            "response_datetime), with a NULL geo_id foreign key when the Geo ID is not in "
+            "dim_geo."
+        ),
+    )
+    def fact_911_calls(
+        context: dg.AssetExecutionContext,
+        enriched_911_calls: pd.DataFrame,
+        pipeline: PipelineSettings,
+        warehouse: WarehouseResource,
+    ):
+        fact = to_fact_calls(enriched_911_calls)
+        matched = int(fact["geo_id"].notna().sum())
+        window, client = context.partition_time_window, warehouse.client()
+        other_calls, other_matched = (0, 0)
+        if client.has_table(FACT_CALLS):  # rows of months outside this run stay as they are
+            other_calls, other_matched = client.fetch_one(
+                "SELECT count(*), count(geo_id) FROM {fact} "
+                "WHERE response_date < %(start)s OR response_date >= %(end)s",
+                params={"start": window.start.date(), "end": window.end.date()},
+                fact=FACT_CALLS,
+            )
+        totals = CallTotals(calls=len(fact) + other_calls, matched=matched + other_matched)
+        first, last = fact["response_date"].min(), fact["response_date"].max()
+        yield monthly_output(
+            context,
+            fact,
+            month_key_of(fact["response_date"]),
+            metadata={
+                "calls_in_warehouse": totals.calls,
+                "geo_match_rate": dg.MetadataValue.float(round(rate(matched, len(fact)), 4)),
+                "calls_with_null_geo_fk": len(fact) - matched,
+                "first_response_date": str(first.date()) if len(fact) else "",
+                "last_response_date": str(last.date()) if len(fact) else "",
+            },
         )
-    totals = CallTotals(calls=len(fact) + other_calls, matched=matched + other_matched)
-    yield monthly_output(
-        context,
-        fact,
-        month_key_of(fact["response_date"]),
-        with_key_column=False,
-        metadata={
-            "calls_in_warehouse": totals.calls,
-            "geo_match_rate": dg.MetadataValue.float(round(rate(matched, len(fact)), 4)),
-            "calls_with_null_geo_fk": len(fact) - matched,
-            "first_response_date": str(fact["response_date"].min().date()) if len(fact) else "",
-            "last_response_date": str(fact["response_date"].max().date()) if len(fact) else "",
-        },
+        yield from alert_check_results(FACT_CALLS, totals, pipeline)
+
+    @WAREHOUSE.asset(
+        code_version="1",
+        monthly=monthly,
+        ins={"enriched_911_calls": columns_in(*LINK_CALL_COLUMNS)},
+        deps=[FACT_CALLS, DIM_EVENT],
+        description=(
+            "Event–call links: a call links to a permitted event when its block group's internal "
+            "point lies within PipelineSettings.link_radius_km (default "
+            f"{DEFAULT_RADIUS_KM:g} km) of the event point and its local date falls within the "
+            "event's dates, end date included. Distances are coarse (block-group level)."
+        ),
     )
-    yield from alert_check_results("fact_911_calls", totals, pipeline)
+    def fact_event_incidents(
+        context: dg.AssetExecutionContext,
+        enriched_911_calls: pd.DataFrame,
+        cleaned_events: pd.DataFrame,
+        pipeline: PipelineSettings,
+    ):
+        links = link_calls_to_events(
+            enriched_911_calls, cleaned_events, radius_km=pipeline.link_radius_km
+        )
+        calls_linked = links[["incident_number", "response_datetime"]].drop_duplicates()
+        return monthly_output(
+            context,
+            links,
+            month_key_of(links["call_date"]),
+            metadata={
+                "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
+                "events_linked": int(links["event_id"].nunique()),
+                "calls_linked": len(calls_linked),
+            },
+        )
 
-
-LINK_CALL_COLUMNS = (
-    "incident_number",
-    "response_datetime",
-    "response_date",
-    "dim_geo_id",
-    "geo_id",
-    "latitude_centroid",
-    "longitude_centroid",
-    "priority_numeric",
-    "response_time",
-    "final_problem_category",
-)
-
-
-@dg.asset(
-    partitions_def=MONTHLY,
-    backfill_policy=SINGLE_RUN,
-    group_name="warehouse",
-    kinds=WAREHOUSE_KINDS,
-    owners=DATA_OWNERS,
-    code_version="1",
-    io_manager_key=WAREHOUSE_IO,
-    ins={"enriched_911_calls": columns_in(*LINK_CALL_COLUMNS)},
-    deps=[fact_911_calls, dim_event],
-    description=(
-        "Event–call links: a call links to a permitted event when its block group's internal "
-        "point lies within the link radius (default 1.5 km) of the event point and its local "
-        "date falls within the event's dates, end date included. Distances are coarse "
-        "(block-group level)."
-    ),
-)
-def fact_event_incidents(
-    context: dg.AssetExecutionContext,
-    enriched_911_calls: pd.DataFrame,
-    cleaned_events: pd.DataFrame,
-    pipeline: PipelineSettings,
-):
-    links = link_calls_to_events(
-        enriched_911_calls, cleaned_events, radius_km=pipeline.link_radius_km
-    )
-    return monthly_output(
-        context,
-        links,
-        month_key_of(links["call_date"]),
-        with_key_column=False,
-        metadata={
-            "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
-            "events_linked": int(links["event_id"].nunique()),
-            "calls_linked": int(
-                links[["incident_number", "response_datetime"]].drop_duplicates().shape[0]
-            ),
-        },
-    )
+    return [fact_911_calls, fact_event_incidents]

@@ -12,9 +12,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..analytics.zones import ZONE_LABELS
+
 FIGSIZE = (8.0, 3.6)
 DPI = 90
-ZONE_COLOURS = {"HIGH_RISK": "#c62828", "MEDIUM_RISK": "#ef8f00", "LOW_RISK": "#2e7d32"}
+# Red, amber, green for HIGH, MEDIUM, LOW.
+ZONE_COLOURS = dict(zip(ZONE_LABELS, ("#c62828", "#ef8f00", "#2e7d32"), strict=True))
 
 
 def _new_figure(figsize=FIGSIZE) -> tuple[Figure, object]:

@@ -68,5 +68,5 @@ def render_html(report: Mapping, images: Mapping[str, bytes] | None = None) -> s
 
 
 def html_bytes(html: str) -> bytes:
-    """UTF-8 bytes to upload; use len() of these, not of the str (the seed's bug)."""
+    """UTF-8 bytes to upload; use len() of these, not of the str (the old pipeline's bug)."""
     return html.encode("utf-8")

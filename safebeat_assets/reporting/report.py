@@ -1,6 +1,6 @@
-"""The daily report model (seed §9): run outcomes in, a JSON-serialisable dict out.
+"""The daily report model: run outcomes in, a JSON-serialisable dict out.
 
-The status is derived from real outcomes (the seed hard-coded SUCCESS), and every number is
+The status is derived from real outcomes (the pipeline we replace hard-coded SUCCESS), and every number is
 taken from the artefacts the run produced, never restated by hand.
 """
 

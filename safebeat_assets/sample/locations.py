@@ -4,7 +4,7 @@ APD sectors and council districts have no public crosswalk to block groups, so t
 derives them from location: nearest sector / district anchor point (the airport sector is the
 area around the airport; district 0 is outside the city). Call weights are highest downtown,
 zero or tiny outside the area APD serves, and raked so that the sector shares of
-data-formats.md §1.7 and the county shares (Travis ~94 %, Williamson ~4 %, Hays ~2 %) hold.
+the published dispatched-calls data and the county shares (Travis ~94 %, Williamson ~4 %, Hays ~2 %) hold.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Value sets of the APD 911 export, with the frequencies the generator samples from.
 
-Shares follow docs/data-formats.md §1.7 (dispatched calls, `e687-fx2y`). Weights need not sum
+Shares follow the published dispatched-calls dataset (Socrata `e687-fx2y`). Weights need not sum
 to one: callers normalise. Everything here is plain data, so other modules (and tests) can
 check the generated output against it.
 """
@@ -8,7 +8,7 @@ check the generated output against it.
 from __future__ import annotations
 
 # ---------------------------------------------------------------------------------------------
-# Headers (exact text and order, data-formats.md §1.2)
+# Headers: the exact text and order of the two export layouts (25 and 27 columns)
 # ---------------------------------------------------------------------------------------------
 CALLS_HEADER_25: tuple[str, ...] = (
     "Incident Number",

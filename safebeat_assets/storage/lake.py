@@ -1,6 +1,7 @@
 """The Parquet lake: one IO manager over a UPath, so local folders and S3 buckets look the same.
 
-Objects live at ``<root>/<bucket>/<asset_name>.parquet``; the bucket comes from the asset's
+Objects live at ``<root>/<bucket>/<asset_name>.parquet``, or ``<root>/<bucket>/<asset_name>/
+<partition_key>.parquet`` for monthly assets; the bucket comes from the asset's
 ``safebeat/lake_bucket`` definition metadata. Frames with a geometry column are stored as
 GeoParquet. Every output records row count, column schema and a small preview.
 """
@@ -10,24 +11,25 @@ from typing import Any
 
 import dagster as dg
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster._core.storage.upath_io_manager import UPathIOManager
 from upath import UPath
 
+from ..contracts import column_descriptions
 from .metadata import frame_metadata
 from .object_store import LakeStorage
+from .partitioned import PARTITION_COLUMN, rows_by_partition
 
 BUCKET_METADATA_KEY = "safebeat/lake_bucket"
+# Input metadata naming the columns to load (the warehouse IO manager honours it too).
 COLUMNS_METADATA_KEY = "columns"
 # Input metadata asking for the stored Arrow table itself (the consumer filters rows before
 # paying for Python objects).
 ARROW_METADATA_KEY = "as_arrow_table"
-# A partitioned asset returns one frame for all partitions of its run, with this column telling
-# each row's partition; the lake writes one object per partition (`<asset>/<key>.parquet`).
-PARTITION_COLUMN = "partition_key"
+# Input metadata asking only for the number of stored rows (read from the Parquet footers).
+ROW_COUNT_METADATA_KEY = "row_count_only"
+EXTENSION = ".parquet"
 
 
 def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
@@ -47,90 +49,103 @@ def _to_arrow(obj: pd.DataFrame | pa.Table) -> pa.Table:
     return pa.Table.from_pandas(obj, preserve_index=False)
 
 
-class ParquetLake(UPathIOManager):
-    extension = ".parquet"
-
+class ParquetLake(dg.IOManager):
     def __init__(self, storage: LakeStorage):
-        super().__init__(base_path=storage.upath())
         self.storage = storage
+        self.root = storage.upath()
 
-    def get_asset_relative_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
-        return UPath(_bucket_of(context), *context.asset_key.path)
+    def asset_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
+        """Where the asset lives, without extension: its object, or its partitions' folder."""
+        return self.root.joinpath(_bucket_of(context), *context.asset_key.path)
+
+    def object_path(
+        self, context: dg.InputContext | dg.OutputContext, partition_key: str | None = None
+    ) -> UPath:
+        base = self.asset_path(context)
+        if partition_key is None:
+            return base.parent / f"{base.name}{EXTENSION}"
+        return base / f"{partition_key}{EXTENSION}"
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        if not context.has_asset_partitions:
-            super().handle_output(context, obj)
-            return
-        if PARTITION_COLUMN not in obj.columns:
-            raise dg.DagsterInvariantViolationError(
-                f"partitioned lake asset {context.asset_key.to_user_string()} must return a "
-                f"{PARTITION_COLUMN!r} column"
-            )
-        paths = self._get_paths_for_partitions(context)
-        keys = obj[PARTITION_COLUMN]
-        stray = set(keys.unique()) - set(paths)
-        if stray:
-            raise dg.DagsterInvariantViolationError(
-                f"{context.asset_key.to_user_string()} returned rows for partitions outside this "
-                f"run: {sorted(map(str, stray))[:5]}"
-            )
-        # One conversion to Arrow, then one gather per month (pandas would copy per month).
-        table = _to_arrow(obj).drop_columns([PARTITION_COLUMN])
-        rows_by_key = keys.groupby(keys.to_numpy(), sort=False).indices
-        for key, path in paths.items():
-            rows = rows_by_key.get(key, np.empty(0, dtype=np.int64))
-            self.make_directory(path.parent)
-            self._write_table(table.take(pa.array(rows, pa.int64())), path)
-        meta = self.get_metadata(context, obj, exclude=(PARTITION_COLUMN,))
-        meta["partitions_written"] = len(paths)
-        context.add_output_metadata(meta)
-
-    def load_input(self, context: dg.InputContext) -> Any:
-        if not (context.has_asset_key and context.has_asset_partitions):
-            return super().load_input(context)
-        paths = self._get_paths_for_partitions(context)
-        # Months that were never materialized (a new month with no run yet) hold no rows.
-        frames = [self.load_from_path(context, p) for _, p in sorted(paths.items()) if p.exists()]
-        if not frames:
-            raise dg.DagsterInvariantViolationError(
-                f"no partition of {context.asset_key.to_user_string()} has been materialized"
-            )
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        if isinstance(obj, gpd.GeoDataFrame):
-            buffer = io.BytesIO()
-            obj.to_parquet(buffer, index=False, compression="zstd")
-            self.storage.write_bytes(path, buffer.getvalue())
-        elif isinstance(obj, pd.DataFrame | pa.Table):
-            self._write_table(_to_arrow(obj), path)
-        else:
+        if not isinstance(obj, pd.DataFrame | pa.Table):
             raise TypeError(
                 f"the Parquet lake stores DataFrames and Arrow tables; "
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}"
             )
+        if context.has_asset_partitions:
+            rows = rows_by_partition(context, obj)
+            # One conversion to Arrow, then one gather per month (pandas would copy per month).
+            table = _to_arrow(obj).drop_columns([PARTITION_COLUMN])
+            for key, positions in rows.items():
+                self._write_table(
+                    table.take(pa.array(positions, pa.int64())), self.object_path(context, key)
+                )
+            meta = self._metadata(context, obj, exclude=(PARTITION_COLUMN,))
+            meta["partitions_written"] = len(rows)
+        else:
+            path = self.object_path(context)
+            self._write_frame(obj, path)
+            meta = {"path": dg.MetadataValue.path(str(path)), **self._metadata(context, obj)}
+        context.add_output_metadata(meta)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        if not context.has_asset_partitions:
+            paths = [self.object_path(context)]
+        else:
+            paths = [self.object_path(context, key) for key in sorted(context.asset_partition_keys)]
+        if context.has_asset_partitions:
+            # Months that were never materialized (a new month with no run yet) hold no rows.
+            paths = [path for path in paths if path.exists()]
+        if not paths:
+            raise dg.DagsterInvariantViolationError(
+                f"no partition of {context.asset_key.to_user_string()} has been materialized"
+            )
+        if (context.definition_metadata or {}).get(ROW_COUNT_METADATA_KEY):
+            return sum(self._row_count(path) for path in paths)
+        if not context.has_asset_partitions:
+            return self._read(context, paths[0])
+        frames = [self._read(context, path) for path in paths]
+        if len(frames) == 1:
+            return frames[0]
+        if isinstance(frames[0], pa.Table):
+            return pa.concat_tables(frames)
+        return pd.concat(frames, ignore_index=True)
+
+    def _write_frame(self, obj: pd.DataFrame | pa.Table, path: UPath) -> None:
+        if isinstance(obj, gpd.GeoDataFrame):
+            buffer = io.BytesIO()
+            obj.to_parquet(buffer, index=False, compression="zstd")
+            self.storage.write_bytes(path, buffer.getvalue())
+        else:
+            self._write_table(_to_arrow(obj), path)
 
     def _write_table(self, table: pa.Table, path: UPath) -> None:
         buffer = pa.BufferOutputStream()
         pq.write_table(table, buffer, compression="zstd")
         self.storage.write_bytes(path, buffer.getvalue().to_pybytes())
 
-    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
-        columns = (context.definition_metadata or {}).get(COLUMNS_METADATA_KEY)
+    def _read(self, context: dg.InputContext, path: UPath) -> Any:
+        wanted = context.definition_metadata or {}
+        columns = wanted.get(COLUMNS_METADATA_KEY)
         with path.open("rb") as handle:
             data = handle.read()
-        schema = pq.read_schema(io.BytesIO(data))
-        if schema.metadata and b"geo" in schema.metadata:
-            return gpd.read_parquet(io.BytesIO(data), columns=columns)
         table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
-        if (context.definition_metadata or {}).get(ARROW_METADATA_KEY):
+        if wanted.get(ARROW_METADATA_KEY):
             return table
+        is_geo = table.schema.metadata and b"geo" in table.schema.metadata
+        if is_geo and (columns is None or "geometry" in columns):
+            return gpd.read_parquet(io.BytesIO(data), columns=columns)
         return table.to_pandas()
 
-    def get_metadata(
+    @staticmethod
+    def _row_count(path: UPath) -> int:
+        with path.open("rb") as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
+
+    def _metadata(
         self, context: dg.OutputContext, obj: Any, exclude: tuple[str, ...] = ()
     ) -> dict[str, Any]:
-        meta = frame_metadata(obj, exclude)
+        meta = frame_metadata(obj, exclude, column_descriptions(context.asset_key.path[-1]))
         meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
         return meta
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ..settings import REPORTS_BUCKET
 from .object_store import LakeStorage
 
 
@@ -11,6 +12,6 @@ class ReportStore(dg.ConfigurableResource):
     storage: dg.ResourceDependency[LakeStorage]
 
     def write(self, relative_path: str, data: bytes) -> str:
-        target = self.storage.upath() / "reports" / relative_path
+        target = self.storage.upath() / REPORTS_BUCKET / relative_path
         self.storage.write_bytes(target, data)
         return str(target)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
+
+from safebeat_assets import asset_names as names
+from safebeat_assets.contracts import BLOCK_GROUP_DESCRIPTIONS as BLOCK_GROUP
+from safebeat_assets.contracts import CALL_DESCRIPTIONS as CALL
+from safebeat_assets.contracts import ENRICHMENT_DESCRIPTIONS as ENRICHED
+from safebeat_assets.contracts import EVENT_DESCRIPTIONS as EVENT
+from safebeat_assets.contracts import ZONE_DESCRIPTIONS as ZONE
 
 # Postgres type -> the Arrow type a column is cast to before COPY and parsed as after reading.
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -22,6 +30,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 # Block-group GEOIDs are digit codes: byte order ("C") sorts them exactly like the locale does,
 # and makes their index builds and comparisons several times cheaper.
 GEOID = 'varchar(12) COLLATE "C"'
+DOUBLE = "double precision"
 
 
 @dataclass(frozen=True)
@@ -87,26 +96,42 @@ class TableSpec:
         raise KeyError(f"table {self.name} has no column {name!r}")
 
 
-def _cols(*specs: tuple) -> tuple[Column, ...]:
-    return tuple(Column(*s) for s in specs)
+def _cols(*specs: tuple, texts: Mapping[str, str] | None = None) -> tuple[Column, ...]:
+    """Columns from (name, type, nullable[, description]) tuples; a column without its own
+    description takes the shared text of the same name from `texts`."""
+    columns = []
+    for name, pg_type, nullable, *own in specs:
+        description = own[0] if own else (texts or {})[name]
+        columns.append(Column(name, pg_type, nullable, description))
+    return tuple(columns)
 
 
 DIM_GEO = TableSpec(
-    name="dim_geo",
+    name=names.DIM_GEO,
     description="Census block groups (TIGER/Line) of the APD counties with internal points.",
     columns=_cols(
-        ("geo_id", GEOID, False, "12-digit block-group GEOID (= APD Geo ID)"),
-        ("state_fp", "varchar(2)", False),
-        ("county_fp", "varchar(3)", False),
-        ("county_name", "text"),
-        ("tract_ce", "varchar(6)"),
-        ("block_group_ce", "varchar(1)"),
-        ("name", "text"),
-        ("latitude_centroid", "double precision", False, "Census internal point latitude"),
-        ("longitude_centroid", "double precision", False, "Census internal point longitude"),
-        ("area_sq_km", "double precision", False, "Land area"),
-        ("water_sq_km", "double precision"),
-        ("boundary_wkt", "text", True, "Polygon in EPSG:4326 as WKT"),
+        ("geo_id", GEOID, False, BLOCK_GROUP["GEOID"]),
+        ("state_fp", "varchar(2)", False, BLOCK_GROUP["STATEFP"]),
+        ("county_fp", "varchar(3)", False, BLOCK_GROUP["COUNTYFP"]),
+        ("county_name", "text", True, "County name (Travis, Hays, Williamson, Bastrop); else NULL"),
+        ("tract_ce", "varchar(6)", True, BLOCK_GROUP["TRACTCE"]),
+        ("block_group_ce", "varchar(1)", True, BLOCK_GROUP["BLKGRPCE"]),
+        ("name", "text", True, BLOCK_GROUP["NAMELSAD"]),
+        (
+            "latitude_centroid",
+            DOUBLE,
+            False,
+            "Census internal point latitude (INTPTLAT), degrees",
+        ),
+        (
+            "longitude_centroid",
+            DOUBLE,
+            False,
+            "Census internal point longitude (INTPTLON), degrees",
+        ),
+        ("area_sq_km", DOUBLE, False, "Land area (ALAND), km²"),
+        ("water_sq_km", DOUBLE, True, "Water area (AWATER), km²"),
+        ("boundary_wkt", "text", True, "Block-group polygon in EPSG:4326 as WKT (7 decimals)"),
     ),
     primary_key=("geo_id",),
     indexes=(("county_fp",),),
@@ -115,32 +140,32 @@ DIM_GEO = TableSpec(
             "boundary",
             "MultiPolygon",
             "ST_Multi(ST_GeomFromText(boundary_wkt, 4326))",
-            "Block-group polygon",
+            "Block-group polygon (from boundary_wkt)",
         ),
         GeometryColumn(
             "centroid",
             "Point",
             point_from("longitude_centroid", "latitude_centroid"),
-            "Census internal point",
+            "Census internal point (from latitude/longitude_centroid)",
         ),
     ),
 )
 
 DIM_EVENT = TableSpec(
-    name="dim_event",
+    name=names.DIM_EVENT,
     description="ACE special-event permits aggregated to one row per permit (FOLDERRSN).",
     columns=_cols(
-        ("event_id", "bigint", False, "FOLDERRSN"),
-        ("event_name", "text"),
-        ("event_type", "text"),
-        ("status", "text"),
-        ("tier", "smallint"),
-        ("organizer", "text"),
-        ("start_date", "date"),
-        ("end_date", "date"),
-        ("event_length_days", "integer"),
-        ("event_year", "integer"),
-        ("event_month", "integer"),
+        ("event_id", "bigint", False),
+        ("event_name", "text", True),
+        ("event_type", "text", True),
+        ("status", "text", True),
+        ("tier", "smallint", True),
+        ("organizer", "text", True),
+        ("start_date", "date", True),
+        ("end_date", "date", True),
+        ("event_length_days", "integer", True),
+        ("event_year", "integer", True),
+        ("event_month", "integer", True),
         ("has_alcohol", "boolean", False),
         ("alcohol_unknown", "boolean", False),
         ("has_amplified_sound", "boolean", False),
@@ -148,54 +173,63 @@ DIM_EVENT = TableSpec(
         ("has_road_closure", "boolean", False),
         ("has_full_road_closure", "boolean", False),
         ("closure_segments", "integer", False),
-        ("event_lat", "double precision"),
-        ("event_lon", "double precision"),
+        ("event_lat", DOUBLE, True),
+        ("event_lon", DOUBLE, True),
         ("has_valid_location", "boolean", False),
-        ("expected_attendance", "integer"),
+        ("expected_attendance", "integer", True),
+        texts=EVENT,
     ),
     primary_key=("event_id",),
     indexes=(("start_date", "end_date"),),
     geometry=(
-        GeometryColumn("geom", "Point", point_from("event_lon", "event_lat"), "Event point"),
+        GeometryColumn(
+            "geom",
+            "Point",
+            point_from("event_lon", "event_lat"),
+            "Event point (event_lon, event_lat)",
+        ),
     ),
 )
 
 FACT_911_CALLS = TableSpec(
-    name="fact_911_calls",
-    description="One row per dispatched APD 911 call, keyed on (incident_number, response_datetime).",
+    name=names.FACT_CALLS,
+    description=(
+        "One row per dispatched APD 911 call, keyed on (incident_number, response_datetime)."
+    ),
     columns=_cols(
         ("incident_number", "bigint", False),
         ("response_datetime", "timestamptz", False),
-        ("response_date", "date", False, "Local (America/Chicago) calendar date"),
+        ("response_date", "date", False),
         ("response_year", "smallint", False),
         ("response_month", "smallint", False),
         ("response_hour", "smallint", False),
-        ("response_day_of_week", "varchar(3)", False),
+        ("response_day_of_week", "varchar(3)", False, CALL["response_day_of_week"]),
         ("day_of_week_index", "smallint", False),
         ("is_weekend", "boolean", False),
-        ("time_of_day", "varchar(10)", False),
-        ("geo_id", GEOID, True, "FK to dim_geo; NULL when the Geo ID did not match"),
-        ("reported_geo_id", GEOID, True, "Normalised Geo ID as delivered"),
-        ("latitude_centroid", "double precision"),
-        ("longitude_centroid", "double precision"),
-        ("priority_level", "text"),
-        ("priority_numeric", "smallint", True, "0 (most urgent) .. 3; NULL when unknown"),
-        ("initial_problem_category", "text"),
-        ("final_problem_category", "text"),
-        ("final_problem_description", "text"),
-        ("call_disposition_description", "text"),
-        ("sector", "text"),
-        ("council_district", "smallint"),
-        ("response_time", "integer", True, "Seconds from answer to first unit on scene"),
-        ("unit_time_on_scene", "integer"),
-        ("number_of_units_arrived", "integer"),
-        ("is_mental_health", "boolean"),
-        ("report_written", "boolean"),
+        ("time_of_day", "varchar(10)", False, CALL["time_of_day"]),
+        ("geo_id", GEOID, True, ENRICHED["dim_geo_id"]),
+        ("reported_geo_id", GEOID, True, CALL["geo_id"]),
+        ("latitude_centroid", DOUBLE, True, ENRICHED["latitude_centroid"]),
+        ("longitude_centroid", DOUBLE, True, ENRICHED["longitude_centroid"]),
+        ("priority_level", "text", True),
+        ("priority_numeric", "smallint", True),
+        ("initial_problem_category", "text", True),
+        ("final_problem_category", "text", True),
+        ("final_problem_description", "text", True),
+        ("call_disposition_description", "text", True),
+        ("sector", "text", True),
+        ("council_district", "smallint", True),
+        ("response_time", "integer", True),
+        ("unit_time_on_scene", "integer", True),
+        ("number_of_units_arrived", "integer", True),
+        ("is_mental_health", "boolean", True),
+        ("report_written", "boolean", True),
         ("is_duplicate_incident_number", "boolean", False),
+        texts=CALL,
     ),
     primary_key=("incident_number", "response_datetime"),
     partition_column="response_date",
-    foreign_keys=(ForeignKey(("geo_id",), "dim_geo", ("geo_id",), on_delete="SET NULL"),),
+    foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",), on_delete="SET NULL"),),
     # Date filters (views, monthly slices) use response_date; key lookups use the primary key.
     indexes=(("response_date",), ("geo_id",)),
     geometry=(
@@ -209,81 +243,122 @@ FACT_911_CALLS = TableSpec(
 )
 
 FACT_EVENT_INCIDENTS = TableSpec(
-    name="fact_event_incidents",
+    name=names.FACT_EVENT_INCIDENTS,
     description="Calls within the link radius of a permitted event during its (inclusive) dates.",
     columns=_cols(
-        ("incident_number", "bigint", False),
-        ("response_datetime", "timestamptz", False),
-        ("event_id", "bigint", False),
-        ("call_date", "date", False),
-        ("geo_id", GEOID),
-        ("distance_km", "double precision", False, "Block-group internal point to event point"),
-        ("event_name", "text"),
-        ("event_has_alcohol", "boolean"),
-        ("priority_numeric", "smallint"),
-        ("response_time", "integer"),
-        ("final_problem_category", "text"),
+        ("incident_number", "bigint", False, CALL["incident_number"]),
+        ("response_datetime", "timestamptz", False, CALL["response_datetime"]),
+        ("event_id", "bigint", False, EVENT["event_id"]),
+        ("call_date", "date", False, CALL["response_date"]),
+        ("geo_id", GEOID, True, "The call's block group (in dim_geo: only matched calls link)"),
+        (
+            "distance_km",
+            DOUBLE,
+            False,
+            "Haversine km (R = 6371) from the block group's internal point to the event point",
+        ),
+        ("event_name", "text", True, EVENT["event_name"]),
+        ("event_has_alcohol", "boolean", True, EVENT["has_alcohol"]),
+        ("priority_numeric", "smallint", True, CALL["priority_numeric"]),
+        ("response_time", "integer", True, CALL["response_time"]),
+        ("final_problem_category", "text", True, CALL["final_problem_category"]),
     ),
     primary_key=("incident_number", "response_datetime", "event_id"),
     partition_column="call_date",
     foreign_keys=(
         ForeignKey(
             ("incident_number", "response_datetime"),
-            "fact_911_calls",
+            names.FACT_CALLS,
             ("incident_number", "response_datetime"),
         ),
-        ForeignKey(("event_id",), "dim_event", ("event_id",)),
+        ForeignKey(("event_id",), names.DIM_EVENT, ("event_id",)),
     ),
     indexes=(("event_id",), ("incident_number",)),
 )
 
+_EVENT_RISK_TEXTS = {
+    "incident_count": "Calls linked to the event (its rows in fact_event_incidents)",
+    "avg_priority": (
+        "Mean priority (0..3) of the linked calls with a known one; NULL when none is known"
+    ),
+    "min_priority": "Most urgent known priority of the linked calls; NULL when none is known",
+    "avg_response_time": "Mean response_time of the linked calls, seconds; NULL when none is known",
+    "avg_distance_km": "Mean distance_km of the linked calls, km",
+    "p0_count": "Linked calls of priority 0",
+    "p1_count": "Linked calls of priority 1",
+    "p2_count": "Linked calls of priority 2",
+    "p3_count": "Linked calls of priority 3",
+    "incident_score": "100 · incident_count / the highest incident_count of all events",
+    "priority_score": (
+        "100 · priority points / the highest of all events (a P0 call weighs most, P3 least)"
+    ),
+    "distance_score": "100 · (1 − avg_distance_km / link radius), clipped to 0..100",
+    "risk_score": (
+        "Formula A: weighted incident, priority and distance scores plus an alcohol bonus, "
+        "capped at 100 (weights in the asset description)"
+    ),
+    "risk_category": "`HIGH`, `MEDIUM` or `LOW` by the risk_score cut-offs in the asset description",
+    "top_final_category": (
+        "Most frequent final_problem_category of the linked calls (ties: alphabetically first)"
+    ),
+}
+
 EVENT_RISK_SCORES = TableSpec(
-    name="event_risk_scores",
+    name=names.EVENT_RISK_SCORES,
     description="Formula A risk per event with at least one linked call.",
     columns=_cols(
-        ("event_id", "bigint", False),
-        ("event_name", "text"),
+        ("event_id", "bigint", False, EVENT["event_id"]),
+        ("event_name", "text", True, EVENT["event_name"]),
         ("incident_count", "integer", False),
-        ("avg_priority", "double precision"),
-        ("min_priority", "smallint"),
-        ("avg_response_time", "double precision"),
-        ("avg_distance_km", "double precision"),
+        ("avg_priority", DOUBLE, True),
+        ("min_priority", "smallint", True),
+        ("avg_response_time", DOUBLE, True),
+        ("avg_distance_km", DOUBLE, True),
         ("p0_count", "integer", False),
         ("p1_count", "integer", False),
         ("p2_count", "integer", False),
         ("p3_count", "integer", False),
-        ("incident_score", "double precision", False),
-        ("priority_score", "double precision", False),
-        ("distance_score", "double precision", False),
-        ("risk_score", "double precision", False),
+        ("incident_score", DOUBLE, False),
+        ("priority_score", DOUBLE, False),
+        ("distance_score", DOUBLE, False),
+        ("risk_score", DOUBLE, False),
         ("risk_category", "varchar(10)", False),
-        ("has_alcohol", "boolean"),
-        ("has_amplified_sound", "boolean"),
-        ("top_final_category", "text"),
+        ("has_alcohol", "boolean", True, EVENT["has_alcohol"]),
+        ("has_amplified_sound", "boolean", True, EVENT["has_amplified_sound"]),
+        ("top_final_category", "text", True),
+        texts=_EVENT_RISK_TEXTS,
     ),
     primary_key=("event_id",),
-    foreign_keys=(ForeignKey(("event_id",), "dim_event", ("event_id",)),),
+    foreign_keys=(ForeignKey(("event_id",), names.DIM_EVENT, ("event_id",)),),
     indexes=(("risk_category",),),
 )
 
 ZONE_RISK_SCORES = TableSpec(
-    name="zone_risk_scores",
+    name=names.ZONE_RISK_SCORES,
     description="Risk zone of every block group with calls (KMeans cluster tertiles).",
     columns=_cols(
         ("geo_id", GEOID, False),
         ("cluster_id", "integer", False),
-        ("risk_zone", "varchar(12)", False),
-        ("location_risk", "double precision", False),
+        ("risk_zone", "varchar(12)", False, ZONE["risk_zone"]),
+        ("location_risk", DOUBLE, False),
         ("incident_count", "integer", False),
-        ("avg_priority", "double precision"),
-        ("avg_response_time", "double precision"),
-        ("latitude", "double precision", False),
-        ("longitude", "double precision", False),
+        ("avg_priority", DOUBLE, True),
+        ("avg_response_time", DOUBLE, True),
+        ("latitude", DOUBLE, False),
+        ("longitude", DOUBLE, False),
+        texts=ZONE,
     ),
     primary_key=("geo_id",),
-    foreign_keys=(ForeignKey(("geo_id",), "dim_geo", ("geo_id",)),),
+    foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",)),),
     indexes=(("risk_zone",),),
-    geometry=(GeometryColumn("geom", "Point", point_from("longitude", "latitude"), "Zone point"),),
+    geometry=(
+        GeometryColumn(
+            "geom",
+            "Point",
+            point_from("longitude", "latitude"),
+            "Block-group internal point (longitude, latitude)",
+        ),
+    ),
 )
 
 TABLES: dict[str, TableSpec] = {

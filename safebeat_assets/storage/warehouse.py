@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -53,10 +53,13 @@ class WriteStats:
         return self.inserted + self.updated + self.deleted
 
 
-def frame_to_arrow(spec: TableSpec, frame: pd.DataFrame) -> pa.Table:
-    """Cast a frame to the spec's Arrow schema; missing or unexpected columns are errors."""
+def frame_to_arrow(
+    spec: TableSpec, frame: pd.DataFrame, ignored_columns: Collection[str] = ()
+) -> pa.Table:
+    """Cast a frame to the spec's Arrow schema; missing or unexpected columns are errors (but
+    `ignored_columns`, which are not stored)."""
     missing = [c for c in spec.column_names if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in spec.column_names]
+    extra = [c for c in frame.columns if c not in spec.column_names and c not in ignored_columns]
     if missing or extra:
         raise WarehouseSchemaError(
             f"frame for table {spec.name} does not match its spec: "
@@ -339,13 +342,15 @@ class Warehouse:
         spec: TableSpec,
         frame: pd.DataFrame,
         date_slice: tuple[dt.date, dt.date] | None = None,
+        ignored_columns: Collection[str] = (),
     ) -> WriteStats:
         """Make the table (or, with `date_slice` = [start, end), the rows whose partition column
-        falls in it) hold exactly `frame`, in one transaction, touching only changed rows."""
+        falls in it) hold exactly `frame` (less its `ignored_columns`), in one transaction,
+        touching only changed rows."""
         started = time.perf_counter()
         if date_slice is not None:
             _check_inside_slice(spec, frame, date_slice)
-        table = frame_to_arrow(spec, frame)
+        table = frame_to_arrow(spec, frame, ignored_columns)
         self.ensure_schema_objects()
         staging = sql.Identifier(f"staging_{spec.name}")
         target = self._table(spec.name)
@@ -422,8 +427,8 @@ class Warehouse:
     def _bulk_load(self, cur, spec: TableSpec, table: pa.Table, cols: sql.Composable) -> None:
         """COPY into the empty table with its keys, indexes and foreign keys (its own and those
         pointing at it) set aside, then rebuild them: one sort per index and one join per
-        foreign key instead of per-row index maintenance and triggers (~18 s of a 28 s first
-        load at 835K calls). Same transaction as the caller's, so a failure restores the
+        foreign key instead of per-row index maintenance and triggers (most of a first load
+        otherwise). Same transaction as the caller's, so a failure restores the
         table as it was; tables referencing this one are empty too (their rows would need
         rows here), so their foreign keys validate instantly."""
         target = self._table(spec.name)

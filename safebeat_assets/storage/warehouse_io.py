@@ -6,12 +6,13 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ..contracts import column_descriptions
 from .embedded import ensure_embedded_server
+from .lake import COLUMNS_METADATA_KEY
 from .metadata import frame_metadata
+from .partitioned import PARTITION_COLUMN, rows_by_partition
 from .tables import TABLES, TableSpec
 from .warehouse import Warehouse
-
-COLUMNS_METADATA_KEY = "columns"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -46,18 +47,22 @@ def table_spec_for(asset_key: dg.AssetKey) -> TableSpec:
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Stores an asset's frame as the warehouse table of the same name (bulk, idempotent)."""
+    """Stores an asset's frame as the warehouse table of the same name (bulk, idempotent).
+
+    A monthly asset's frame follows the partition convention (a `partition_key` column); the
+    run's months are replaced as one date slice of the table's partition column."""
 
     warehouse: dg.ResourceDependency[WarehouseResource]
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         spec = table_spec_for(context.asset_key)
         client = self.warehouse.client()
-        date_slice = None
+        date_slice, ignored = None, ()
         if context.has_asset_partitions:
+            rows_by_partition(context, obj)
             window = context.asset_partitions_time_window
-            date_slice = (window.start.date(), window.end.date())
-        stats = client.replace_table(spec, obj, date_slice)
+            date_slice, ignored = (window.start.date(), window.end.date()), (PARTITION_COLUMN,)
+        stats = client.replace_table(spec, obj, date_slice, ignored_columns=ignored)
         if spec.geometry and not client.postgis:
             context.log.info(
                 f"{spec.name}: PostGIS is not installed on this server, so the geometry columns "
@@ -67,7 +72,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             f"{spec.name}: {stats.rows} rows; {stats.inserted} inserted, {stats.updated} updated, "
             f"{stats.deleted} deleted in {stats.seconds:.1f}s"
         )
-        meta: dict[str, Any] = frame_metadata(obj)
+        meta: dict[str, Any] = frame_metadata(obj, ignored, column_descriptions(spec.name))
         meta.update(
             {
                 "dagster/table_name": f"{self.warehouse.schema_name}.{spec.name}",

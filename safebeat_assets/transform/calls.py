@@ -4,7 +4,7 @@ Steps, in order:
 1. parse the key (incident_number, response_datetime); rows where either does not parse are
    quarantined with a reason, never dropped silently;
 2. drop exact duplicate rows, then keep the last row (source order) per key — Incident Number
-   alone is not unique (data-formats §1.6), so repeats with another datetime are kept and
+   alone is not unique (the export reuses numbers across datetimes), so repeats with another datetime are kept and
    flagged `is_duplicate_incident_number`;
 3. type every other column with the vectorised parsers (counting rejects per column) and
    derive the local date parts.
@@ -44,7 +44,7 @@ from safebeat_assets.transform.parsing import (
 
 UNKNOWN = "Unknown"
 
-# The 39 known Problem Category values (data-formats §1.7); a 40th exists but is unidentified,
+# The 39 known Problem Category values of the published data; a 40th exists but is unidentified,
 # so unknown values are kept and flagged, not rejected.
 KNOWN_PROBLEM_CATEGORIES: frozenset[str] = frozenset(
     {
@@ -208,7 +208,7 @@ def clean_calls_by_group(raw: pa.Table, groups: np.ndarray) -> CleanedCalls:
     bounds = np.searchsorted(np.sort(codes.reshape(-1)), np.arange(len(keys) + 1))
     # Exports come in time order, so a month is usually one contiguous run of rows: a
     # zero-copy slice. Otherwise gather from a single-chunk copy (gathering across the CSV
-    # reader's many chunks costs ~3 s per pass over the export).
+    # reader's many chunks is several times slower than one contiguous gather).
     rows_of = [order[first:last] for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
     sliceable = [bool(np.all(np.diff(rows) == 1)) for rows in rows_of]
     source = raw if all(sliceable) else raw.combine_chunks()
@@ -232,7 +232,7 @@ def clean_calls_by_group(raw: pa.Table, groups: np.ndarray) -> CleanedCalls:
 
 class _RawColumns:
     """Column access to selected raw rows without copying the whole raw frame (a full-frame
-    `iloc`/`reset_index` of 835K x 30 object columns costs ~0.2 s each)."""
+    `iloc`/`reset_index` copies every object column of every row)."""
 
     def __init__(self, raw: pd.DataFrame, rows: np.ndarray) -> None:
         self._raw = raw
@@ -340,7 +340,7 @@ def _typed_columns(
 
 def _frame_from_columns(columns: dict[str, object], rows: int) -> pd.DataFrame:
     """Contract-ordered frame without pandas' block consolidation (which copies every object
-    column once more; ~0.5 s at 835K rows). Every Series here has a fresh RangeIndex."""
+    column once more). Every Series here has a fresh RangeIndex."""
     index = pd.RangeIndex(rows)
     series = [
         values.set_axis(index).rename(name)
@@ -390,7 +390,7 @@ def _date_parts(moments: pd.Series) -> dict[str, object]:
     month = wall.dt.month.to_numpy(dtype="int64")
     hour = wall.dt.hour.to_numpy(dtype="int64")
     weekday = wall.dt.dayofweek.to_numpy(dtype="int64")
-    # `YYYY-MM` built per distinct month: strftime over 835K rows costs ~1 s.
+    # `YYYY-MM` built per distinct month: strftime per row would format every call.
     codes, months = pd.factorize(year * 100 + month)
     labels = np.array([f"{m // 100:04d}-{m % 100:02d}" for m in months], dtype=object)
     return {

@@ -1,7 +1,7 @@
 """Cleaning of ACE permit rows and their aggregation to one event per permit (folderrsn).
 
 ACE rows are road-closure *segments*: a permit repeats once per closed street, so every field
-is parsed per row and then aggregated (data-formats §2): min start, max end, any-of flags,
+is parsed per row and then aggregated: min start, max end, any-of flags,
 closure_segments = row count, location = median of the valid GPS points, name/type/tier/
 status/organiser = first non-null in source order.
 """
@@ -37,7 +37,7 @@ EVENT_DATE_FORMATS: tuple[str, ...] = (
     "%b %d, %Y %H:%M",
 )
 
-# Loose Austin box for event GPS (the seed computed it but never applied it).
+# Loose Austin box for event GPS (the old pipeline computed it but never applied it).
 LATITUDE_RANGE = (29.0, 32.0)
 LONGITUDE_RANGE = (-99.0, -96.0)
 

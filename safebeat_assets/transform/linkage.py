@@ -1,8 +1,8 @@
-"""Event <-> call linkage (seed-behaviour §7).
+"""Event <-> call linkage.
 
 A call links to an event when the haversine distance from the call's block-group centroid to
 the event point is <= radius_km AND the call's local calendar date is within
-[start_date, end_date] inclusive. The seed compared against midnight end timestamps, so
+[start_date, end_date] inclusive. The pipeline we replace compared against midnight end timestamps, so
 one-day events matched only 00:00 calls; here whole calendar days are compared.
 
 The distance is coarse by construction (APD publishes a block group, not a point).
@@ -39,7 +39,8 @@ EVENT_INCIDENT_COLUMNS: tuple[str, ...] = (
     "response_time",
     "final_problem_category",
 )
-_CALL_COLUMNS = (
+# The enriched-call columns linkage reads (callers load only these).
+LINK_CALL_COLUMNS = (
     "incident_number",
     "response_datetime",
     "response_date",
@@ -86,7 +87,7 @@ def link_calls_to_events(
     """
     if not radius_km >= 0:
         raise ValueError(f"radius_km must be a non-negative number, got {radius_km!r}")
-    _require(calls, _CALL_COLUMNS, "enriched_911_calls")
+    _require(calls, LINK_CALL_COLUMNS, "enriched_911_calls")
     _require(events, _EVENT_COLUMNS, "cleaned_events")
 
     events = _eligible_events(events)

@@ -5,7 +5,7 @@
 `2025-10-31T…`); cleaning parses properly. `month_key_of` does the same for parsed dates.
 
 Both work on distinct values only (a few thousand days, not 835K rows): per-row string
-formatting or regex extraction cost ~8 s per Austin-scale frame.
+formatting or regex extraction would touch every call.
 """
 
 import hashlib

@@ -162,8 +162,9 @@ def categorical_text(
 
 
 def strip_float_suffix(series: pd.Series | DistinctValues) -> pd.Series:
-    """clean_text, then drop a trailing `.0` *suffix* only (a float cell's artefact; the seed
-    replaced the substring anywhere). Used for code columns such as Census Block Group."""
+    """clean_text, then drop a trailing `.0` *suffix* only (a float cell's artefact; the old
+    pipeline replaced the substring anywhere). Used for code columns such as Census Block
+    Group."""
     distinct = distinct_values(series)
     text = pc.replace_substring_regex(distinct.text, r"\.0+$", "")
     parsed = pc.if_else(pc.equal(text, ""), None, text)
@@ -252,7 +253,7 @@ def parse_bool(
 
 def parse_priority(series: pd.Series | DistinctValues) -> ParsedColumn:
     """`Priority 0`..`Priority 3` -> 0..3 (Int64). Anything else -> NA, never a sentinel: the
-    seed's 9 leaked into averages."""
+    old pipeline's 9 leaked into averages."""
     distinct = distinct_values(series)
     text = _collapse_whitespace(distinct.text)
     ok = pc.match_substring_regex(text, _PRIORITY_PATTERN, ignore_case=True)
@@ -277,7 +278,8 @@ class ParsedGeoIds:
 
 
 def _normalise_geo_id_text(text: pd.Series) -> pd.DataFrame:
-    """Distinct Geo ID texts -> (geo_id or None, status). data-formats §1.5."""
+    """Distinct Geo ID texts -> (geo_id or None, status): valid 12-digit Texas block-group
+    GEOIDs (also from float or scientific-notation text), missing, or invalid."""
     # Scientific notation keeps the id only when all 12 digits survived (`4.84530412002e+11`);
     # `4.845300e+11` has lost precision and must not become `484530000000`.
     sci = text.str.extract(_GEO_ID_SCIENTIFIC)
@@ -489,7 +491,7 @@ def parse_datetimes(
 
     The APD CSV layout takes the fixed-width fast path. Each later pass runs `pd.to_datetime`
     with one explicit format, and only over the leftovers whose text has that format's shape:
-    a strptime pass over text that does not match costs ~1.3 s per 835K values. No free-form
+    a strptime pass over text that does not match is as slow as one that does. No free-form
     guessing: text no format accepts becomes NaT and is reported in `format_index`.
     """
     formats = tuple(formats)

@@ -138,7 +138,7 @@ def test_unknown_and_sentinel_priorities_are_excluded_from_averages():
         [
             ("g1", 30.0, -97.0, 0, 100, 1),
             ("g1", 30.0, -97.0, None, None, 3),
-            ("g1", 30.0, -97.0, 9, 300, 5),  # the seed's sentinel must never count
+            ("g1", 30.0, -97.0, 9, 300, 5),  # the old pipeline's sentinel must never count
             ("g2", 30.1, -97.1, None, None, 2),
             ("g3", 30.2, -97.2, 2, 200, 4),
         ]

@@ -6,8 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from safebeat_assets.definitions import build_definitions
-from safebeat_assets_tests.helpers import materialize_subset
-from safebeat_assets_tests.test_end_to_end import run_daily_job
+from safebeat_assets_tests.helpers import materialize_subset, run_daily_job
 
 
 def requested(defs, instance, cursor=None):

@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 
 from safebeat_assets.definitions import build_definitions
-from safebeat_assets.defs.automation import raw_month_change_sensor
-from safebeat_assets.defs.partitions import months_tags
+from safebeat_assets.defs.partitions import monthly_partitions, months_tags
+from safebeat_assets.defs.sensors.raw_months import RAW_MONTH_SENSOR_NAME
 from safebeat_assets.storage.tables import FACT_911_CALLS
 from safebeat_assets.storage.warehouse import Warehouse
-from safebeat_assets_tests.helpers import materialize_subset
-from safebeat_assets_tests.test_end_to_end import run_daily_job
+from safebeat_assets_tests.helpers import all_months_tags, materialize_subset, run_daily_job
 
 ML_AND_RISK = {"association_rules", "zone_clusters", "call_forecast", "event_risk_scores"}
 
@@ -24,7 +23,7 @@ def sensor_runs(defs, instance, cursor):
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
     )
-    result = raw_month_change_sensor(context)
+    result = defs.resolve_sensor_def(RAW_MONTH_SENSOR_NAME)(context)
     if isinstance(result, dg.SkipReason):
         return [], cursor
     return list(result.run_requests or []), result.cursor
@@ -56,9 +55,10 @@ def drive(settings, defs, instance, requests, cursor):
             name = key.to_user_string()
             done.setdefault(name, set()).update(partitions)
             if None in partitions:
-                tags = months_tags() if graph.get(key).is_partitioned else {}
+                tags = all_months_tags(settings) if graph.get(key).is_partitioned else {}
             else:
-                tags = months_tags(min(partitions), max(partitions))
+                monthly = monthly_partitions(settings.partition_start)
+                tags = months_tags(monthly, min(partitions), max(partitions))
             outcome = materialize_subset(settings, name, instance=instance, tags=tags)
             assert outcome.success, name
     raise AssertionError("automation did not settle")

@@ -1,79 +1,90 @@
-"""Fixtures for the production profile: an S3 endpoint on loopback and a Postgres-backed
-Dagster instance next to the PostGIS warehouse."""
+"""Fixtures for the production profile: a Postgres-backed Dagster instance next to the PostGIS
+warehouse (the S3 endpoint is a fixture of the whole suite)."""
 
-import os
+import selectors
 import shutil
 import socket
+import socketserver
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import psycopg2
 import pytest
 from psycopg2 import sql
 
 from safebeat_assets.settings import PROJECT_ROOT
 
-S3_ENDPOINT_ENV = "SAFEBEAT_TEST_S3_ENDPOINT_URL"
-S3_KEY = "testing"  # moto accepts any credentials; these are not secrets
+
+class _UnixSocketRelay(socketserver.ThreadingTCPServer):
+    """Accepts TCP connections on 127.0.0.1 and passes their bytes to and from a unix socket."""
+
+    daemon_threads = True
+
+    def __init__(self, socket_path: str):
+        self.socket_path = socket_path
+        super().__init__(("127.0.0.1", 0), _RelayHandler)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class _RelayHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        with socket.socket(socket.AF_UNIX) as upstream, selectors.DefaultSelector() as sel:
+            upstream.connect(self.server.socket_path)
+            peer = {self.request: upstream, upstream: self.request}
+            for end in peer:
+                sel.register(end, selectors.EVENT_READ)
+            try:
+                while True:
+                    for key, _ in sel.select():
+                        data = key.fileobj.recv(65536)
+                        if not data:
+                            return
+                        peer[key.fileobj].sendall(data)
+            except ConnectionError:
+                return
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """CI starts `moto_server` on loopback; otherwise an in-process moto server is started."""
-    url = os.environ.get(S3_ENDPOINT_ENV)
-    if url:
-        yield url
-        return
-    from moto.server import ThreadedMotoServer
+def dagster_pg_server(warehouse_url) -> Iterator[dict[str, str]]:
+    """DAGSTER_PG_HOST/PORT/USER/PASSWORD reaching the warehouse's server over TCP.
 
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_client(s3_endpoint):
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_KEY,
-        region_name="us-east-1",
-    )
-    yield client
-    for bucket in client.list_buckets().get("Buckets", []):
-        objects = client.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
-        for obj in objects:
-            client.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
-        client.delete_bucket(Bucket=bucket["Name"])
+    dagster.yaml builds `postgresql+psycopg2://user:password@host:port/db`, i.e. always TCP, as in
+    deployment. The CI server listens on loopback. The embedded server (no SAFEBEAT_TEST_* set)
+    listens only on a unix socket, and the test session's one is already running when this is
+    first needed, so it is reached through a loopback relay to that socket rather than restarted.
+    """
+    conn = psycopg2.connect(warehouse_url)
+    try:
+        info = conn.info  # what libpq resolved, defaults included
+        host, port, user, password = info.host, info.port, info.user, info.password or ""
+    finally:
+        conn.close()
+    relay = None
+    if host.startswith("/"):  # libpq: a host starting with a slash is a socket directory
+        relay = _UnixSocketRelay(f"{host}/.s.PGSQL.{port}")
+        threading.Thread(target=relay.serve_forever, daemon=True).start()
+        host, port = relay.server_address
+    yield {
+        "DAGSTER_PG_HOST": host,
+        "DAGSTER_PG_PORT": str(port),
+        "DAGSTER_PG_USER": user,
+        "DAGSTER_PG_PASSWORD": password,
+    }
+    if relay is not None:
+        relay.shutdown()
+        relay.server_close()
 
 
 @pytest.fixture
-def dagster_metadata_db(warehouse_url) -> Iterator[dict[str, str]]:
+def dagster_metadata_db(warehouse_url, dagster_pg_server) -> Iterator[dict[str, str]]:
     """A database of its own for the Dagster instance, on the same server as the warehouse."""
-    params = psycopg2.extensions.parse_dsn(warehouse_url)
     name = f"dagster_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(warehouse_url)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield {
-        "DAGSTER_PG_HOST": params.get("host", "localhost"),
-        "DAGSTER_PG_PORT": str(params.get("port", 5432)),
-        "DAGSTER_PG_USER": params.get("user", ""),
-        "DAGSTER_PG_PASSWORD": params.get("password", ""),
-        "DAGSTER_PG_DB": name,
-    }
+    yield {**dagster_pg_server, "DAGSTER_PG_DB": name}
     with admin.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)

@@ -3,15 +3,7 @@
 import pytest
 
 from safebeat_assets.storage.landing import LandingZone, MissingSourceError
-from safebeat_assets.storage.object_store import LAKE_BUCKETS, LakeStorage
-from safebeat_assets_tests.prod.conftest import S3_KEY
-
-
-@pytest.fixture
-def s3_storage(s3_endpoint, s3_client) -> LakeStorage:
-    return LakeStorage(
-        root="s3://", endpoint_url=s3_endpoint, access_key_id=S3_KEY, secret_access_key=S3_KEY
-    )
+from safebeat_assets.storage.object_store import LAKE_BUCKETS
 
 
 def test_buckets_are_created_idempotently(s3_storage, s3_client):

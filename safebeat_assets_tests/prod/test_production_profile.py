@@ -8,14 +8,18 @@ import dagster as dg
 import pytest
 
 from safebeat_assets.definitions import build_definitions
-from safebeat_assets.defs.automation import DAILY_JOB_NAME
-from safebeat_assets.defs.partitions import months_tags
+from safebeat_assets.defs.schedules import DAILY_JOB_NAME
 from safebeat_assets.settings import load_settings
 from safebeat_assets.storage.object_store import LAKE_BUCKETS
 from safebeat_assets.storage.warehouse import Warehouse
-from safebeat_assets_tests.helpers import row_counts
-from safebeat_assets_tests.prod.conftest import S3_KEY
-from safebeat_assets_tests.test_end_to_end import RUN_CONFIG, table_fingerprints
+from safebeat_assets_tests.helpers import (
+    REPORT_DATE,
+    REPORT_RUN_CONFIG,
+    S3_KEY,
+    all_months_tags,
+    row_counts,
+    table_fingerprints,
+)
 
 SOURCES = ("calls", "events", "block_groups")
 
@@ -75,7 +79,10 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
 
     started = time.perf_counter()
     result = job.execute_in_process(
-        instance=instance, run_config=RUN_CONFIG, raise_on_error=False, tags=months_tags()
+        instance=instance,
+        run_config=REPORT_RUN_CONFIG,
+        raise_on_error=False,
+        tags=all_months_tags(settings),
     )
     first_seconds = time.perf_counter() - started
     assert result.success, [e.message for e in result.all_events if e.is_failure]
@@ -92,7 +99,7 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
     assert {"association_rules.parquet", "zone_clusters.parquet", "call_forecast.parquet"} <= keys[
         "models"
     ]
-    report_date = RUN_CONFIG["ops"]["daily_report"]["config"]["report_date"]
+    report_date = REPORT_DATE
     assert {
         f"daily/{report_date}_report.html",
         f"daily/{report_date}_report.json",
@@ -121,7 +128,10 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
 
     before = table_fingerprints(warehouse)
     again = job.execute_in_process(
-        instance=instance, run_config=RUN_CONFIG, raise_on_error=False, tags=months_tags()
+        instance=instance,
+        run_config=REPORT_RUN_CONFIG,
+        raise_on_error=False,
+        tags=all_months_tags(settings),
     )
     assert again.success
     assert table_fingerprints(warehouse) == before

@@ -1,4 +1,4 @@
-"""Fixtures for the sensor tests: a private landing folder, a lake folder, local servers, S3."""
+"""Fixtures for the sensor tests: a private landing folder, a lake folder, local servers."""
 
 import logging
 import shutil
@@ -10,9 +10,7 @@ import pytest
 from safebeat_assets.storage.object_store import LakeStorage
 from safebeat_assets.storage.reports import ReportStore
 
-from .servers import SmtpServer, WebhookServer, free_port
-
-S3_KEY = "testing"  # moto accepts any credentials; these are not secrets
+from .servers import SmtpServer, WebhookServer
 
 
 @pytest.fixture
@@ -43,19 +41,6 @@ def webhook() -> Iterator[WebhookServer]:
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """An S3 endpoint on loopback (moto in a thread)."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 class LogRecords(logging.Handler):

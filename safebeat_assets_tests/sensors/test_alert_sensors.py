@@ -9,14 +9,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from safebeat_assets.defs.sensors import (
-    SENSORS,
-    AlertChannels,
+from safebeat_assets.defs.sensors.check_failure import (
     _finished_runs_after,
     _latest_run_end_storage_id,
     check_failure_alert_sensor,
-    run_failure_alert_sensor,
 )
+from safebeat_assets.defs.sensors.landing import landing_zone_sensor
+from safebeat_assets.defs.sensors.run_failure import run_failure_alert_sensor
+from safebeat_assets.resources import AlertChannels
 from safebeat_assets.settings import load_settings
 
 from .conftest import capture_log
@@ -31,7 +31,7 @@ def fact_911_calls() -> int:
     return 1
 
 
-@dg.asset_check(asset="fact_911_calls", name="warehouse_holds_100k_calls")
+@dg.asset_check(asset="fact_911_calls", name="warehouse_holds_enough_calls")
 def low_volume() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=False,
@@ -231,7 +231,7 @@ def test_check_failures_are_alerted_once_per_finished_run(instance, reports, lak
         "type": "DATA_VOLUME",
         "run_id": warned.run_id,
         "asset": "fact_911_calls",
-        "check": "warehouse_holds_100k_calls",
+        "check": "warehouse_holds_enough_calls",
     }
     assert alert["message"].endswith("911 calls in the warehouse: 6,000 (< 100,000)")
     assert alert["metadata"]["calls"] == 6000
@@ -322,9 +322,10 @@ def test_alert_channels_use_env_vars_only_when_set(monkeypatch):
 
 
 def test_sensors_load_in_definitions():
+    sensors = [landing_zone_sensor, run_failure_alert_sensor, check_failure_alert_sensor]
     defs = dg.Definitions(
         assets=[dg.AssetSpec(k) for k in ("raw_911_calls", "raw_events", "raw_block_groups")],
-        sensors=SENSORS,
+        sensors=sensors,
         resources={
             "landing": dg.ResourceDefinition.none_resource(),
             "reports": dg.ResourceDefinition.none_resource(),
@@ -332,7 +333,7 @@ def test_sensors_load_in_definitions():
         },
     )
     dg.Definitions.validate_loadable(defs)
-    names = {s.name: defs.resolve_sensor_def(s.name) for s in SENSORS}
+    names = {s.name: defs.resolve_sensor_def(s.name) for s in sensors}
     assert set(names) == {
         "landing_zone_sensor",
         "run_failure_alert_sensor",
@@ -341,3 +342,21 @@ def test_sensors_load_in_definitions():
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in names.values())
     assert names["landing_zone_sensor"].minimum_interval_seconds == 30
     assert names["check_failure_alert_sensor"].minimum_interval_seconds == 30
+
+
+def test_watched_checks_cover_the_alert_rules_and_pre_checks():
+    from safebeat_assets.defs.checks import WATCHED_CHECKS
+
+    assert set(WATCHED_CHECKS) == {
+        "warehouse_holds_enough_calls",
+        "association_rules_found",
+        "enough_zones_clustered",
+        "forecast_generated",
+        "risk_scores_not_all_zero",
+        "high_risk_events_within_limit",
+        "enough_calls_for_rules",
+        "enough_geolocated_calls_for_zones",
+        "enough_days_for_forecast",
+    }
+    assert WATCHED_CHECKS["high_risk_events_within_limit"].severity == "CRITICAL"
+    assert WATCHED_CHECKS["enough_days_for_forecast"].type == "ML_FORECAST_MISSING"

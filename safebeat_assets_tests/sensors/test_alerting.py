@@ -20,7 +20,7 @@ WHEN = datetime(2026, 3, 5, 7, 30, tzinfo=UTC)
 def check_document():
     failed = [
         alerting.FailedCheck(
-            check="warehouse_holds_100k_calls",
+            check="warehouse_holds_enough_calls",
             asset="fact_911_calls",
             run_id=RUN_ID,
             check_severity="WARN",
@@ -34,11 +34,15 @@ def check_document():
             metadata={"distinct_days": 12, "threshold": 30},
         ),
     ]
+    rules_of_checks = [
+        alerting.rule_of_alert(rules.check_data_volume(None)),
+        alerting.pre_check_rule(rules.ML_FORECAST_MISSING, "the forecast needs enough dates"),
+    ]
     return alerting.build_alert_document(
         alerting.SOURCE_CHECK_FAILURE,
         RUN_ID,
         "safebeat_daily_job",
-        [alerting.check_failure_alert(f) for f in failed],
+        [alerting.check_failure_alert(f, r) for f, r in zip(failed, rules_of_checks, strict=True)],
         generated_at=WHEN,
     )
 
@@ -65,10 +69,10 @@ def test_check_document_has_the_seed_shape_plus_run_asset_check():
         "type": "DATA_VOLUME",
         "run_id": RUN_ID,
         "asset": "fact_911_calls",
-        "check": "warehouse_holds_100k_calls",
+        "check": "warehouse_holds_enough_calls",
     }
     assert volume["message"] == (
-        "Check warehouse_holds_100k_calls on fact_911_calls failed: 911 calls: 6,000 (< 100,000)"
+        "Check warehouse_holds_enough_calls on fact_911_calls failed: 911 calls: 6,000 (< 100,000)"
     )
     # the rule's own action text (analytics.alerts) is reused, not copied
     assert volume["action_required"] == rules.check_data_volume(None).action_required
@@ -77,19 +81,17 @@ def test_check_document_has_the_seed_shape_plus_run_asset_check():
     assert forecast["check_severity"] == "ERROR"
 
 
-def test_watched_checks_cover_the_alert_rules_and_pre_checks():
-    assert set(alerting.WATCHED_CHECKS) == {
-        "warehouse_holds_100k_calls",
-        "association_rules_found",
-        "at_least_100_zones_clustered",
-        "forecast_generated",
-        "risk_scores_not_all_zero",
-        "at_most_10_high_risk_events",
-        "enough_calls_for_rules",
-        "enough_geolocated_calls_for_zones",
-        "enough_days_for_forecast",
-    }
-    assert alerting.WATCHED_CHECKS["at_most_10_high_risk_events"].severity == "CRITICAL"
+def test_a_check_without_its_own_rule_is_reported_generically():
+    failed = alerting.FailedCheck(
+        check="no_duplicate_calls",
+        asset="fact_911_calls",
+        run_id=RUN_ID,
+        check_severity="ERROR",
+        metadata={"duplicate_keys": 3},
+    )
+    alert, extra = alerting.check_failure_alert(failed)
+    assert (alert.severity, alert.type) == ("ERROR", alerting.CHECK_FAILURE)
+    assert alert.message.endswith("duplicate_keys=3") and extra["check"] == "no_duplicate_calls"
 
 
 def test_run_failure_alerts_one_per_failed_step():
@@ -128,7 +130,7 @@ def test_email_rendering():
     )
     assert message["To"] == "ops@example.org, gis@example.org"
     body = message.get_content()
-    assert "1. [WARNING] DATA_VOLUME (fact_911_calls / warehouse_holds_100k_calls)" in body
+    assert "1. [WARNING] DATA_VOLUME (fact_911_calls / warehouse_holds_enough_calls)" in body
     assert "Alert file: s3://x.json" in body
 
 
@@ -148,7 +150,7 @@ def test_send_email_through_a_real_smtp_server_without_login():
     assert received.recipients == ["ops@example.org", "gis@example.org"]
     assert received.login is None and server.logins == []
     assert received.message["Subject"].startswith("[SafeBeat] ERROR: 2 alerts")
-    assert "Check warehouse_holds_100k_calls" in received.message.get_content()
+    assert "Check warehouse_holds_enough_calls" in received.message.get_content()
 
 
 def test_send_email_logs_in_when_a_user_is_configured():

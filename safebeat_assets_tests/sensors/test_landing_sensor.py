@@ -6,21 +6,19 @@ import os
 import uuid
 from pathlib import Path
 
-import boto3
 import dagster as dg
 import pytest
 
-from safebeat_assets.defs import raw
-from safebeat_assets.defs.sensors import SOURCE_ASSETS, landing_zone_sensor
+from safebeat_assets.asset_names import RAW_ASSET_BY_SOURCE
+from safebeat_assets.defs.sensors.landing import landing_zone_sensor
 from safebeat_assets.storage.landing import SOURCE_PATTERNS, LandingZone
 from safebeat_assets.storage.object_store import LakeStorage
+from safebeat_assets_tests.helpers import assets_in_group
 
-from .conftest import S3_KEY
-
-ALL_RAW = {"raw_911_calls", "raw_events", "raw_block_groups"}
+ALL_RAW = assets_in_group("raw")
 # evaluate_tick checks each request against the asset graph; stand-ins for the raw assets keep
-# these tests free of the lake and warehouse resources (the names are checked against defs/raw.py
-# below).
+# these tests free of the lake and warehouse resources (the names are checked against the raw
+# group below).
 RAW_GRAPH = dg.Definitions(assets=[dg.AssetSpec(name) for name in sorted(ALL_RAW)])
 
 
@@ -46,9 +44,8 @@ def only_file(folder: Path, source: str) -> Path:
 
 
 def test_sources_map_to_the_real_raw_assets():
-    keys = {a.key.to_user_string() for a in dg.load_assets_from_modules([raw])}
-    assert set(SOURCE_ASSETS.values()) == ALL_RAW <= keys
-    assert set(SOURCE_ASSETS) == set(SOURCE_PATTERNS)
+    assert set(RAW_ASSET_BY_SOURCE.values()) == ALL_RAW
+    assert set(RAW_ASSET_BY_SOURCE) == set(SOURCE_PATTERNS)
 
 
 def test_first_tick_requests_every_raw_asset_then_unchanged_files_skip(landing_dir):
@@ -189,25 +186,13 @@ def test_unreadable_cursor_counts_every_file_as_new(landing_dir):
 
 
 @pytest.fixture
-def s3_landing(moto_endpoint, tmp_path):
-    storage = LakeStorage(
-        root="s3://", endpoint_url=moto_endpoint, access_key_id=S3_KEY, secret_access_key=S3_KEY
-    )
-    storage.ensure_buckets()
+def s3_landing(s3_storage, s3_client, tmp_path):
+    s3_storage.ensure_buckets()
     prefix = f"landing-{uuid.uuid4().hex[:8]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_KEY,
-        region_name="us-east-1",
-    )
     landing = LandingZone(
-        location=f"s3://raw-data/{prefix}", storage=storage, cache_dir=str(tmp_path / "cache")
+        location=f"s3://raw-data/{prefix}", storage=s3_storage, cache_dir=str(tmp_path / "cache")
     )
-    yield landing, client, prefix
-    for obj in client.list_objects_v2(Bucket="raw-data", Prefix=prefix).get("Contents", []):
-        client.delete_object(Bucket="raw-data", Key=obj["Key"])
+    return landing, s3_client, prefix
 
 
 def test_s3_landing_uses_etags(s3_landing, sample_landing, tmp_path):

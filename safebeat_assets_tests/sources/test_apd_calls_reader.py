@@ -34,7 +34,7 @@ HEADER_27 = [
     "Geo ID", "Census Block Group",
 ]  # fmt: skip
 
-# The two real e687 rows of data-formats §1.8, by header.
+# Two real rows of the published dispatched-calls data, by header.
 ROW_1 = {
     "Incident Number": "253041790", "Incident Type": "Dispatched Incident",
     "Mental Health Flag": "Not Mental Health Incident", "Priority Level": "Priority 2",

@@ -10,7 +10,7 @@ from safebeat_assets.sources.apd_calls import RAW_CALL_COLUMNS
 from safebeat_assets.transform import clean_calls
 from safebeat_assets.transform.calls import CLEANED_CALL_COLUMNS
 
-# The two real e687 rows of data-formats §1.8 (canonical names, raw text).
+# Two real rows of the published dispatched-calls data (canonical names, raw text).
 REAL_ROW_1 = {
     "incident_number": "253041790",
     "incident_type": "Dispatched Incident",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,9 +24,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from safebeat_assets.definitions import build_definitions
-from safebeat_assets.defs.automation import DAILY_JOB_NAME
-from safebeat_assets.defs.partitions import months_tags
 from safebeat_assets.settings import (
     ENV_DATA_DIR,
     ENV_LANDING_DIR,
@@ -37,9 +33,8 @@ from safebeat_assets.settings import (
     load_settings,
 )
 from safebeat_assets.storage.warehouse import Warehouse
+from safebeat_assets_tests.helpers import free_port, run_daily_job
 
-REPORT_DATE = "2025-07-01"
-RUN_CONFIG = {"ops": {"daily_report": {"config": {"report_date": REPORT_DATE}}}}
 STARTUP_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 15
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
@@ -67,12 +62,6 @@ def graphql(url: str, query: str, variables: dict | None = None, timeout: float 
         payload = json.loads(response.read())
     assert not payload.get("errors"), payload["errors"]
     return payload["data"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_loaded(url: str, proc: subprocess.Popen, log_path: Path) -> None:
@@ -143,14 +132,8 @@ def ui_server(tmp_path_factory, warehouse_url, sample_landing) -> Iterator[UiSer
                 warehouse_url_env=ENV_WAREHOUSE_URL,
                 warehouse_schema=schema,
             )
-            job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
             with dg.DagsterInstance.from_config(str(home)) as instance:
-                result = job.execute_in_process(
-                    instance=instance,
-                    run_config=RUN_CONFIG,
-                    raise_on_error=False,
-                    tags=months_tags(),
-                )
+                result = run_daily_job(settings, instance=instance)
         assert result.success, [e.message for e in result.all_events if e.is_failure]
 
         workspace = root / "workspace.yaml"

@@ -6,28 +6,10 @@ sensors.py, schedules/schedules.py, instigation.py).
 
 import pytest
 
-from safebeat_assets.defs.automation import DAILY_JOB_NAME
 from safebeat_assets.defs.partitions import RANGE_END_TAG
+from safebeat_assets.defs.schedules import DAILY_JOB_NAME, DAILY_SCHEDULE_NAME
+from safebeat_assets_tests.helpers import ASSET_GROUPS, SENSOR_NAMES
 
-EXPECTED_GROUPS = {
-    "raw_911_calls": "raw",
-    "raw_events": "raw",
-    "raw_block_groups": "raw",
-    "cleaned_911_calls": "cleaned",
-    "quarantined_911_calls": "cleaned",
-    "cleaned_events": "cleaned",
-    "enriched_911_calls": "enriched",
-    "dim_geo": "warehouse",
-    "dim_event": "warehouse",
-    "fact_911_calls": "warehouse",
-    "fact_event_incidents": "warehouse",
-    "association_rules": "ml",
-    "zone_clusters": "ml",
-    "call_forecast": "ml",
-    "event_risk_scores": "risk",
-    "zone_risk_scores": "risk",
-    "daily_report": "reporting",
-}
 # Tables and models whose materialization records `dagster/row_count`.
 ROW_COUNTED = {
     "raw_911_calls",
@@ -43,14 +25,7 @@ ROW_COUNTED = {
     "event_risk_scores",
     "zone_risk_scores",
 }
-SENSORS = {
-    "safebeat_automation_sensor",
-    "raw_month_change_sensor",
-    "landing_zone_sensor",
-    "run_failure_alert_sensor",
-    "check_failure_alert_sensor",
-}
-SCHEDULE = "safebeat_daily_schedule"
+SCHEDULE = DAILY_SCHEDULE_NAME
 
 ASSETS_QUERY = """
 {
@@ -111,7 +86,7 @@ def asset_nodes(ui_server) -> dict[str, dict]:
 @pytest.mark.e2e
 def test_ui_lists_every_asset_with_description_and_group(ui_server, asset_nodes):
     assert ui_server.startup_seconds < 90
-    assert {name: node["groupName"] for name, node in asset_nodes.items()} == EXPECTED_GROUPS
+    assert {name: node["groupName"] for name, node in asset_nodes.items()} == ASSET_GROUPS
     for name, node in asset_nodes.items():
         assert (node["description"] or "").strip(), f"{name} has no description in the UI"
         assert DAILY_JOB_NAME in node["jobNames"], name
@@ -166,7 +141,7 @@ def test_ui_shows_an_evaluation_for_every_check_the_run_executed(ui_server, asse
         ("fact_event_incidents", "no_duplicate_event_links"),
     ]:
         assert shown[key] is True, key
-    assert shown[("fact_911_calls", "warehouse_holds_100k_calls")] is False
+    assert shown[("fact_911_calls", "warehouse_holds_enough_calls")] is False
 
 
 @pytest.mark.e2e
@@ -180,4 +155,4 @@ def test_ui_shows_schedule_and_sensors_running(ui_server):
     assert schedules[SCHEDULE]["scheduleState"]["status"] == "RUNNING"
     assert schedules[SCHEDULE]["cronSchedule"] == "0 3 * * *"
     sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
-    assert sensors == dict.fromkeys(SENSORS, "RUNNING")
+    assert sensors == dict.fromkeys(SENSOR_NAMES, "RUNNING")

@@ -9,14 +9,25 @@ from typing import Any
 
 import dagster as dg
 
-from .defs.common import LAKE_IO, WAREHOUSE_IO, PipelineSettings
-from .defs.sensors import AlertChannels
-from .settings import ENV_S3_ACCESS_KEY_ID, ENV_S3_SECRET_ACCESS_KEY, RAW_BUCKET, Settings
-from .storage.lake import ParquetLakeIOManager
-from .storage.landing import LandingZone
-from .storage.object_store import LakeStorage
-from .storage.reports import ReportStore
-from .storage.warehouse_io import WarehouseIOManager, WarehouseResource
+from ..settings import ENV_S3_ACCESS_KEY_ID, ENV_S3_SECRET_ACCESS_KEY, RAW_BUCKET, Settings
+from ..storage.lake import ParquetLakeIOManager
+from ..storage.landing import LandingZone
+from ..storage.object_store import LakeStorage
+from ..storage.reports import ReportStore
+from ..storage.warehouse_io import WarehouseIOManager, WarehouseResource
+from .alert_channels import AlertChannels
+from .pipeline import PipelineSettings
+
+LAKE_IO = "lake_io_manager"
+WAREHOUSE_IO = "warehouse_io_manager"
+
+__all__ = [
+    "LAKE_IO",
+    "WAREHOUSE_IO",
+    "AlertChannels",
+    "PipelineSettings",
+    "build_resources",
+]
 
 
 def _lake_storage(settings: Settings) -> LakeStorage:

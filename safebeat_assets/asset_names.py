@@ -1,0 +1,46 @@
+"""The name of every SafeBeat asset, declared once.
+
+An asset's name is also the name of what stores it: its lake object (`<bucket>/<name>.parquet`
+or `<bucket>/<name>/<month>.parquet`) or its warehouse table. Code that refers to an asset
+other than by a parameter of the asset function that reads it imports the name from here.
+"""
+
+RAW_CALLS = "raw_911_calls"
+RAW_EVENTS = "raw_events"
+RAW_BLOCK_GROUPS = "raw_block_groups"
+
+CLEANED_CALLS = "cleaned_911_calls"
+QUARANTINED_CALLS = "quarantined_911_calls"
+CLEANED_EVENTS = "cleaned_events"
+ENRICHED_CALLS = "enriched_911_calls"
+
+DIM_GEO = "dim_geo"
+DIM_EVENT = "dim_event"
+FACT_CALLS = "fact_911_calls"
+FACT_EVENT_INCIDENTS = "fact_event_incidents"
+
+ASSOCIATION_RULES = "association_rules"
+ZONE_CLUSTERS = "zone_clusters"
+CALL_FORECAST = "call_forecast"
+
+EVENT_RISK_SCORES = "event_risk_scores"
+ZONE_RISK_SCORES = "zone_risk_scores"
+
+DAILY_REPORT = "daily_report"
+
+# The landing-zone source each raw asset reads (`<landing>/<source>/...`).
+RAW_ASSET_BY_SOURCE: dict[str, str] = {
+    "calls": RAW_CALLS,
+    "events": RAW_EVENTS,
+    "block_groups": RAW_BLOCK_GROUPS,
+}
+RAW_ASSETS: tuple[str, ...] = tuple(RAW_ASSET_BY_SOURCE.values())
+
+# Call-level assets partitioned by local month.
+MONTHLY_ASSETS: tuple[str, ...] = (
+    CLEANED_CALLS,
+    QUARANTINED_CALLS,
+    ENRICHED_CALLS,
+    FACT_CALLS,
+    FACT_EVENT_INCIDENTS,
+)

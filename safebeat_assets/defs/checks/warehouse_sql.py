@@ -1,0 +1,280 @@
+"""Blocking integrity checks on the warehouse tables, and the ML pre-checks on fact_911_calls.
+
+They run SQL against the stored table (not the in-memory frame), so they verify what readers
+actually see. ERROR severity: a failure stops the downstream steps of the run, and automation
+waits until the check passes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+
+from ... import alerting
+from ...analytics import alerts as alert_rules
+from ...analytics import requirements
+from ...analytics.risk import HIGH_THRESHOLD, MAX_RISK, MEDIUM_THRESHOLD, RISK_CATEGORIES
+from ...analytics.zones import ZONE_LABELS
+from ...asset_names import (
+    DIM_EVENT,
+    DIM_GEO,
+    EVENT_RISK_SCORES,
+    FACT_CALLS,
+    FACT_EVENT_INCIDENTS,
+    ZONE_RISK_SCORES,
+)
+from ...resources import PipelineSettings
+from ...storage.warehouse_io import WarehouseResource
+
+EARLIEST_PLAUSIBLE_DATE = date(2000, 1, 1)
+TEXAS_GEOID_PATTERN = "^48[0-9]{10}$"
+
+Judge = Callable[[tuple, PipelineSettings], tuple[bool, dict]]
+
+
+@dataclass(frozen=True)
+class SqlCheck:
+    """A check computed from one SQL row; `judge` turns it into (passed, metadata)."""
+
+    asset: str
+    name: str
+    description: str
+    query: str  # {t} is the asset's table, {events} the dim_event table
+    judge: Judge
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # For uniqueness checks: the key. A validated primary-key or unique constraint on (a subset
+    # of) it proves the assertion without scanning the table.
+    unique_key: tuple[str, ...] = ()
+    # How a failure is reported by the check-failure alert sensor (None: the generic way).
+    alert: alerting.CheckRule | None = None
+
+
+def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=spec.asset, name=spec.name, description=spec.description, blocking=True)
+    def _check(warehouse: WarehouseResource, pipeline: PipelineSettings) -> dg.AssetCheckResult:
+        client = warehouse.client()
+        constraint = client.unique_constraint_within(spec.asset, spec.unique_key)
+        if constraint:
+            passed, metadata = spec.judge((0,), pipeline)
+            metadata["enforced_by"] = f"constraint {constraint} (validated by PostgreSQL)"
+        else:
+            row = client.fetch_one(
+                spec.query, params=dict(spec.params) or None, t=spec.asset, events=DIM_EVENT
+            )
+            passed, metadata = spec.judge(row, pipeline)
+        return dg.AssetCheckResult(
+            passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+        )
+
+    return _check
+
+
+def at_least(threshold_of: Callable[[PipelineSettings], int], label: str) -> Judge:
+    def judge(row: tuple, pipeline: PipelineSettings) -> tuple[bool, dict]:
+        value, threshold = row[0], threshold_of(pipeline)
+        return value >= threshold, {label: int(value), "threshold": threshold}
+
+    return judge
+
+
+def none_found(label: str) -> Judge:
+    def judge(row: tuple, _: PipelineSettings) -> tuple[bool, dict]:
+        return row[0] == 0, {label: int(row[0]), "threshold": 0}
+
+    return judge
+
+
+def dates_in_plausible_range(row: tuple, _: PipelineSettings) -> tuple[bool, dict]:
+    first, last = row
+    latest_allowed = date.today() + timedelta(days=1)
+    passed = first is not None and first >= EARLIEST_PLAUSIBLE_DATE and last <= latest_allowed
+    return passed, {
+        "first_response_date": str(first),
+        "last_response_date": str(last),
+        "allowed_range": f"{EARLIEST_PLAUSIBLE_DATE} .. {latest_allowed}",
+    }
+
+
+def duplicates_of(*key: str) -> str:
+    return f"SELECT count(*) - count(DISTINCT ({', '.join(key)})) FROM {{t}}"
+
+
+def unique_check(asset: str, name: str, description: str, label: str, *key: str) -> SqlCheck:
+    return SqlCheck(
+        asset, name, description, duplicates_of(*key), none_found(label), unique_key=key
+    )
+
+
+def row_count_check(asset: str, name: str, description: str) -> SqlCheck:
+    return SqlCheck(
+        asset, name, description, "SELECT count(*) FROM {t}", at_least(lambda _: 1, "rows")
+    )
+
+
+def pre_check(
+    name: str, query: str, label: str, threshold: str, default: int, needs: str, alert_type: str
+) -> SqlCheck:
+    """A blocking ML pre-check: a count from fact_911_calls against a PipelineSettings minimum."""
+    return SqlCheck(
+        FACT_CALLS,
+        name,
+        f"Pre-check: {needs} (PipelineSettings.{threshold}, {default:,} by default). Blocks the "
+        "ML steps of the run.",
+        query,
+        at_least(lambda pipeline: getattr(pipeline, threshold), label),
+        alert=alerting.pre_check_rule(alert_type, needs),
+    )
+
+
+_NEEDS_CALLS = "association rules need enough calls"
+_NEEDS_LOCATED = "zone clustering needs enough geo-located calls"
+_NEEDS_DAYS = "the forecast needs enough distinct call dates"
+
+SQL_CHECKS: list[SqlCheck] = [
+    row_count_check(DIM_GEO, "dim_geo_has_block_groups", "dim_geo holds at least one block group."),
+    unique_check(
+        DIM_GEO,
+        "geo_ids_unique_in_dim_geo",
+        "Every geo_id occurs once in dim_geo.",
+        "duplicate_geo_ids",
+        "geo_id",
+    ),
+    SqlCheck(
+        DIM_GEO,
+        "dim_geo_ids_are_12_digit_texas_geoids",
+        f"Every dim_geo geo_id matches {TEXAS_GEOID_PATTERN} (Texas block-group GEOID).",
+        "SELECT count(*) FROM {t} WHERE geo_id !~ %(pattern)s",
+        none_found("malformed_geo_ids"),
+        params={"pattern": TEXAS_GEOID_PATTERN},
+    ),
+    SqlCheck(
+        DIM_GEO,
+        "dim_geo_points_and_areas_plausible",
+        "Internal points lie in lat (25, 37) / lon (-107, -93) and every land area is > 0.",
+        "SELECT count(*) FROM {t} WHERE NOT (latitude_centroid BETWEEN 25 AND 37 AND "
+        "longitude_centroid BETWEEN -107 AND -93 AND area_sq_km > 0)",
+        none_found("implausible_rows"),
+    ),
+    row_count_check(DIM_EVENT, "dim_event_has_events", "dim_event holds at least one permit."),
+    unique_check(
+        DIM_EVENT,
+        "event_ids_unique",
+        "Every event_id (FOLDERRSN) occurs once.",
+        "duplicate_event_ids",
+        "event_id",
+    ),
+    SqlCheck(
+        DIM_EVENT,
+        "event_end_not_before_start",
+        "No event ends before it starts.",
+        "SELECT count(*) FROM {t} WHERE end_date < start_date",
+        none_found("events_ending_before_start"),
+    ),
+    unique_check(
+        FACT_CALLS,
+        "no_duplicate_calls",
+        "No two rows share (incident_number, response_datetime).",
+        "duplicate_keys",
+        "incident_number",
+        "response_datetime",
+    ),
+    SqlCheck(
+        FACT_CALLS,
+        "geo_ids_well_formed",
+        "Every delivered Geo ID that survived cleaning is a 12-digit Texas GEOID.",
+        "SELECT count(*) FROM {t} WHERE reported_geo_id !~ %(pattern)s",
+        none_found("malformed_geo_ids"),
+        params={"pattern": TEXAS_GEOID_PATTERN},
+    ),
+    SqlCheck(
+        FACT_CALLS,
+        "response_dates_in_plausible_range",
+        f"All response dates lie between {EARLIEST_PLAUSIBLE_DATE} and tomorrow.",
+        "SELECT min(response_date), max(response_date) FROM {t}",
+        dates_in_plausible_range,
+    ),
+    pre_check(
+        "enough_calls_for_rules",
+        "SELECT count(*) FROM {t}",
+        "calls",
+        "min_calls_for_rules",
+        requirements.MIN_CALLS_FOR_RULES,
+        _NEEDS_CALLS,
+        alert_rules.ML_RULES_EMPTY,
+    ),
+    pre_check(
+        "enough_geolocated_calls_for_zones",
+        "SELECT count(*) FROM {t} WHERE latitude_centroid IS NOT NULL",
+        "geolocated_calls",
+        "min_geolocated_calls_for_zones",
+        requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES,
+        _NEEDS_LOCATED,
+        alert_rules.ML_CLUSTERING,
+    ),
+    pre_check(
+        "enough_days_for_forecast",
+        "SELECT count(DISTINCT response_date) FROM {t}",
+        "distinct_days",
+        "min_days_for_forecast",
+        requirements.MIN_DAYS_FOR_FORECAST,
+        _NEEDS_DAYS,
+        alert_rules.ML_FORECAST_MISSING,
+    ),
+    unique_check(
+        FACT_EVENT_INCIDENTS,
+        "no_duplicate_event_links",
+        "Each (call, event) pair is linked once.",
+        "duplicate_links",
+        "incident_number",
+        "response_datetime",
+        "event_id",
+    ),
+    SqlCheck(
+        FACT_EVENT_INCIDENTS,
+        "links_within_event_dates",
+        "Every linked call happened between its event's start and end date (inclusive).",
+        "SELECT count(*) FROM {t} l JOIN {events} e USING (event_id) "
+        "WHERE l.call_date < e.start_date OR l.call_date > e.end_date",
+        none_found("links_outside_dates"),
+    ),
+    SqlCheck(
+        EVENT_RISK_SCORES,
+        "risk_scores_between_0_and_100",
+        f"Every event risk score lies in [0, {MAX_RISK:g}] and its category matches the cut-offs "
+        f"({RISK_CATEGORIES[0]} ≥ {HIGH_THRESHOLD:g}, {RISK_CATEGORIES[1]} ≥ "
+        f"{MEDIUM_THRESHOLD:g}, else {RISK_CATEGORIES[2]}).",
+        "SELECT count(*) FROM {t} WHERE risk_score < 0 OR risk_score > %(max)s OR risk_category <> "
+        "CASE WHEN risk_score >= %(high)s THEN %(high_label)s "
+        "WHEN risk_score >= %(medium)s THEN %(medium_label)s ELSE %(low_label)s END",
+        none_found("invalid_scores"),
+        params={
+            "max": MAX_RISK,
+            "high": HIGH_THRESHOLD,
+            "medium": MEDIUM_THRESHOLD,
+            "high_label": RISK_CATEGORIES[0],
+            "medium_label": RISK_CATEGORIES[1],
+            "low_label": RISK_CATEGORIES[2],
+        },
+    ),
+    unique_check(
+        ZONE_RISK_SCORES,
+        "zone_geo_ids_unique",
+        "Each block group has one zone.",
+        "duplicate_geo_ids",
+        "geo_id",
+    ),
+    SqlCheck(
+        ZONE_RISK_SCORES,
+        "zones_use_known_labels",
+        f"Every zone is {', '.join(ZONE_LABELS[:-1])} or {ZONE_LABELS[-1]}.",
+        "SELECT count(*) FROM {t} WHERE NOT risk_zone = ANY(%(labels)s)",
+        none_found("unknown_labels"),
+        params={"labels": list(ZONE_LABELS)},
+    ),
+]
+
+SQL_ASSET_CHECKS: list[dg.AssetChecksDefinition] = [_build_sql_check(spec) for spec in SQL_CHECKS]

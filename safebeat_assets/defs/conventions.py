@@ -1,0 +1,164 @@
+"""What every asset of a stage shares (group, owners, storage, kinds), declared once per stage,
+and the metadata helpers the asset bodies use."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ..resources import LAKE_IO, WAREHOUSE_IO
+from ..storage.lake import BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
+from .checks.alert_rules import alert_check_specs
+
+DATA_OWNERS = ("team:safebeat-data",)
+ANALYTICS_OWNERS = ("team:safebeat-analytics",)
+
+# Monthly assets run as single-run backfills: one run may cover many months.
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The decorator arguments shared by the assets of one stage. An asset adds its own
+    description, code version and extra kinds; a lake stage names its bucket; `shared` holds
+    further arguments every asset of the stage takes (e.g. a common dependency). An asset
+    that has alert-rule checks (`checks.alert_rules`) gets their specs by its name."""
+
+    group: str
+    owners: tuple[str, ...]
+    kinds: frozenset[str]
+    io_manager_key: str
+    bucket: str | None = None
+    shared: Mapping[str, Any] = field(default_factory=dict)
+
+    def _arguments(
+        self,
+        code_version: str,
+        description: str,
+        kinds: Iterable[str],
+        monthly: dg.PartitionsDefinition | None,
+    ) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "owners": list(self.owners),
+            "kinds": set(self.kinds) | set(kinds),
+            "io_manager_key": self.io_manager_key,
+            "code_version": code_version,
+            "description": description,
+        }
+        if self.bucket:
+            arguments["metadata"] = {BUCKET_METADATA_KEY: self.bucket}
+        if monthly is not None:
+            arguments["partitions_def"] = monthly
+            arguments["backfill_policy"] = SINGLE_RUN
+        return arguments
+
+    def asset(
+        self,
+        *,
+        code_version: str,
+        description: str,
+        kinds: Iterable[str] = (),
+        monthly: dg.PartitionsDefinition | None = None,
+        **asset_arguments: Any,
+    ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+        """`@dg.asset` with the stage's arguments; `monthly` partitions it by month."""
+
+        def decorate(compute: Callable[..., Any]) -> dg.AssetsDefinition:
+            arguments = self._arguments(code_version, description, kinds, monthly)
+            arguments.update(group_name=self.group, **self.shared, **asset_arguments)
+            specs = alert_check_specs(compute.__name__)
+            if specs:
+                arguments["check_specs"] = specs
+            return dg.asset(**arguments)(compute)
+
+        return decorate
+
+    def out(self, *, code_version: str, description: str, kinds: Iterable[str] = ()) -> dg.AssetOut:
+        """One output of a `@dg.multi_asset` with the stage's arguments (the multi-asset itself
+        carries the group and the partitions)."""
+        return dg.AssetOut(**self._arguments(code_version, description, kinds, monthly=None))
+
+
+def lake_stage(
+    group: str,
+    bucket: str,
+    owners: tuple[str, ...],
+    kinds: Iterable[str],
+    shared: Mapping[str, Any] | None = None,
+) -> Stage:
+    return Stage(group, owners, frozenset(kinds) | {"parquet"}, LAKE_IO, bucket, shared or {})
+
+
+def warehouse_stage(group: str, owners: tuple[str, ...]) -> Stage:
+    return Stage(group, owners, frozenset({"pandas", "postgres"}), WAREHOUSE_IO)
+
+
+def columns_in(*columns: str) -> dg.AssetIn:
+    """An input that loads only these columns (both IO managers honour the `columns` metadata)."""
+    return dg.AssetIn(metadata={COLUMNS_METADATA_KEY: list(columns)})
+
+
+def _to_python(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def plain_json(value: Any) -> Any:
+    """Plain JSON values (dicts, lists, str, numbers) from numpy/pandas ones."""
+    return json.loads(json.dumps(value, default=_to_python))
+
+
+def json_metadata(value: Any) -> dg.JsonMetadataValue:
+    """JSON metadata from plain or numpy/pandas values (numbers, dates, nested dicts/lists)."""
+    return dg.MetadataValue.json(plain_json(value))
+
+
+def optional_float(value: Any, digits: int) -> dg.MetadataValue:
+    """A rounded float, or an explicit null when the value could not be computed."""
+    if value is None:
+        return dg.MetadataValue.null()
+    return dg.MetadataValue.float(round(float(value), digits))
+
+
+def content_version(frame: pd.DataFrame) -> str:
+    """A data version derived from the frame's content: identical rows give the same version."""
+    hashable = frame
+    if "geometry" in frame.columns:  # shapely objects do not hash by value; their WKB does
+        hashable = pd.DataFrame(frame.drop(columns="geometry"))
+        hashable["geometry"] = frame["geometry"].to_wkb()
+    digest = hashlib.sha256()
+    digest.update(repr([(str(c), str(t)) for c, t in hashable.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(hashable, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def versioned(
+    frame: pd.DataFrame,
+    metadata: dict[str, Any] | None = None,
+    output_name: str = "result",
+    version: str | None = None,
+) -> dg.Output:
+    """The frame as an Output carrying its content-derived data version (`version` when the
+    caller already derived one from the content)."""
+    return dg.Output(
+        frame,
+        output_name=output_name,
+        metadata=metadata or {},
+        data_version=dg.DataVersion(version or content_version(frame)),
+    )
+
+
+def image_metadata(png: bytes, caption: str) -> dg.MarkdownMetadataValue:
+    """A PNG shown inline in the asset's metadata (markdown image with a data URI)."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{encoded})")

@@ -1,0 +1,33 @@
+"""Tunables that several assets and checks share, as one Dagster resource."""
+
+import dagster as dg
+
+from ..analytics import requirements
+from ..analytics.alerts import DEFAULT_THRESHOLDS, AlertThresholds
+from ..sources.tiger_block_groups import DEFAULT_COUNTY_FPS
+from ..transform.linkage import DEFAULT_RADIUS_KM
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Set from settings.py by `build_resources`; overridable in the launchpad. The defaults are
+    the ones of the modules that own each number."""
+
+    link_radius_km: float = DEFAULT_RADIUS_KM
+    county_fips: list[str] = list(DEFAULT_COUNTY_FPS)
+    min_calls_for_rules: int = requirements.MIN_CALLS_FOR_RULES
+    min_geolocated_calls_for_zones: int = requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES
+    min_days_for_forecast: int = requirements.MIN_DAYS_FOR_FORECAST
+    min_warehouse_calls: int = DEFAULT_THRESHOLDS.min_warehouse_calls
+    min_zones_clustered: int = DEFAULT_THRESHOLDS.min_zones
+    max_high_risk_events: int = DEFAULT_THRESHOLDS.max_high_events
+    min_geo_match_rate: float = DEFAULT_THRESHOLDS.min_geo_match_rate
+    forecast_horizon_days: int = requirements.FORECAST_HORIZON_DAYS
+
+    def alert_thresholds(self) -> AlertThresholds:
+        """The alert rules' thresholds as configured here (checks and report share them)."""
+        return AlertThresholds(
+            min_warehouse_calls=self.min_warehouse_calls,
+            min_zones=self.min_zones_clustered,
+            max_high_events=self.max_high_risk_events,
+            min_geo_match_rate=self.min_geo_match_rate,
+        )

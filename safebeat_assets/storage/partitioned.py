@@ -1,0 +1,39 @@
+"""The one convention by which a monthly asset hands its rows to an IO manager.
+
+A partitioned asset returns one frame for all partitions of its run, with a `partition_key`
+column naming each row's partition. The lake writes one object per partition from it and the
+warehouse replaces the slice of each partition; neither stores the column itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+
+PARTITION_COLUMN = "partition_key"
+
+
+def rows_by_partition(context: dg.OutputContext, frame: Any) -> dict[str, np.ndarray]:
+    """Row positions of each of the run's partitions (an empty array for a partition without
+    rows). A missing column, or rows of partitions outside the run, are errors."""
+    asset = context.asset_key.to_user_string()
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    if PARTITION_COLUMN not in names:
+        raise dg.DagsterInvariantViolationError(
+            f"partitioned asset {asset} must return a {PARTITION_COLUMN!r} column"
+        )
+    keys = frame[PARTITION_COLUMN]
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.to_pandas()
+    run_keys = list(context.asset_partition_keys)
+    stray = set(keys.unique()) - set(run_keys)
+    if stray:
+        raise dg.DagsterInvariantViolationError(
+            f"{asset} returned rows for partitions outside this run: {sorted(map(str, stray))[:5]}"
+        )
+    positions = keys.groupby(keys.to_numpy(), sort=False).indices
+    empty = np.empty(0, dtype=np.int64)
+    return {key: positions.get(key, empty) for key in run_keys}

@@ -1,0 +1,347 @@
+"""ParquetLakeIOManager in isolation: toy assets materialized into a temp folder and into S3
+(moto), checked against the stored objects themselves."""
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from shapely.geometry import Point
+
+from safebeat_assets.contracts import column_descriptions
+from safebeat_assets.storage.lake import (
+    ARROW_METADATA_KEY,
+    BUCKET_METADATA_KEY,
+    COLUMNS_METADATA_KEY,
+    ROW_COUNT_METADATA_KEY,
+    ParquetLakeIOManager,
+)
+from safebeat_assets.storage.object_store import LakeStorage
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+MONTHS = dg.MonthlyPartitionsDefinition(
+    start_date="2025-01-01", end_date="2025-07-01", timezone="America/Chicago"
+)
+pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
+
+SUMMARY = {"n_clusters": 2, "inertia": 1.25, "features": ["log_incidents", "avg_priority"]}
+
+
+@dataclass
+class Lake:
+    storage: LakeStorage
+    s3: object | None  # boto3 client, so stored objects are read without the lake's own code
+
+    def objects(self) -> dict[str, bytes]:
+        """Every stored object, keyed `<bucket>/<key>`."""
+        if self.s3 is None:
+            root = Path(self.storage.root)
+            return {
+                p.relative_to(root).as_posix(): p.read_bytes()
+                for p in root.rglob("*")
+                if p.is_file()
+            }
+        found = {}
+        for bucket in (b["Name"] for b in self.s3.list_buckets()["Buckets"]):
+            for obj in self.s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+                body = self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                found[f"{bucket}/{obj['Key']}"] = body
+        return found
+
+    def table(self, key: str) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.objects()[key]))
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request, tmp_path) -> Lake:
+    if request.param == "local":
+        return Lake(LakeStorage(root=str(tmp_path / "lake")), None)
+    return Lake(request.getfixturevalue("s3_storage"), request.getfixturevalue("s3_client"))
+
+
+@pytest.fixture
+def local_lake(tmp_path) -> Lake:
+    return Lake(LakeStorage(root=str(tmp_path / "lake")), None)
+
+
+def run(lake: Lake, assets, selection=None, partition_key=None, months=None):
+    tags = {RANGE_START: months[0], RANGE_END: months[1]} if months else None
+    return dg.materialize(
+        assets,
+        selection=selection,
+        resources={"io_manager": ParquetLakeIOManager(storage=lake.storage)},
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=partition_key,
+        tags=tags,
+    )
+
+
+def producer(name: str, make, bucket: str | None = "models", partitioned: bool = False):
+    extra = (
+        {"partitions_def": MONTHS, "backfill_policy": dg.BackfillPolicy.single_run()}
+        if partitioned
+        else {}
+    )
+
+    @dg.asset(name=name, metadata={BUCKET_METADATA_KEY: bucket} if bucket else {}, **extra)
+    def _produce(context: dg.AssetExecutionContext):
+        return make(context)
+
+    return _produce
+
+
+def consumer(name: str, upstream: str, seen: dict, metadata=None, partitioned: bool = False):
+    """An asset keeping what the lake loaded for it (`-> None`: it stores nothing itself)."""
+    extra = (
+        {"partitions_def": MONTHS, "backfill_policy": dg.BackfillPolicy.single_run()}
+        if partitioned
+        else {}
+    )
+
+    @dg.asset(
+        name=name, ins={"upstream": dg.AssetIn(key=upstream, metadata=metadata or {})}, **extra
+    )
+    def _consume(upstream) -> None:
+        seen[name] = upstream
+
+    return _consume
+
+
+def materialization(result, name: str) -> dict:
+    return result.asset_materializations_for_node(name)[0].metadata
+
+
+def schema_of(meta: dict) -> dict[str, tuple[str, str | None]]:
+    return {c.name: (c.type, c.description) for c in meta["dagster/column_schema"].schema.columns}
+
+
+def clusters(_context=None) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "geo_id": ["484530011001", "484530011002", "484530011003"],
+            "cluster_id": [0, 1, 0],
+            "incident_count": [12, 3, 7],
+            "location_risk": [2.5, 0.75, 1.5],
+        }
+    )
+    frame.attrs["model_summary"] = SUMMARY
+    return frame
+
+
+# --- unpartitioned -----------------------------------------------------------------------
+
+
+def test_frame_round_trips_with_attrs_columns_arrow_and_row_count(lake):
+    seen: dict = {}
+    result = run(
+        lake,
+        [
+            producer("zone_clusters", clusters),
+            consumer("whole", "zone_clusters", seen),
+            consumer(
+                "some", "zone_clusters", seen, {COLUMNS_METADATA_KEY: ["cluster_id", "geo_id"]}
+            ),
+            consumer("arrow", "zone_clusters", seen, {ARROW_METADATA_KEY: True}),
+            consumer("counted", "zone_clusters", seen, {ROW_COUNT_METADATA_KEY: True}),
+        ],
+    )
+    assert list(lake.objects()) == ["models/zone_clusters.parquet"]
+    stored = lake.table("models/zone_clusters.parquet").to_pandas()
+    pd.testing.assert_frame_equal(stored, clusters())
+    # The model summary lives in the object itself (the ML assets' reports read it back).
+    assert stored.attrs == {"model_summary": SUMMARY}
+
+    pd.testing.assert_frame_equal(seen["whole"], clusters())
+    assert seen["whole"].attrs == {"model_summary": SUMMARY}
+    assert list(seen["some"].columns) == ["cluster_id", "geo_id"]
+    assert seen["some"]["cluster_id"].tolist() == [0, 1, 0]
+    assert isinstance(seen["arrow"], pa.Table)
+    assert seen["arrow"].column("incident_count").to_pylist() == [12, 3, 7]
+    assert seen["counted"] == 3
+
+    meta = materialization(result, "zone_clusters")
+    assert meta["dagster/row_count"].value == 3
+    assert meta["safebeat/bucket"].value == "models"
+    assert str(meta["path"].value).endswith("models/zone_clusters.parquet")
+    assert "partitions_written" not in meta
+    described = column_descriptions("zone_clusters")
+    assert schema_of(meta) == {
+        "geo_id": ("object", described["geo_id"]),
+        "cluster_id": ("int64", described["cluster_id"]),
+        "incident_count": ("int64", described["incident_count"]),
+        "location_risk": ("float64", described["location_risk"]),
+    }
+
+
+def test_arrow_table_of_an_undescribed_asset(lake):
+    table = pa.table({"incident_number": pa.array([7, 8], pa.int64()), "raw": ["a", None]})
+    seen: dict = {}
+    result = run(
+        lake,
+        [
+            producer("toy_raw", lambda _: table, bucket="raw-data"),
+            consumer("arrow", "toy_raw", seen, {ARROW_METADATA_KEY: True}),
+        ],
+    )
+    assert lake.table("raw-data/toy_raw.parquet").equals(table)
+    assert seen["arrow"].equals(table)
+    meta = materialization(result, "toy_raw")
+    assert schema_of(meta) == {"incident_number": ("int64", None), "raw": ("string", None)}
+    assert meta["safebeat/bucket"].value == "raw-data"
+
+
+def test_geodataframe_is_stored_as_geoparquet(lake):
+    def zones(_context):
+        return gpd.GeoDataFrame(
+            {"geo_id": ["484530011001", "484530011002"], "risk": [1.0, 2.0]},
+            geometry=[Point(-97.74, 30.27), Point(-97.70, 30.30)],
+            crs="EPSG:4326",
+        )
+
+    seen: dict = {}
+    run(lake, [producer("toy_zones", zones), consumer("whole", "toy_zones", seen)])
+    raw = lake.objects()["models/toy_zones.parquet"]
+    assert b"geo" in pq.read_schema(io.BytesIO(raw)).metadata
+    loaded = seen["whole"]
+    assert isinstance(loaded, gpd.GeoDataFrame)
+    assert loaded.crs.to_epsg() == 4326
+    assert loaded.geometry.geom_equals(zones(None).geometry).all()
+    assert loaded["geo_id"].tolist() == ["484530011001", "484530011002"]
+
+
+def test_geoparquet_loads_only_the_requested_columns(local_lake):
+    def zones(_context):
+        return gpd.GeoDataFrame(
+            {"geo_id": ["484530011001"], "risk": [1.0]}, geometry=[Point(-97.74, 30.27)], crs=4326
+        )
+
+    seen: dict = {}
+    reader = consumer("ids", "toy_zones", seen, {COLUMNS_METADATA_KEY: ["geo_id"]})
+    run(local_lake, [producer("toy_zones", zones), reader])
+    assert list(seen["ids"].columns) == ["geo_id"]
+
+    arrow = consumer("arrow", "toy_zones", seen, {ARROW_METADATA_KEY: True})
+    run(local_lake, [producer("toy_zones", zones), arrow], selection=["arrow"])
+    assert isinstance(seen["arrow"], pa.Table) and b"geo" in seen["arrow"].schema.metadata
+
+
+def test_asset_without_bucket_is_an_error(local_lake):
+    with pytest.raises(dg.DagsterInvariantViolationError, match="has no safebeat/lake_bucket"):
+        run(local_lake, [producer("toy_nowhere", clusters, bucket=None)])
+    assert local_lake.objects() == {}
+
+
+def test_non_frame_output_is_a_type_error(local_lake):
+    with pytest.raises(TypeError, match="toy_dict returned dict"):
+        run(local_lake, [producer("toy_dict", lambda _: {"rows": 1})])
+    assert local_lake.objects() == {}
+
+
+# --- monthly partitions ------------------------------------------------------------------
+
+
+def calls(rows: list[tuple[int, str]]) -> pd.DataFrame:
+    """A frame in the partition convention from (incident, partition_key) rows."""
+    return pd.DataFrame(
+        {
+            "incident": pd.array([r[0] for r in rows], dtype="int64"),
+            "value": [float(r[0]) / 2 for r in rows],
+            "partition_key": [r[1] for r in rows],
+        }
+    )
+
+
+JAN, FEB, MAR, APR = "2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"
+FIRST_RUN = [(1, JAN), (3, MAR), (2, JAN)]
+
+
+def test_monthly_run_writes_every_month_and_loads_what_exists(lake):
+    monthly = producer("toy_calls", lambda _: calls(FIRST_RUN), "cleaned-data", partitioned=True)
+    result = run(lake, [monthly], months=(JAN, MAR))
+
+    objects = lake.objects()
+    assert sorted(objects) == [
+        f"cleaned-data/toy_calls/{month}.parquet" for month in (JAN, FEB, MAR)
+    ]
+    jan = lake.table(f"cleaned-data/toy_calls/{JAN}.parquet")
+    feb = lake.table(f"cleaned-data/toy_calls/{FEB}.parquet")
+    assert jan.column_names == ["incident", "value"]  # the key column is not stored
+    assert jan.column("incident").to_pylist() == [1, 2]
+    assert feb.num_rows == 0 and feb.schema == jan.schema
+    meta = materialization(result, "toy_calls")
+    assert meta["partitions_written"].value == 3
+    assert meta["dagster/row_count"].value == 3
+    assert list(schema_of(meta)) == ["incident", "value"]
+    assert meta["safebeat/bucket"].value == "cleaned-data"
+
+    # Re-running March alone replaces only March's object.
+    second = producer("toy_calls", lambda _: calls([(4, MAR)]), "cleaned-data", partitioned=True)
+    run(lake, [second], partition_key=MAR)
+    assert lake.table(f"cleaned-data/toy_calls/{MAR}.parquet").column("incident").to_pylist() == [4]
+    assert (
+        lake.objects()[f"cleaned-data/toy_calls/{JAN}.parquet"]
+        == objects[f"cleaned-data/toy_calls/{JAN}.parquet"]
+    )
+
+    seen: dict = {}
+    run(
+        lake,
+        [
+            second,
+            consumer("everything", "toy_calls", seen),
+            consumer("arrow", "toy_calls", seen, {ARROW_METADATA_KEY: True}),
+            consumer("counted", "toy_calls", seen, {ROW_COUNT_METADATA_KEY: True}),
+            consumer("values", "toy_calls", seen, {COLUMNS_METADATA_KEY: ["value"]}),
+        ],
+        selection=["everything", "arrow", "counted", "values"],
+    )
+    # April to June were never materialized: skipped, not errors.
+    assert seen["everything"]["incident"].tolist() == [1, 2, 4]
+    assert list(seen["everything"].columns) == ["incident", "value"]
+    assert seen["everything"].index.tolist() == [0, 1, 2]
+    assert seen["arrow"].column("incident").to_pylist() == [1, 2, 4]
+    assert seen["counted"] == 3
+    assert list(seen["values"].columns) == ["value"]
+
+    seen.clear()
+    monthly_reader = consumer("reader", "toy_calls", seen, partitioned=True)
+    run(lake, [second, monthly_reader], selection=["reader"], partition_key=MAR)
+    assert seen["reader"]["incident"].tolist() == [4]
+    run(lake, [second, monthly_reader], selection=["reader"], months=(FEB, APR))
+    assert seen["reader"]["incident"].tolist() == [4]  # Feb is empty, Apr missing
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (calls(FIRST_RUN).drop(columns=["partition_key"]), "must return a 'partition_key' column"),
+        (calls([(1, JAN), (5, "2025-05-01")]), r"outside this run: \['2025-05-01'\]"),
+    ],
+    ids=["missing-key-column", "month-outside-run"],
+)
+def test_partition_convention_violations_write_nothing(local_lake, frame, message):
+    monthly = producer("toy_calls", lambda _: frame.copy(), "cleaned-data", partitioned=True)
+    with pytest.raises(dg.DagsterInvariantViolationError, match=message):
+        run(local_lake, [monthly], months=(JAN, MAR))
+    assert local_lake.objects() == {}
+
+
+@pytest.mark.parametrize("metadata", [{}, {ROW_COUNT_METADATA_KEY: True}])
+def test_loading_a_monthly_asset_with_no_month_stored_is_an_error(local_lake, metadata):
+    monthly = producer("toy_calls", lambda _: calls(FIRST_RUN), "cleaned-data", partitioned=True)
+    reader = consumer("reader", "toy_calls", {}, metadata)
+    with pytest.raises(dg.DagsterInvariantViolationError, match="no partition of toy_calls"):
+        run(local_lake, [monthly, reader], selection=["reader"])
+
+
+def test_monthly_arrow_table_output(local_lake):
+    table = pa.table({"incident": [1, 3], "partition_key": [JAN, MAR]})
+    monthly = producer("toy_calls", lambda _: table, "cleaned-data", partitioned=True)
+    run(local_lake, [monthly], months=(JAN, MAR))
+    stored = local_lake.table(f"cleaned-data/toy_calls/{MAR}.parquet")
+    assert stored.column("incident").to_pylist() == [3]
