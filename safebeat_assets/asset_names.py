@@ -35,12 +35,3 @@ RAW_ASSET_BY_SOURCE: dict[str, str] = {
     "block_groups": RAW_BLOCK_GROUPS,
 }
 RAW_ASSETS: tuple[str, ...] = tuple(RAW_ASSET_BY_SOURCE.values())
-
-# Call-level assets partitioned by local month.
-MONTHLY_ASSETS: tuple[str, ...] = (
-    CLEANED_CALLS,
-    QUARANTINED_CALLS,
-    ENRICHED_CALLS,
-    FACT_CALLS,
-    FACT_EVENT_INCIDENTS,
-)

@@ -14,13 +14,13 @@ from .defs.sensors import build_sensors
 from .resources import build_resources
 from .settings import Settings, load_settings
 
-# Stage modules whose assets do not depend on the partition calendar.
-CALENDAR_FREE_MODULES = (raw, cleaned, warehouse, ml, risk, reporting)
+STAGE_MODULES = (raw, cleaned, enriched, warehouse, ml, risk, reporting)
 
 
 def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The stages' module-level assets, plus those built for the partition calendar."""
     return [
-        *dg.load_assets_from_modules(CALENDAR_FREE_MODULES),
+        *dg.load_assets_from_modules(STAGE_MODULES),
         raw.build_raw_calls(monthly),
         cleaned.build_cleaned_calls(monthly),
         enriched.build_enriched_calls(monthly),

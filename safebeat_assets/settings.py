@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .domain import DEFAULT_COUNTY_FPS, DEFAULT_LINK_RADIUS_KM
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("local", "prod")
 RAW_BUCKET = "raw-data"
@@ -115,11 +117,6 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    # The defaults belong to the modules that use them; imported here, not at module level, so
-    # that reading settings stays cheap for commands that never load the pipeline.
-    from .sources.tiger_block_groups import DEFAULT_COUNTY_FPS
-    from .transform.linkage import DEFAULT_RADIUS_KM
-
     env = os.environ if environ is None else environ
     profile = env.get(ENV_PROFILE, "local").strip().lower() or "local"
     if profile not in PROFILES:
@@ -131,7 +128,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         missing = [name for name in PROD_REQUIRED_ENV if not env.get(name)]
         if missing:
             raise SettingsError(f"the prod profile needs {', '.join(missing)}")
-    radius = _positive_float(env, ENV_LINK_RADIUS_KM, DEFAULT_RADIUS_KM)
+    radius = _positive_float(env, ENV_LINK_RADIUS_KM, DEFAULT_LINK_RADIUS_KM)
     counties = tuple(
         c.strip()
         for c in env.get(ENV_COUNTIES, ",".join(DEFAULT_COUNTY_FPS)).split(",")

@@ -2,6 +2,7 @@
 tests exercise the same assets, checks, policies and resources as `make demo` and the UI."""
 
 import socket
+from contextlib import contextmanager
 
 import dagster as dg
 import pandas as pd
@@ -62,35 +63,47 @@ def all_months_tags(settings: Settings) -> dict[str, str]:
     return months_tags(monthly_partitions(settings.partition_start))
 
 
+@contextmanager
+def clean_definitions_context():
+    """Loads and runs independent of earlier tests: in Dagster 1.13, leaving a `with
+    DagsterInstance` block disposes the instance but leaves its definitions-state storage the
+    current one, and the next definitions load reads it ("undefined DagsterInstance weakref").
+    An ephemeral instance has no such storage."""
+    with dg.DagsterInstance.ephemeral():
+        yield
+
+
 def materialize_subset(
     settings: Settings, selection: str | dg.AssetSelection, instance=None, **kwargs
 ):
     """Materialize `selection` (space-separated clauses such as "*fact_911_calls dim_event", or
     an AssetSelection) of the settings' definitions against their real storage."""
-    defs = build_definitions(settings)
     if isinstance(selection, str):
         clauses = dg.AssetSelection.from_coercible(selection.split())
         selection = clauses.required_multi_asset_neighbors()
-    return dg.materialize(
-        assets=[*defs.assets, *defs.asset_checks],
-        selection=selection,
-        resources=defs.resources,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        tags=kwargs.pop("tags", all_months_tags(settings)),
-        **kwargs,
-    )
+    with clean_definitions_context():
+        defs = build_definitions(settings)
+        return dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks],
+            selection=selection,
+            resources=defs.resources,
+            instance=instance or dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+            tags=kwargs.pop("tags", all_months_tags(settings)),
+            **kwargs,
+        )
 
 
 def run_daily_job(settings: Settings, instance=None, run_config=None):
     """The daily job over every month, as `make demo` runs it (report dated REPORT_DATE)."""
-    job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
-    return job.execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        run_config=run_config or REPORT_RUN_CONFIG,
-        raise_on_error=False,
-        tags=all_months_tags(settings),
-    )
+    with clean_definitions_context():
+        job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
+        return job.execute_in_process(
+            instance=instance or dg.DagsterInstance.ephemeral(),
+            run_config=run_config or REPORT_RUN_CONFIG,
+            raise_on_error=False,
+            tags=all_months_tags(settings),
+        )
 
 
 def row_counts(result) -> dict[str, int]:

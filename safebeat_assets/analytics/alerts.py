@@ -44,6 +44,8 @@ class AlertThresholds:
     min_zones: int = 100
     max_high_events: int = 10
     min_geo_match_rate: float = 0.90
+    forecast_horizon_days: int = FORECAST_HORIZON_DAYS
+    min_days_for_forecast: int = MIN_DAYS_FOR_FORECAST
 
 
 DEFAULT_THRESHOLDS = AlertThresholds()
@@ -117,10 +119,10 @@ def check_forecast(
     return Alert(
         severity=WARNING,
         type=ML_FORECAST_MISSING,
-        message=f"The {FORECAST_HORIZON_DAYS}-day call-volume forecast was not generated",
+        message=f"The {thresholds.forecast_horizon_days}-day call-volume forecast was not generated",
         action_required=(
-            f"Check the forecast pre-check (≥ {MIN_DAYS_FOR_FORECAST} distinct dates) and the "
-            "model logs."
+            f"Check the forecast pre-check (≥ {thresholds.min_days_for_forecast} distinct dates) "
+            "and the model logs."
         ),
     )
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..transform.linkage import DEFAULT_RADIUS_KM
+from ..domain import DEFAULT_LINK_RADIUS_KM
 
 EVENT_RISK_COLUMNS = [
     "event_id",
@@ -136,7 +136,7 @@ def _event_flags(links: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFra
 
 
 def score_event_risk(
-    links: pd.DataFrame, events: pd.DataFrame | None, radius_km: float = DEFAULT_RADIUS_KM
+    links: pd.DataFrame, events: pd.DataFrame | None, radius_km: float = DEFAULT_LINK_RADIUS_KM
 ) -> pd.DataFrame:
     """Contract event_risk_scores: one row per event with ≥ 1 linked call, riskiest first."""
     if links is None or links.empty:

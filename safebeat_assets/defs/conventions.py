@@ -72,10 +72,16 @@ class Stage:
 
         def decorate(compute: Callable[..., Any]) -> dg.AssetsDefinition:
             arguments = self._arguments(code_version, description, kinds, monthly)
-            arguments.update(group_name=self.group, **self.shared, **asset_arguments)
-            specs = alert_check_specs(compute.__name__)
+            arguments["group_name"] = self.group
+            own = dict(asset_arguments)
+            for name, shared in self.shared.items():
+                # Shared lists (deps) are extended, not replaced, by the asset's own.
+                arguments[name] = [*shared, *own.pop(name, [])]
+            arguments["metadata"] = {**arguments.get("metadata", {}), **own.pop("metadata", {})}
+            arguments.update(own)
+            specs = alert_check_specs(own.get("name", compute.__name__))
             if specs:
-                arguments["check_specs"] = specs
+                arguments["check_specs"] = [*specs, *own.get("check_specs", [])]
             return dg.asset(**arguments)(compute)
 
         return decorate

@@ -1,11 +1,13 @@
-"""ML stage: association rules, KMeans risk zones and the 7-day call forecast, fitted on all calls.
+"""ML stage: association rules, KMeans risk zones and the call-volume forecast, fitted on all
+calls.
 
 Each model reads the calls from the lake's `enriched_911_calls` (the rows of `fact_911_calls`,
 columnar: only the columns it needs, much cheaper than reading them back from PostgreSQL) and
 depends on `fact_911_calls` too, so the blocking pre-checks on the warehouse gate it. Outputs
-are data (rules, zone assignments, forecasts) stored in the `models` bucket, never pickles; each
-carries its model summary in the stored frame's attributes (`MODEL_SUMMARY`), which the Parquet
-lake keeps in the file, so consumers read it from storage like the rows.
+are data (rules, zone assignments, forecasts) stored in the `models` bucket, never pickles. The
+zones and the forecast also carry their model summary (chosen K, silhouette, test metrics) in
+the stored frame's attributes (`MODEL_SUMMARY`), which the Parquet lake keeps in the file, so the
+report reads it from storage like the rows.
 """
 
 from typing import Any

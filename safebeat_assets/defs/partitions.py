@@ -1,4 +1,4 @@
-"""Monthly partitions of the call-level assets, keyed on the call's local (America/Chicago) month.
+"""Monthly partitions of the call-level assets, keyed on the call's local month (LOCAL_TZ).
 
 The calendar starts at the settings' `partition_start`, so it is built by `build_definitions`
 and handed to every asset, sensor and schedule that needs it. Partitioned assets run as
@@ -10,10 +10,10 @@ export's per-month fingerprints (the raw-month sensor), so a new day re-runs one
 import dagster as dg
 import pandas as pd
 
+from ..domain import LOCAL_TZ
 from ..storage.partitioned import PARTITION_COLUMN
 from .conventions import content_version
 
-TIMEZONE = "America/Chicago"
 MONTH_FINGERPRINTS_KEY = "month_fingerprints"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -21,7 +21,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def monthly_partitions(start: str) -> dg.MonthlyPartitionsDefinition:
     """Months from `start` (YYYY-MM-01) up to and including the current one."""
-    return dg.MonthlyPartitionsDefinition(start_date=start, timezone=TIMEZONE, end_offset=1)
+    return dg.MonthlyPartitionsDefinition(start_date=start, timezone=LOCAL_TZ, end_offset=1)
 
 
 def months_tags(
@@ -49,6 +49,6 @@ def monthly_output(
     meta = dict(metadata or {})
     meta["rows_by_month"] = {k: int(counts[k]) for k in context.partition_keys if k in counts}
     version = dg.DataVersion(content_version(frame))
-    # In place: `assign` would copy every column of an 835K-row frame for one more.
+    # In place: `assign` would copy every column of every call for one more.
     frame[PARTITION_COLUMN] = keys.to_numpy()
     return dg.Output(frame, output_name=output_name, metadata=meta, data_version=version)

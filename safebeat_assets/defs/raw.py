@@ -8,11 +8,11 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
+from ..domain import DEFAULT_COUNTY_FPS
 from ..resources import PipelineSettings
 from ..settings import RAW_BUCKET
 from ..sources import file_sha256, read_ace_events, read_apd_calls_table, read_block_groups
 from ..sources.columns import PROVENANCE_COLUMNS
-from ..sources.tiger_block_groups import DEFAULT_COUNTY_FPS
 from ..storage.landing import LandingZone
 from ..transform.geo import COUNTY_NAMES
 from ..transform.months import table_month_fingerprints, text_month_keys

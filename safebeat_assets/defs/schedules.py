@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ..asset_names import RAW_ASSETS
+from .automation import IGNORED_UPSTREAM
 from .partitions import months_tags
 
 DAILY_JOB_NAME = "safebeat_daily_job"
@@ -24,7 +25,8 @@ def _latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, st
 
 def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetKey]:
     """Assets never materialized, materialized by other code, or built from (unpartitioned)
-    parent data that has changed since (by data version) — and everything downstream of those."""
+    parent data that has changed since (by data version; `IGNORED_UPSTREAM` excepted) — and
+    everything downstream of those."""
     tags = {key: _latest_tags(instance, key) for key in asset_graph.materializable_asset_keys}
     selected: set[dg.AssetKey] = set()
     for key in asset_graph.toposorted_asset_keys:
@@ -32,7 +34,8 @@ def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetK
         if own is None or own.get("dagster/code_version") != node.code_version:
             selected.add(key)
             continue
-        for parent in node.parent_keys:
+        ignored = {dg.AssetKey(name) for name in IGNORED_UPSTREAM.get(key.to_user_string(), ())}
+        for parent in node.parent_keys - ignored:
             if asset_graph.get(parent).is_partitioned:
                 # Month-level changes are tracked by the month sensor and automation; a
                 # multi-month input's recorded version is not comparable to one partition's.

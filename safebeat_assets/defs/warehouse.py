@@ -4,11 +4,12 @@ import dagster as dg
 import pandas as pd
 
 from ..asset_names import DIM_EVENT, DIM_GEO, FACT_CALLS
+from ..domain import DEFAULT_LINK_RADIUS_KM
 from ..resources import PipelineSettings
 from ..storage.warehouse_io import WarehouseResource
 from ..transform.facts import to_dim_event, to_fact_calls
 from ..transform.geo import build_geo_table
-from ..transform.linkage import DEFAULT_RADIUS_KM, LINK_CALL_COLUMNS, link_calls_to_events
+from ..transform.linkage import LINK_CALL_COLUMNS, link_calls_to_events
 from ..transform.months import month_key_of
 from .checks import CallTotals, alert_check_results
 from .checks.alert_rules import rate
@@ -100,7 +101,7 @@ def build_call_facts(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
         description=(
             "Event–call links: a call links to a permitted event when its block group's internal "
             "point lies within PipelineSettings.link_radius_km (default "
-            f"{DEFAULT_RADIUS_KM:g} km) of the event point and its local date falls within the "
+            f"{DEFAULT_LINK_RADIUS_KM:g} km) of the event point and its local date falls within the "
             "event's dates, end date included. Distances are coarse (block-group level)."
         ),
     )

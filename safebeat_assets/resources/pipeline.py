@@ -4,15 +4,14 @@ import dagster as dg
 
 from ..analytics import requirements
 from ..analytics.alerts import DEFAULT_THRESHOLDS, AlertThresholds
-from ..sources.tiger_block_groups import DEFAULT_COUNTY_FPS
-from ..transform.linkage import DEFAULT_RADIUS_KM
+from ..domain import DEFAULT_COUNTY_FPS, DEFAULT_LINK_RADIUS_KM
 
 
 class PipelineSettings(dg.ConfigurableResource):
     """Set from settings.py by `build_resources`; overridable in the launchpad. The defaults are
     the ones of the modules that own each number."""
 
-    link_radius_km: float = DEFAULT_RADIUS_KM
+    link_radius_km: float = DEFAULT_LINK_RADIUS_KM
     county_fips: list[str] = list(DEFAULT_COUNTY_FPS)
     min_calls_for_rules: int = requirements.MIN_CALLS_FOR_RULES
     min_geolocated_calls_for_zones: int = requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES
@@ -30,4 +29,6 @@ class PipelineSettings(dg.ConfigurableResource):
             min_zones=self.min_zones_clustered,
             max_high_events=self.max_high_risk_events,
             min_geo_match_rate=self.min_geo_match_rate,
+            forecast_horizon_days=self.forecast_horizon_days,
+            min_days_for_forecast=self.min_days_for_forecast,
         )

@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from safebeat_assets.domain import DEFAULT_COUNTY_FPS
 from safebeat_assets.sources.columns import (
     BLOCK_GROUP_COLUMNS,
     BLOCK_GROUP_REQUIRED_COLUMNS,
@@ -25,8 +26,6 @@ from safebeat_assets.sources.files import file_sha256
 
 TEXAS_STATE_FP = "48"
 TIGER_CRS = "EPSG:4269"
-# Travis, Hays, Williamson: every county APD Geo IDs fall in (Bastrop, 021, is optional).
-DEFAULT_COUNTY_FPS: tuple[str, ...] = ("453", "209", "491")
 
 # FIPS code columns and their fixed widths: a driver that typed them as numbers dropped the
 # leading zeros, so they are re-padded.

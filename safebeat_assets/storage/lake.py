@@ -108,7 +108,8 @@ class ParquetLake(dg.IOManager):
         if len(frames) == 1:
             return frames[0]
         if isinstance(frames[0], pa.Table):
-            return pa.concat_tables(frames)
+            # Months written by different runs may type an all-null column differently.
+            return pa.concat_tables(frames, promote_options="default")
         return pd.concat(frames, ignore_index=True)
 
     def _write_frame(self, obj: pd.DataFrame | pa.Table, path: UPath) -> None:
@@ -129,13 +130,13 @@ class ParquetLake(dg.IOManager):
         columns = wanted.get(COLUMNS_METADATA_KEY)
         with path.open("rb") as handle:
             data = handle.read()
-        table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
-        if wanted.get(ARROW_METADATA_KEY):
-            return table
-        is_geo = table.schema.metadata and b"geo" in table.schema.metadata
-        if is_geo and (columns is None or "geometry" in columns):
+        schema = pq.read_schema(io.BytesIO(data))
+        is_geo = bool(schema.metadata and b"geo" in schema.metadata)
+        as_arrow = wanted.get(ARROW_METADATA_KEY)
+        if is_geo and not as_arrow and (columns is None or "geometry" in columns):
             return gpd.read_parquet(io.BytesIO(data), columns=columns)
-        return table.to_pandas()
+        table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
+        return table if as_arrow else table.to_pandas()
 
     @staticmethod
     def _row_count(path: UPath) -> int:

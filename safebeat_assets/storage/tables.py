@@ -13,6 +13,7 @@ from safebeat_assets.contracts import CALL_DESCRIPTIONS as CALL
 from safebeat_assets.contracts import ENRICHMENT_DESCRIPTIONS as ENRICHED
 from safebeat_assets.contracts import EVENT_DESCRIPTIONS as EVENT
 from safebeat_assets.contracts import ZONE_DESCRIPTIONS as ZONE
+from safebeat_assets.domain import EARTH_RADIUS_KM
 
 # Postgres type -> the Arrow type a column is cast to before COPY and parsed as after reading.
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -255,7 +256,8 @@ FACT_EVENT_INCIDENTS = TableSpec(
             "distance_km",
             DOUBLE,
             False,
-            "Haversine km (R = 6371) from the block group's internal point to the event point",
+            f"Haversine km (R = {EARTH_RADIUS_KM:g}) from the block group's internal point to the "
+            "event point",
         ),
         ("event_name", "text", True, EVENT["event_name"]),
         ("event_has_alcohol", "boolean", True, EVENT["has_alcohol"]),

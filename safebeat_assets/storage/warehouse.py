@@ -25,10 +25,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
+from ..domain import LOCAL_TZ
 from . import pg_binary, spatial_sql
 from .tables import TABLES, TableSpec
 
-LOCAL_TZ = "America/Chicago"
 log = logging.getLogger(__name__)
 _PREPARED: set[tuple[str, str]] = set()  # (dsn, schema) whose tables, views exist in this process
 COPY_BATCH_ROWS = 8192
@@ -506,10 +506,15 @@ class Warehouse:
 
     # --- reads -----------------------------------------------------------------------------
     def read_table(
-        self, spec: TableSpec, columns: Sequence[str] | None = None, limit: int | None = None
+        self,
+        spec: TableSpec,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        date_slice: tuple[dt.date, dt.date] | None = None,
     ) -> pd.DataFrame:
-        """Read a table (or some of its columns, or its first `limit` rows) with the spec's
-        types, ordered by key."""
+        """Read a table (or some of its columns, its first `limit` rows, or with `date_slice` =
+        [start, end) the rows whose partition column falls in it) with the spec's types,
+        ordered by key."""
         columns = list(columns or spec.column_names)
         selected = [spec.column(c) for c in columns]
         # Key columns are fetched too (to sort by), then dropped.
@@ -526,18 +531,27 @@ class Warehouse:
         ]
         # The whole table is sorted by key here rather than by the server (faster); a prefix
         # (`limit`) has to be chosen by the server.
+        where = sql.SQL("")
+        if date_slice is not None:
+            if not spec.partition_column:
+                raise WarehouseSchemaError(f"table {spec.name} is not partitioned")
+            where = sql.SQL(" WHERE {0} >= {1} AND {0} < {2}").format(
+                sql.Identifier(spec.partition_column),
+                sql.Literal(date_slice[0]),
+                sql.Literal(date_slice[1]),
+            )
         order = sql.SQL("")
         if limit is not None:
             order = sql.SQL(" ORDER BY {} LIMIT {}").format(
                 sql.SQL(", ").join(map(sql.Identifier, spec.primary_key)), sql.Literal(int(limit))
             )
-        query = sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT WITH (FORMAT csv, HEADER true)")
+        query = sql.SQL("COPY (SELECT {} FROM {}{}{}) TO STDOUT WITH (FORMAT csv, HEADER true)")
         buffer = io.BytesIO()
         with self.connect() as conn, conn.cursor() as cur:
             cur.copy_expert(
-                query.format(sql.SQL(", ").join(exprs), self._table(spec.name), order).as_string(
-                    cur
-                ),
+                query.format(
+                    sql.SQL(", ").join(exprs), self._table(spec.name), where, order
+                ).as_string(cur),
                 buffer,
             )
         buffer.seek(0)

@@ -59,7 +59,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         client = self.warehouse.client()
         date_slice, ignored = None, ()
         if context.has_asset_partitions:
-            rows_by_partition(context, obj)
+            rows_by_partition(context, obj)  # the convention holds: no row of another month
             window = context.asset_partitions_time_window
             date_slice, ignored = (window.start.date(), window.end.date()), (PARTITION_COLUMN,)
         stats = client.replace_table(spec, obj, date_slice, ignored_columns=ignored)
@@ -92,4 +92,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         spec = table_spec_for(context.asset_key)
         columns = (context.definition_metadata or {}).get(COLUMNS_METADATA_KEY)
-        return self.warehouse.client().read_table(spec, columns)
+        date_slice = None
+        if context.has_asset_partitions and spec.partition_column:
+            # The requested months only, as the lake does; all of them for an unpartitioned
+            # consumer.
+            window = context.asset_partitions_time_window
+            date_slice = (window.start.date(), window.end.date())
+        return self.warehouse.client().read_table(spec, columns, date_slice=date_slice)

@@ -17,10 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from safebeat_assets.domain import DEFAULT_LINK_RADIUS_KM, EARTH_RADIUS_KM
 from safebeat_assets.sources.columns import SourceSchemaError
 
-EARTH_RADIUS_KM = 6371.0
-DEFAULT_RADIUS_KM = 1.5
 # A centroid exactly on the radius must not fall out through float rounding.
 _RADIUS_TOLERANCE_KM = 1e-9
 # Events are compared against centroids in blocks of this many to bound memory.
@@ -77,7 +76,7 @@ def haversine_km(
 
 
 def link_calls_to_events(
-    calls: pd.DataFrame, events: pd.DataFrame, radius_km: float = DEFAULT_RADIUS_KM
+    calls: pd.DataFrame, events: pd.DataFrame, radius_km: float = DEFAULT_LINK_RADIUS_KM
 ) -> pd.DataFrame:
     """enriched_911_calls x cleaned_events -> fact_event_incidents (contract columns), sorted
     by (event_id, response_datetime, incident_number).

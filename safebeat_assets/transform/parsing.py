@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-LOCAL_TZ = "America/Chicago"
+from safebeat_assets.domain import LOCAL_TZ
 
 # APD: CSV `2025 Oct 31 11:59:47 PM`; XLSX cells as printed by our reader; Socrata JSON
 # floating ISO; spreadsheet re-saves that lost the seconds (the last resort). An XLSX cell

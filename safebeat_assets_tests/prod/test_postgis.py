@@ -4,11 +4,12 @@ function and views, and agreement of ST_DWithin with the Python event linkage.""
 import numpy as np
 import pytest
 
+from safebeat_assets.domain import DEFAULT_LINK_RADIUS_KM
 from safebeat_assets.storage.tables import FACT_911_CALLS, TABLES
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import materialize_subset
 
-RADIUS_KM = 1.5
+RADIUS_KM = DEFAULT_LINK_RADIUS_KM
 # Python links on a sphere (haversine, R = 6371 km), PostGIS on the WGS84 spheroid: pairs this
 # close to the radius may fall on either side.
 BOUNDARY_TOLERANCE_KM = 0.01

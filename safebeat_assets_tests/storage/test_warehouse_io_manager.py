@@ -210,3 +210,27 @@ def test_partition_convention_violations_leave_the_table_alone(
     with pytest.raises(error, match=message):
         run(io_manager, [producer("fact_911_calls", frame, True)], partition_key=OCT)
     assert rows(wh, "fact_911_calls") == before
+
+
+def test_a_monthly_consumer_loads_only_its_months(io_manager, wh):
+    seen: dict[str, pd.DataFrame] = {}
+
+    @dg.asset(
+        partitions_def=MONTHS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        ins={"fact_911_calls": dg.AssetIn(metadata={COLUMNS_METADATA_KEY: ["incident_number"]})},
+    )
+    def monthly_reader(context: dg.AssetExecutionContext, fact_911_calls) -> None:
+        seen[context.partition_key_range.start] = fact_911_calls
+
+    @dg.asset(ins={"fact_911_calls": dg.AssetIn()})
+    def whole_reader(fact_911_calls) -> None:
+        seen["all"] = fact_911_calls
+
+    fact = producer("fact_911_calls", FACTS, True)
+    run(io_manager, [fact], months=(OCT, NOV))
+    assets = [fact, monthly_reader, whole_reader]
+    run(io_manager, assets, selection=["monthly_reader"], partition_key=NOV)
+    run(io_manager, assets, selection=["whole_reader"])
+    assert seen[NOV]["incident_number"].tolist() == [253061001]
+    assert sorted(seen["all"]["incident_number"]) == [253041786, 253041790, 253061001]

@@ -88,7 +88,7 @@ def zones_clustered(zones: pd.DataFrame, pipeline: PipelineSettings) -> Evaluati
 def forecast_generated(forecast: pd.DataFrame, pipeline: PipelineSettings) -> Evaluation:
     days = forecast_days(forecast)
     complete = forecast_available(forecast) and days >= pipeline.forecast_horizon_days
-    return alerts.check_forecast(complete), {
+    return alerts.check_forecast(complete, pipeline.alert_thresholds()), {
         "forecast_days": days,
         "horizon_days": pipeline.forecast_horizon_days,
         "is_fallback": bool(forecast["is_fallback"].any()),

@@ -31,6 +31,8 @@ from ...resources import PipelineSettings
 from ...storage.warehouse_io import WarehouseResource
 
 EARLIEST_PLAUSIBLE_DATE = date(2000, 1, 1)
+# A box around Texas: block-group internal points outside it are not plausible.
+TEXAS_BOX = {"min_lat": 25, "max_lat": 37, "min_lon": -107, "max_lon": -93}
 TEXAS_GEOID_PATTERN = "^48[0-9]{10}$"
 
 Judge = Callable[[tuple, PipelineSettings], tuple[bool, dict]]
@@ -154,10 +156,13 @@ SQL_CHECKS: list[SqlCheck] = [
     SqlCheck(
         DIM_GEO,
         "dim_geo_points_and_areas_plausible",
-        "Internal points lie in lat (25, 37) / lon (-107, -93) and every land area is > 0.",
-        "SELECT count(*) FROM {t} WHERE NOT (latitude_centroid BETWEEN 25 AND 37 AND "
-        "longitude_centroid BETWEEN -107 AND -93 AND area_sq_km > 0)",
+        "Internal points lie in lat ({min_lat}, {max_lat}) / lon ({min_lon}, {max_lon}) and "
+        "every land area is > 0.".format(**TEXAS_BOX),
+        "SELECT count(*) FROM {t} WHERE NOT (latitude_centroid BETWEEN %(min_lat)s AND "
+        "%(max_lat)s AND longitude_centroid BETWEEN %(min_lon)s AND %(max_lon)s AND "
+        "area_sq_km > 0)",
         none_found("implausible_rows"),
+        params=TEXAS_BOX,
     ),
     row_count_check(DIM_EVENT, "dim_event_has_events", "dim_event holds at least one permit."),
     unique_check(
