@@ -55,31 +55,34 @@ def test_child_processes_install_the_filter_at_start_up(child_env, tmp_path):
 
 def shown_after_install(monkeypatch, warnoptions: list[str]) -> list[str]:
     monkeypatch.setattr(sys, "warnoptions", warnoptions)
+    beta = "Parameter `x` of function `asset` is currently in beta, and may have breaking changes"
+    preview = "Function `y` is currently in preview, and may have breaking changes in patch"
+    superseded = "`dagster dev` is superseded and its usage is discouraged."
     raised = [
-        (dg.BetaWarning, "dagster._core.decorator_utils"),
-        (dg.PreviewWarning, "safebeat_assets.definitions"),
-        (dg.SupersessionWarning, "click.core"),
-        (DeprecationWarning, "dagster._core.execution.context.init"),
-        (DeprecationWarning, "dagster_postgres.utils"),
-        (DeprecationWarning, "dagsterfake"),
-        (DeprecationWarning, "pandas.core.frame"),
-        (FutureWarning, "pandas.core.frame"),
-        (UserWarning, "dagster._core.definitions"),
+        (dg.BetaWarning, "dagster._core.decorator_utils", beta),
+        (dg.PreviewWarning, "safebeat_assets.definitions", preview),
+        (dg.SupersessionWarning, "click.core", superseded),
+        (DeprecationWarning, "dagster._core.execution.context.init", "old"),
+        (DeprecationWarning, "dagster_postgres.utils", "old"),
+        (DeprecationWarning, "dagsterfake", "old"),
+        (DeprecationWarning, "pandas.core.frame", "old"),
+        (FutureWarning, "pandas.core.frame", "is currently in beta"),
+        (UserWarning, "dagster._core.definitions", "old"),
     ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         quiet.install()
-        for category, module in raised:
-            warnings.warn_explicit(module, category, "f.py", 1, module=module)
+        for category, module, message in raised:
+            warnings.warn_explicit(message, category, "f.py", 1, module=module)
     return [f"{w.category.__name__} {w.message}" for w in caught]
 
 
 def test_only_dagster_notices_are_filtered(monkeypatch):
     assert shown_after_install(monkeypatch, []) == [
-        "DeprecationWarning dagsterfake",
-        "DeprecationWarning pandas.core.frame",
-        "FutureWarning pandas.core.frame",
-        "UserWarning dagster._core.definitions",
+        "DeprecationWarning old",  # dagsterfake: not a Dagster module
+        "DeprecationWarning old",  # pandas
+        "FutureWarning is currently in beta",  # not Dagster's wording of a notice
+        "UserWarning old",
     ]
 
 
