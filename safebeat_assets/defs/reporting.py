@@ -52,9 +52,13 @@ def _check_results(context: dg.AssetExecutionContext) -> list[dict]:
         for key, spec in zip(checks.check_keys, checks.check_specs, strict=True)
     }
     specs.update({check.spec.key: check.spec for check in ALERT_CHECKS})
+    # One query for all checks.
+    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        list(specs)
+    )
     results = []
     for key, spec in sorted(specs.items(), key=lambda item: item[0].to_user_string()):
-        record = context.instance.get_latest_asset_check_evaluation_record(key)
+        record = records.get(key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         results.append(
             {

@@ -11,14 +11,15 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 PARTITION_COLUMN = "partition_key"
 
 
-def rows_by_partition(context: dg.OutputContext, frame: Any) -> dict[str, np.ndarray]:
-    """Row positions of each of the run's partitions (an empty array for a partition without
-    rows). A missing column, or rows of partitions outside the run, are errors."""
+def partition_keys(context: dg.OutputContext, frame: Any) -> pd.Series:
+    """Each row's partition key, checked: a missing column, or rows of partitions outside the
+    run, are errors."""
     asset = context.asset_key.to_user_string()
     names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
     if PARTITION_COLUMN not in names:
@@ -34,6 +35,14 @@ def rows_by_partition(context: dg.OutputContext, frame: Any) -> dict[str, np.nda
         raise dg.DagsterInvariantViolationError(
             f"{asset} returned rows for partitions outside this run: {sorted(map(str, stray))[:5]}"
         )
+    return keys
+
+
+def rows_by_partition(context: dg.OutputContext, frame: Any) -> dict[str, np.ndarray]:
+    """Row positions of each of the run's partitions (an empty array for a partition without
+    rows), after `partition_keys` checked them."""
+    keys = partition_keys(context, frame)
+    run_keys = list(context.asset_partition_keys)
     positions = keys.groupby(keys.to_numpy(), sort=False).indices
     empty = np.empty(0, dtype=np.int64)
     return {key: positions.get(key, empty) for key in run_keys}
