@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .domain import DEFAULT_COUNTY_FPS, DEFAULT_LINK_RADIUS_KM
+from .errors import DataError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("local", "prod")
@@ -54,6 +55,27 @@ ALERT_ENV = (
     ENV_ALERT_WEBHOOK_URL,
 )
 ENV_PARTITION_START = "SAFEBEAT_PARTITION_START"
+# Reliability (see README "Reliability"): retry delay of transient failures, warehouse timeouts,
+# and the bounds on rows a new export may remove compared with the last good load.
+ENV_RETRY_DELAY_SECONDS = "SAFEBEAT_RETRY_DELAY_SECONDS"
+ENV_WAREHOUSE_CONNECT_TIMEOUT = "SAFEBEAT_WAREHOUSE_CONNECT_TIMEOUT_SECONDS"
+ENV_WAREHOUSE_STATEMENT_TIMEOUT = "SAFEBEAT_WAREHOUSE_STATEMENT_TIMEOUT_SECONDS"
+ENV_WAREHOUSE_LOCK_TIMEOUT = "SAFEBEAT_WAREHOUSE_LOCK_TIMEOUT_SECONDS"
+ENV_MAX_REMOVED_PER_MONTH = "SAFEBEAT_MAX_REMOVED_FRACTION_PER_MONTH"
+ENV_MAX_REMOVED_OVERALL = "SAFEBEAT_MAX_REMOVED_FRACTION_OVERALL"
+RELIABILITY_ENV = (
+    ENV_RETRY_DELAY_SECONDS,
+    ENV_WAREHOUSE_CONNECT_TIMEOUT,
+    ENV_WAREHOUSE_STATEMENT_TIMEOUT,
+    ENV_WAREHOUSE_LOCK_TIMEOUT,
+    ENV_MAX_REMOVED_PER_MONTH,
+    ENV_MAX_REMOVED_OVERALL,
+)
+RETRY_ATTEMPTS = 3
+# Production waits 5 minutes before the first retry (then backs off); the local profile and the
+# tests would only wait for nothing, so they retry after a couple of seconds.
+RETRY_DELAY_SECONDS = {"prod": 300.0, "local": 2.0}
+RUN_TIMEOUT_SECONDS = 2 * 60 * 60
 
 # What the production profile reads (the Dagster instance's DAGSTER_PG_* variables are read by
 # dagster.yaml). Required ones must be set; the others have defaults.
@@ -74,10 +96,11 @@ PROD_OPTIONAL_ENV = (
     *ALERT_ENV,
     ENV_ALERT_SMTP_STARTTLS,
     ENV_PARTITION_START,
+    *RELIABILITY_ENV,
 )
 
 
-class SettingsError(ValueError):
+class SettingsError(DataError):
     """An environment variable holds a value SafeBeat cannot use."""
 
 
@@ -98,6 +121,16 @@ class Settings:
     alert_env_set: frozenset[str] = frozenset()
     alert_smtp_starttls: bool = True
     partition_start: str = "2023-01-01"  # first monthly partition of the call-level assets
+    retry_delay_seconds: float = RETRY_DELAY_SECONDS["local"]
+    warehouse_connect_timeout_seconds: float = 10.0
+    # A statement running longer than this is cancelled by the server; a frozen server that
+    # cannot cancel is cut off by the client shortly after the same deadline.
+    warehouse_statement_timeout_seconds: float = 30 * 60.0
+    warehouse_lock_timeout_seconds: float = 60.0
+    # A new export may remove at most this share of a month's rows, and of all rows, compared
+    # with the last good load (corrections delete a few rows; a broken export deletes many).
+    max_removed_fraction_per_month: float = 0.2
+    max_removed_fraction_overall: float = 0.05
 
     @property
     def uses_object_storage(self) -> bool:
@@ -151,6 +184,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_smtp_starttls=(env.get(ENV_ALERT_SMTP_STARTTLS) or "true").strip().lower()
         not in {"0", "false", "no", "off"},
         partition_start=_month_start(env.get(ENV_PARTITION_START) or "2023-01"),
+        retry_delay_seconds=_non_negative_float(
+            env, ENV_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS[profile]
+        ),
+        warehouse_connect_timeout_seconds=_positive_float(env, ENV_WAREHOUSE_CONNECT_TIMEOUT, 10.0),
+        warehouse_statement_timeout_seconds=_positive_float(
+            env, ENV_WAREHOUSE_STATEMENT_TIMEOUT, 30 * 60.0
+        ),
+        warehouse_lock_timeout_seconds=_positive_float(env, ENV_WAREHOUSE_LOCK_TIMEOUT, 60.0),
+        max_removed_fraction_per_month=_fraction(env, ENV_MAX_REMOVED_PER_MONTH, 0.2),
+        max_removed_fraction_overall=_fraction(env, ENV_MAX_REMOVED_OVERALL, 0.05),
     )
 
 
@@ -162,6 +205,26 @@ def _month_start(value: str) -> str:
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise SettingsError(f"{ENV_PARTITION_START}={value!r}; expected YYYY-MM")
     return f"{match.group(1)}-{match.group(2)}-01"
+
+
+def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _non_negative_float(env, name, default)
+    if value > 1:
+        raise SettingsError(f"{name} is a fraction between 0 and 1, got {value}")
+    return value
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..errors import DataError
+
 # --- APD 911 calls -------------------------------------------------------------------------
 
 # The 25 columns of the "Calls for Service" layout (e687-fx2y), in that file's order.
@@ -129,7 +131,7 @@ def canonical_name(header: str) -> str:
     return COLUMN_ALIASES.get(name, name)
 
 
-class SourceSchemaError(ValueError):
+class SourceSchemaError(DataError):
     """A source file's header does not fit the expected layout.
 
     The message names the file, every missing required column and every unknown column, so a

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from ..errors import DataError
 from .object_store import LakeStorage
 
 SOURCE_PATTERNS: dict[str, tuple[str, ...]] = {
@@ -22,7 +23,7 @@ SOURCE_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class MissingSourceError(FileNotFoundError):
+class MissingSourceError(DataError, FileNotFoundError):
     """No input file was found for a source."""
 
 

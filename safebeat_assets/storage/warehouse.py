@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from ..domain import LOCAL_TZ
+from ..errors import DataError
 from . import pg_binary, spatial_sql
 from .tables import TABLES, TableSpec
 
@@ -35,7 +36,7 @@ COPY_BATCH_ROWS = 8192
 COPY_READ_BYTES = 1 << 20  # psycopg2 reads 8 KiB per call by default
 
 
-class WarehouseSchemaError(RuntimeError):
+class WarehouseSchemaError(DataError):
     """A frame or an existing table does not match the declared table spec."""
 
 
