@@ -73,6 +73,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "reports": ReportStore(storage=storage),
         "alert_channels": AlertChannels.from_settings(settings),
         "pipeline": PipelineSettings(
-            link_radius_km=settings.link_radius_km, county_fips=list(settings.county_fips)
+            link_radius_km=settings.link_radius_km,
+            county_fips=list(settings.county_fips),
+            max_removed_fraction_per_month=settings.max_removed_fraction_per_month,
+            max_removed_fraction_overall=settings.max_removed_fraction_overall,
         ),
     }

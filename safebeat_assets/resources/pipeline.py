@@ -5,6 +5,7 @@ import dagster as dg
 from ..analytics import requirements
 from ..analytics.alerts import DEFAULT_THRESHOLDS, AlertThresholds
 from ..domain import DEFAULT_COUNTY_FPS, DEFAULT_LINK_RADIUS_KM
+from ..guards import RemovalBounds
 
 
 class PipelineSettings(dg.ConfigurableResource):
@@ -21,6 +22,15 @@ class PipelineSettings(dg.ConfigurableResource):
     max_high_risk_events: int = DEFAULT_THRESHOLDS.max_high_events
     min_geo_match_rate: float = DEFAULT_THRESHOLDS.min_geo_match_rate
     forecast_horizon_days: int = requirements.FORECAST_HORIZON_DAYS
+    # No destructive success (safebeat_assets.guards): shares of rows a new load may remove.
+    max_removed_fraction_per_month: float = RemovalBounds.per_month
+    max_removed_fraction_overall: float = RemovalBounds.overall
+
+    def removal_bounds(self) -> RemovalBounds:
+        return RemovalBounds(
+            per_month=self.max_removed_fraction_per_month,
+            overall=self.max_removed_fraction_overall,
+        )
 
     def alert_thresholds(self) -> AlertThresholds:
         """The alert rules' thresholds as configured here (checks and report share them)."""
