@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (if needed) and starts Debian PostgreSQL 15 + PostGIS on 127.0.0.1:5432 and creates the
-# test role and database. Prints the connection URL for SAFEBEAT_TEST_DATABASE_URL on stdout.
+# test role (no superuser) and database. Prints the connection URL for SAFEBEAT_TEST_DATABASE_URL
+# on stdout.
 set -euo pipefail
 
 need_install=0
@@ -32,16 +33,29 @@ if [ ! -s "$password_file" ]; then
   chmod 600 "$password_file"
 fi
 password=$(cat "$password_file")
-su postgres -c "psql -q" >&2 <<SQL
+# The pipeline's role is no superuser (as in production): it owns the test database and so the
+# schemas it creates. PostGIS is not a trusted extension, so postgres installs it beforehand.
+# CREATEDB lets the tests create the Dagster instance's database next to the warehouse. Runs
+# again over a database made by an older version of this script (whose role was a superuser).
+# safebeat_reader is the dashboard's read-only role; membership lets the tests SET ROLE to it.
+su postgres -c "psql -q -v ON_ERROR_STOP=1" >&2 <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'safebeat') THEN
-    CREATE ROLE safebeat LOGIN SUPERUSER;
+    CREATE ROLE safebeat LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'safebeat_reader') THEN
+    CREATE ROLE safebeat_reader NOLOGIN;
   END IF;
 END \$\$;
-ALTER ROLE safebeat PASSWORD '${password}';
+ALTER ROLE safebeat LOGIN NOSUPERUSER NOCREATEROLE CREATEDB NOREPLICATION NOBYPASSRLS
+  PASSWORD '${password}';
+GRANT safebeat_reader TO safebeat;
 SQL
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'safebeat_test'\"" | grep -q 1 \
   || su postgres -c "createdb -O safebeat safebeat_test" >&2
-su postgres -c "psql -d safebeat_test -c 'CREATE EXTENSION IF NOT EXISTS postgis'" >&2
+su postgres -c "psql -q -v ON_ERROR_STOP=1 -d safebeat_test" >&2 <<'SQL'
+ALTER DATABASE safebeat_test OWNER TO safebeat;
+CREATE EXTENSION IF NOT EXISTS postgis;
+SQL
 
 echo "postgresql://safebeat:${password}@127.0.0.1:5432/safebeat_test"

@@ -113,14 +113,18 @@ QUARANTINE = _columns(
     (
         "reject_reason",
         "str",
-        "`unparseable_incident_number` or `unparseable_response_datetime` (a row failing both "
-        "gets the first)",
+        "The first check the row fails: `unparseable_incident_number`, "
+        "`incident_number_out_of_range` (not a positive bigint), "
+        "`unparseable_response_datetime`, `response_datetime_before_start` (before the first "
+        "monthly partition or 1990; stored in the first partition) or "
+        "`response_datetime_in_future` (after the last partition or more than a day after the "
+        "load; stored in the last partition)",
     ),
 )
 
 # --- cleaned calls (also enriched_911_calls, fact_911_calls, fact_event_incidents) --------------
 
-_UNPARSED = "NULL when blank or not an integer"
+_UNPARSED = "NULL when blank, not an integer or outside its plausible range"
 
 CALLS = _columns(
     (
@@ -149,12 +153,14 @@ CALLS = _columns(
     (
         "first_unit_arrived_datetime",
         "datetime64[ns, America/Chicago]",
-        "When the first unit arrived on scene, local time; NULL when blank or unparseable",
+        "When the first unit arrived on scene, local time; NULL when blank, unparseable, or more "
+        "than a day before or a year after response_datetime",
     ),
     (
         "call_closed_datetime",
         "datetime64[ns, America/Chicago]",
-        "When the call was closed, local time; NULL when blank or unparseable",
+        "When the call was closed, local time; NULL when blank, unparseable, or more than a day "
+        "before or a year after response_datetime",
     ),
     ("incident_type", "str", "CAD incident type, e.g. `Dispatched Incident`; blank -> `Unknown`"),
     ("sector", "str", "APD patrol sector; blank -> `Unknown`"),
@@ -291,7 +297,11 @@ RAW_EVENTS = _columns(
 
 # One row per permit: cleaned_events and dim_event; the event columns of the links and risk.
 EVENTS = _columns(
-    ("event_id", "int64", "ACE permit number (FOLDERRSN); rows without an integer one are dropped"),
+    (
+        "event_id",
+        "int64",
+        "ACE permit number (FOLDERRSN); rows without a positive integer one are quarantined",
+    ),
     ("event_name", "str", "Event name: the permit's first non-blank FOLDERNAME"),
     ("event_type", "str", "Permit folder type (FOLDERTYPE, e.g. `SE`): first non-blank"),
     ("status", "str", "Permit status, e.g. `Approved`, `Cancelled`: first non-blank"),
@@ -300,17 +310,20 @@ EVENTS = _columns(
     (
         "start_date",
         "datetime64[ns]",
-        "First event day (earliest START_DATE, a date); NULL when no row's date parses",
+        "First event day (earliest START_DATE, a date); NULL when no row's date parses and lies "
+        "between 1990 and five years ahead",
     ),
     (
         "end_date",
         "datetime64[ns]",
-        "Last event day (latest END_DATE, a date); NULL when no row's date parses",
+        "Last event day (latest END_DATE, a date); NULL when no row's date parses and lies "
+        "between 1990 and five years ahead",
     ),
     (
         "event_length_days",
         "Int64",
-        "Days from start_date to end_date, both included; NULL when a date is missing",
+        "Days from start_date to end_date, both included; NULL when a date is missing or the end "
+        "is before the start",
     ),
     ("event_year", "Int64", "Year of start_date; NULL without a start_date"),
     ("event_month", "Int64", "Month 1..12 of start_date; NULL without a start_date"),
@@ -328,19 +341,20 @@ EVENTS = _columns(
     (
         "event_lat",
         "float64",
-        "Median latitude of the permit's valid GPS points (inside 29..32 N, 96..99 W); NULL when "
-        "none",
+        "Median latitude of the permit's valid GPS points (inside the configured counties); NULL "
+        "when none",
     ),
     (
         "event_lon",
         "float64",
-        "Median longitude of the permit's valid GPS points (inside 29..32 N, 96..99 W); NULL "
+        "Median longitude of the permit's valid GPS points (inside the configured counties); NULL "
         "when none",
     ),
     (
         "has_valid_location",
         "bool",
-        "At least one permit row has a GPS point inside the Austin box (29..32 N, 96..99 W)",
+        "At least one permit row has a GPS point inside the configured counties (their extents "
+        "plus 0.05°)",
     ),
     ("expected_attendance", "Int64", "Not delivered by ACE: always NULL"),
 )
@@ -465,8 +479,22 @@ REPORT_KEYS = _columns(
     (
         "report_metadata",
         "object",
-        "pipeline, version, run_id, generated_at, report_date and status "
-        "(`SUCCESS` / `WARNING` / `FAILED`)",
+        "pipeline, version, run_id, job_name, generated_at, report_date, status "
+        "(`SUCCESS` / `PARTIAL` / `FAILED`), skipped_or_failed (parts not built) and message "
+        "(why the run failed; null otherwise)",
+    ),
+    (
+        "parts",
+        "array",
+        "Each pipeline part: part, assets, state (`built` / `skipped` / `failed` / `missing`), "
+        "summary, reason, check, measured, threshold, error, last_built; in a FAILED report, the "
+        "failed steps",
+    ),
+    (
+        "failures",
+        "array",
+        "Why the status is not SUCCESS: kind (`part` / `check`), name, assets, state, message; "
+        "a failed pre-check already named by the part it skipped is not repeated",
     ),
     (
         "data_processing",

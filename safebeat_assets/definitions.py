@@ -6,10 +6,11 @@ from __future__ import annotations
 import dagster as dg
 
 from .defs import cleaned, enriched, ml, raw, reporting, risk, warehouse
-from .defs.automation import automation_sensor, with_policies
+from .defs.automation import automation_sensor, with_check_conditions, with_policies
 from .defs.checks import ASSET_CHECKS
+from .defs.jobs import safebeat_daily_job, safebeat_report_job
 from .defs.partitions import monthly_partitions
-from .defs.schedules import build_daily_schedule, safebeat_daily_job
+from .defs.schedules import build_daily_schedule
 from .defs.sensors import build_sensors
 from .resources import build_resources
 from .settings import Settings, load_settings
@@ -32,9 +33,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     monthly = monthly_partitions(settings.partition_start)
     defs = dg.Definitions(
-        assets=build_assets(monthly),
+        assets=[with_check_conditions(a) for a in build_assets(monthly)],
         asset_checks=ASSET_CHECKS,
-        jobs=[safebeat_daily_job],
+        jobs=[safebeat_daily_job, safebeat_report_job],
         schedules=[build_daily_schedule(monthly)],
         sensors=[automation_sensor, *build_sensors(monthly)],
         resources=build_resources(settings),

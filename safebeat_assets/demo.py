@@ -1,4 +1,7 @@
-"""`safebeat demo`: sample data if the landing zone is empty, one full run, a printed summary."""
+"""`safebeat demo`: sample data if the landing zone is empty, one full run and the day's report
+run, a printed summary. Exits non-zero only when the report is FAILED."""
+
+from __future__ import annotations
 
 import os
 import time
@@ -10,24 +13,44 @@ from .analytics.requirements import FORECAST_HORIZON_DAYS
 from .asset_names import (
     ASSOCIATION_RULES,
     CALL_FORECAST,
-    DAILY_REPORT,
     EVENT_RISK_SCORES,
     FACT_CALLS,
     RAW_CALLS,
     ZONE_CLUSTERS,
 )
+from .daily_run import ReportOutcome, run_daily_with_report
 from .definitions import build_definitions
+from .defs.jobs import (
+    PIPELINE_QUEUE,
+    PIPELINE_QUEUE_TAG,
+    PIPELINE_RUN_TAGS,
+)
 from .defs.partitions import monthly_partitions, months_tags
-from .defs.schedules import DAILY_JOB_NAME
+from .defs.sensors.orphaned_runs import RUN_PID_TAG, fail_orphaned_runs
+from .reporting.status import STATUS_FAILED
 from .settings import Settings, load_settings
 from .storage.embedded import stop_embedded_server
 from .storage.landing import SOURCE_PATTERNS, LandingZone, MissingSourceError
 from .storage.object_store import LakeStorage
 
-LOCAL_INSTANCE_YAML = """\
-# Local-profile Dagster instance (written by `safebeat demo`): SQLite storage in this folder.
+LOCAL_INSTANCE_YAML = f"""\
+# Local-profile Dagster instance (written by `safebeat demo` and `make ui`; rewritten on each
+# start): SQLite storage in this folder. Run monitoring enforces the pipeline runs' 2-hour
+# `dagster/max_runtime`; one pipeline run at a time (a second request queues).
 telemetry:
   enabled: false
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 30
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: {PIPELINE_QUEUE_TAG}
+        value: {PIPELINE_QUEUE}
+        limit: 1
+freshness:
+  enabled: true
 """
 
 
@@ -61,10 +84,13 @@ def local_instance(settings: Settings) -> dg.DagsterInstance:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text() != LOCAL_INSTANCE_YAML:
         config.write_text(LOCAL_INSTANCE_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
+    for run_id in fail_orphaned_runs(instance):
+        print(f"run {run_id} was left STARTED by a process that is gone: marked failed")
+    return instance
 
 
 def _metadata_value(metadata: dict, key: str):
@@ -72,7 +98,9 @@ def _metadata_value(metadata: dict, key: str):
     return getattr(value, "value", value)
 
 
-def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
+def format_summary(
+    result: dg.ExecuteInProcessResult, seconds: float, report: ReportOutcome | None = None
+) -> str:
     lines = [
         f"SafeBeat demo run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} "
         f"in {seconds:.1f}s",
@@ -119,9 +147,9 @@ def format_summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
         f"  FAILED [{e.severity.value}] {e.asset_key.to_user_string()}.{e.check_name}"
         for e in failed
     ]
-    report = meta(DAILY_REPORT, "report_html")
-    if report:
-        lines += ["", f"Report status: {meta(DAILY_REPORT, 'status')}", f"HTML report: {report}"]
+    if report is not None:
+        lines += ["", f"Report status: {report.status}", f"HTML report: {report.html}"]
+        lines += [f"  {line}" for line in report.details]
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         lines += ["", "Failed steps:"] + [
@@ -134,21 +162,26 @@ def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
     settings = load_settings()
     ensure_inputs(settings, calls, seed)
     instance = local_instance(settings)
-    job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
+    defs = build_definitions(settings)
+    # The pid lets a later start (or the daemon) tell a killed demo run from a running one.
+    run_tags = {**PIPELINE_RUN_TAGS, RUN_PID_TAG: str(os.getpid())}
     started = time.perf_counter()
     try:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={
+        daily = run_daily_with_report(
+            defs,
+            instance,
+            daily_run_config={
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
                 # The demo is a full run: read the export even if it was stored before.
                 "ops": {RAW_CALLS: {"config": {"reread_unchanged_files": True}}},
             },
-            tags=months_tags(monthly_partitions(settings.partition_start)),
+            tags={**run_tags, **months_tags(monthly_partitions(settings.partition_start))},
+            log_config={"console": {"config": {"log_level": "INFO"}}},
         )
-        print(format_summary(result, time.perf_counter() - started))
+        report = daily.report
+        print(format_summary(daily.daily, time.perf_counter() - started, report))
     finally:
         if settings.uses_embedded_warehouse and not keep_warehouse:
             stop_embedded_server(settings.data_dir)
-    return 0 if result.success else 1
+    # A PARTIAL day (a model skipped for lack of data, say) still produced its report.
+    return 1 if report.status == STATUS_FAILED else 0

@@ -133,12 +133,24 @@ def _is_transient_postgres(error: BaseException) -> bool:
         return False
     if not isinstance(error, psycopg2.Error):
         return False
-    if error.pgcode in TRANSIENT_PG_CODES:
+    if error.pgcode in TRANSIENT_PG_CODES or isinstance(error, _transient_pg_classes()):
         return True
     if isinstance(error, (psycopg2.OperationalError, psycopg2.InterfaceError)) and not error.pgcode:
         message = str(error).lower()
         return any(fragment in message for fragment in _TRANSIENT_PG_MESSAGES)
     return False
+
+
+def _transient_pg_classes() -> tuple[type, ...]:
+    from psycopg2 import errors
+
+    classes = []
+    for code in TRANSIENT_PG_CODES:
+        try:
+            classes.append(errors.lookup(code))
+        except KeyError:  # a code this psycopg2 has no class for
+            continue
+    return tuple(classes)
 
 
 def _is_transient_s3(error: BaseException) -> bool:

@@ -4,14 +4,18 @@ an S3 endpoint (CI's moto_server or an in-process one)."""
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import boto3
 import pytest
 
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, Settings, load_settings
-from safebeat_assets.storage.embedded import ensure_embedded_server, stop_embedded_server
+from safebeat_assets.storage.embedded import (
+    embedded_admin_dsn,
+    ensure_embedded_server,
+    stop_embedded_server,
+)
 from safebeat_assets.storage.object_store import LakeStorage
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import S3_KEY, free_port
@@ -23,16 +27,30 @@ SAMPLE_START = "2025-01-01"
 SAMPLE_END = "2025-06-30"
 
 
+@dataclass(frozen=True)
+class WarehouseTestServer:
+    url: str  # the pipeline's role: owns its database, no superuser
+    admin_url: str | None = None  # the superuser, known for the embedded server only
+    embedded_data_dir: Path | None = None
+
+
 @pytest.fixture(scope="session")
-def warehouse_url(tmp_path_factory) -> Iterator[str]:
+def warehouse_server(tmp_path_factory) -> Iterator[WarehouseTestServer]:
     """CI points at Debian PostgreSQL + PostGIS; elsewhere an embedded server is started."""
     url = os.environ.get(TEST_DATABASE_URL_ENV)
     if url:
-        yield url
+        yield WarehouseTestServer(url)
         return
     data_dir = tmp_path_factory.mktemp("embedded-warehouse")
-    yield ensure_embedded_server(data_dir)
+    # CREATEDB: the production-profile tests put a Dagster instance's database next to it.
+    url = ensure_embedded_server(data_dir, createdb=True)
+    yield WarehouseTestServer(url, embedded_admin_dsn(data_dir), data_dir)
     stop_embedded_server(data_dir)
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(warehouse_server) -> str:
+    return warehouse_server.url
 
 
 @pytest.fixture

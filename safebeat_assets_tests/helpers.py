@@ -3,14 +3,16 @@ tests exercise the same assets, checks, policies and resources as `make demo` an
 
 import socket
 from contextlib import contextmanager
+from datetime import date
 
 import dagster as dg
 import pandas as pd
 
 from safebeat_assets import asset_names as names
+from safebeat_assets.daily_run import DailyRun, run_daily_with_report
 from safebeat_assets.definitions import build_definitions
+from safebeat_assets.defs.jobs import PIPELINE_RUN_TAGS
 from safebeat_assets.defs.partitions import monthly_partitions, months_tags
-from safebeat_assets.defs.schedules import DAILY_JOB_NAME
 from safebeat_assets.settings import Settings
 from safebeat_assets.storage.tables import TABLES
 from safebeat_assets.storage.warehouse import Warehouse
@@ -41,10 +43,11 @@ SENSOR_NAMES = {
     "landing_zone_sensor",
     "run_failure_alert_sensor",
     "check_failure_alert_sensor",
+    "report_after_daily_run_sensor",
+    "orphaned_run_sensor",
 }
 S3_KEY = "testing"  # moto accepts any credentials; these are not secrets
 REPORT_DATE = "2025-07-01"
-REPORT_RUN_CONFIG = {"ops": {names.DAILY_REPORT: {"config": {"report_date": REPORT_DATE}}}}
 
 
 def free_port() -> int:
@@ -94,15 +97,16 @@ def materialize_subset(
         )
 
 
-def run_daily_job(settings: Settings, instance=None, run_config=None):
-    """The daily job over every month, as `make demo` runs it (report dated REPORT_DATE)."""
+def run_daily_job(settings: Settings, instance=None, run_config=None, tags=None) -> DailyRun:
+    """The daily job over every month, then the day's report run (dated REPORT_DATE), as
+    `make demo` runs them. The result answers like one run's result over both runs."""
     with clean_definitions_context():
-        job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
-        return job.execute_in_process(
-            instance=instance or dg.DagsterInstance.ephemeral(),
-            run_config=run_config or REPORT_RUN_CONFIG,
-            raise_on_error=False,
-            tags=all_months_tags(settings),
+        return run_daily_with_report(
+            build_definitions(settings),
+            instance or dg.DagsterInstance.ephemeral(),
+            daily_run_config=run_config,
+            tags={**PIPELINE_RUN_TAGS, **all_months_tags(settings), **(tags or {})},
+            report_date=date.fromisoformat(REPORT_DATE),
         )
 
 

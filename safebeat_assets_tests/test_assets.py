@@ -58,7 +58,6 @@ def test_warehouse_subset_loads_dims_and_facts(local_settings, warehouse_url):
     assert travis == 766
     checks = check_results(result)
     assert checks["no_duplicate_calls"] and checks["geo_ids_well_formed"]
-    assert checks["enough_calls_for_rules"] and checks["enough_days_for_forecast"]
     assert checks["warehouse_holds_enough_calls"] is False  # a WARN alert on a small sample
 
 

@@ -27,7 +27,8 @@ from .document import (
 )
 from .errors import AlertDeliveryError
 from .mail import SmtpSettings, parse_recipients, render_email, send_email
-from .webhook import post_webhook, redact_url
+from .redact import password_secrets, redact_url, scrub, url_secrets
+from .webhook import post_webhook
 
 __all__ = [
     "CHECK_FAILURE",
@@ -53,12 +54,15 @@ __all__ = [
     "delivery_failures",
     "highest_severity",
     "parse_recipients",
+    "password_secrets",
     "post_webhook",
     "pre_check_rule",
     "redact_url",
     "render_email",
     "rule_of_alert",
     "run_failure_alerts",
+    "scrub",
     "send_email",
+    "url_secrets",
     "webhook_payload",
 ]

@@ -9,7 +9,8 @@ from typing import Any
 from .document import utc_now
 from .errors import AlertDeliveryError
 from .mail import SmtpSettings, render_email, send_email
-from .webhook import post_webhook, redact_url
+from .redact import password_secrets, redact_url, scrub, url_secrets
+from .webhook import post_webhook
 
 SENT = "sent"
 FAILED = "failed"
@@ -37,8 +38,21 @@ def deliver(
 ) -> dict[str, Any]:
     """Try each channel; never raises. Returns the `delivery` section of the alert document:
     ``{"attempted_at", "email": {"status": sent|failed|disabled, ...}, "webhook": {...}}``.
-    Every failure is logged as an error on `log` (the sensor's logger) with its reason."""
+
+    Every failure, whatever the exception, is logged as an error on `log` (the sensor's logger)
+    with its reason and recorded as failed. Neither the logs nor the returned section ever hold
+    the webhook URL's path or query or the SMTP password: the hook is shown as scheme://host/…,
+    reasons are scrubbed of those strings, and no traceback is logged (it would quote them)."""
     log = log or logger
+    secrets = url_secrets(webhook_url) | (
+        password_secrets(smtp.password, smtp.user) if smtp is not None else set()
+    )
+
+    def reason(exc: Exception) -> str:
+        if isinstance(exc, AlertDeliveryError):
+            return scrub(str(exc), secrets)
+        return f"unexpected {type(exc).__name__}: {scrub(str(exc), secrets)}"
+
     delivery: dict[str, Any] = {"attempted_at": utc_now().isoformat(timespec="seconds")}
 
     if smtp is None or not smtp.host:
@@ -53,9 +67,10 @@ def deliver(
                 "subject": message["Subject"],
             }
             log.info(f"alert e-mail sent to {', '.join(accepted)}")
-        except AlertDeliveryError as exc:
-            delivery["email"] = {"status": FAILED, "error": str(exc)}
-            log.error(f"alert e-mail not delivered: {exc}")
+        except Exception as exc:
+            why = reason(exc)
+            delivery["email"] = {"status": FAILED, "error": why}
+            log.error(f"alert e-mail not delivered: {why}")
 
     if not webhook_url:
         delivery["webhook"] = {"status": DISABLED}
@@ -65,9 +80,10 @@ def deliver(
             status = post_webhook(webhook_url, webhook_payload(document, alert_uri), timeout)
             delivery["webhook"] = {"status": SENT, "url": target, "http_status": status}
             log.info(f"alert posted to webhook {target} (HTTP {status})")
-        except AlertDeliveryError as exc:
-            delivery["webhook"] = {"status": FAILED, "url": target, "error": str(exc)}
-            log.error(f"alert webhook not delivered: {exc}")
+        except Exception as exc:
+            why = reason(exc)
+            delivery["webhook"] = {"status": FAILED, "url": target, "error": why}
+            log.error(f"alert webhook not delivered: {why}")
     return delivery
 
 

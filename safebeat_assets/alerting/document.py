@@ -49,12 +49,12 @@ def rule_of_alert(fired: rules.Alert | None) -> CheckRule:
 
 
 def pre_check_rule(alert_type: str, needs: str) -> CheckRule:
-    """How a failed blocking ML pre-check is reported (`needs`: what the model lacked)."""
+    """How a failed blocking model pre-check is reported (`needs`: what the model lacked)."""
     return CheckRule(
         ERROR,
         alert_type,
-        f"Blocking pre-check failed ({needs}); the ML steps of the run were skipped. "
-        f"Check that the latest exports landed and {FACT_CALLS} loaded completely.",
+        f"Blocking pre-check failed ({needs}); this model was skipped, the rest of the run "
+        f"went on. Check that the latest exports landed and {FACT_CALLS} loaded completely.",
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .document import SOURCE_RUN_FAILURE
 from .errors import AlertDeliveryError
+from .redact import password_secrets, scrub
 
 SUBJECT_PREFIX = "[SafeBeat]"
 IMPLICIT_TLS_PORT = 465
@@ -102,7 +103,9 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> tuple[str, ...]
     """Send `message` to `settings.mail_to`; returns the recipients that accepted it.
 
     Raises AlertDeliveryError (with the server and the reason) on any failure, including a
-    server that does not offer STARTTLS when it is required or a recipient it refused.
+    server that does not offer STARTTLS when it is required or a recipient it refused. The
+    reason never holds the password (servers may quote what the client sent, in base64 too),
+    and the error is raised `from None`, so no traceback shows the original exception either.
     """
     where = f"{settings.host}:{settings.port}"
     if not settings.host:
@@ -112,57 +115,72 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> tuple[str, ...]
     if not settings.mail_to:
         raise AlertDeliveryError(f"no recipients configured for SMTP server {where}")
     implicit_tls = settings.port == IMPLICIT_TLS_PORT
+    secrets = password_secrets(settings.password, settings.user)
     try:
-        if implicit_tls:
-            client = smtplib.SMTP_SSL(
-                settings.host,
-                settings.port,
-                timeout=settings.timeout,
-                context=ssl.create_default_context(),
-            )
-        else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-        with client as smtp:
-            smtp.ehlo()
-            if settings.starttls and not implicit_tls:
-                if not smtp.has_extn("starttls"):
-                    raise AlertDeliveryError(
-                        f"SMTP server {where} does not offer STARTTLS; refusing to send in clear "
-                        "text (disable smtp_starttls only for a trusted relay)"
-                    )
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if settings.user:
-                smtp.login(settings.user, settings.password)
-            refused = smtp.send_message(
-                message, from_addr=settings.mail_from, to_addrs=list(settings.mail_to)
-            )
+        refused = _send(settings, message, where, implicit_tls)
     except AlertDeliveryError:
         raise
     except smtplib.SMTPAuthenticationError as exc:
-        raise AlertDeliveryError(
+        error = AlertDeliveryError(
             f"SMTP login as {settings.user!r} on {where} failed: {exc.smtp_code} "
-            f"{_text(exc.smtp_error)}"
-        ) from exc
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise AlertDeliveryError(
-            f"SMTP server {where} refused every recipient: {', '.join(exc.recipients)}"
-        ) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise AlertDeliveryError(
-            f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}"
-        ) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise AlertDeliveryError(
-            f"sending mail via {where} failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    if refused:
-        accepted = tuple(r for r in settings.mail_to if r not in refused)
-        raise AlertDeliveryError(
-            f"SMTP server {where} refused {', '.join(sorted(refused))} "
-            f"(accepted: {', '.join(accepted) or 'none'})"
+            f"{scrub(_text(exc.smtp_error), secrets)}"
         )
-    return tuple(settings.mail_to)
+    except smtplib.SMTPRecipientsRefused as exc:
+        error = AlertDeliveryError(
+            f"SMTP server {where} refused every recipient: {', '.join(exc.recipients)}"
+        )
+    except smtplib.SMTPResponseException as exc:
+        error = AlertDeliveryError(
+            f"SMTP server {where} answered {exc.smtp_code} {scrub(_text(exc.smtp_error), secrets)}"
+        )
+    except UnicodeError as exc:
+        # Its message quotes the offending characters, which may come from the password.
+        error = AlertDeliveryError(
+            f"sending mail via {where} failed: {type(exc).__name__}: an address, header or "
+            "credential is not encodable for this server"
+        )
+    except Exception as exc:  # OSError, SMTPException, ssl errors, anything smtplib lets out
+        error = AlertDeliveryError(
+            f"sending mail via {where} failed: {type(exc).__name__}: {scrub(str(exc), secrets)}"
+        )
+    else:
+        if refused:
+            accepted = tuple(r for r in settings.mail_to if r not in refused)
+            raise AlertDeliveryError(
+                f"SMTP server {where} refused {', '.join(sorted(refused))} "
+                f"(accepted: {', '.join(accepted) or 'none'})"
+            )
+        return tuple(settings.mail_to)
+    raise error from None
+
+
+def _send(
+    settings: SmtpSettings, message: EmailMessage, where: str, implicit_tls: bool
+) -> dict[str, Any]:
+    if implicit_tls:
+        client = smtplib.SMTP_SSL(
+            settings.host,
+            settings.port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with client as smtp:
+        smtp.ehlo()
+        if settings.starttls and not implicit_tls:
+            if not smtp.has_extn("starttls"):
+                raise AlertDeliveryError(
+                    f"SMTP server {where} does not offer STARTTLS; refusing to send in clear "
+                    "text (disable smtp_starttls only for a trusted relay)"
+                )
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if settings.user:
+            smtp.login(settings.user, settings.password)
+        return smtp.send_message(
+            message, from_addr=settings.mail_from, to_addrs=list(settings.mail_to)
+        )
 
 
 def _text(value: Any) -> str:

@@ -9,42 +9,56 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import AlertDeliveryError
+from .redact import redact_url, scrub, url_fragments
 
 USER_AGENT = "safebeat-alerts/1"
+MAX_DETAIL_BYTES = 300
 
-
-def redact_url(url: str) -> str:
-    """scheme://host[:port]/… : webhook paths and queries often carry the secret token."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/…"
+__all__ = ["USER_AGENT", "post_webhook", "redact_url"]
 
 
 def post_webhook(url: str, payload: Any, timeout: float = 10.0) -> int:
-    """POST `payload` as JSON; returns the HTTP status, raises AlertDeliveryError otherwise."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise AlertDeliveryError(
-            f"webhook URL must start with http:// or https:// (got {url[:8]!r}…)"
-        )
+    """POST `payload` as JSON; returns the HTTP status, raises AlertDeliveryError otherwise.
+
+    The error names the hook as scheme://host/… only; any text from outside (the exception, the
+    hook's answer) is scrubbed of the URL's path, query and their pieces. Raised `from None`, so
+    a traceback cannot show the original exception, which may quote the full URL.
+    """
+    secrets = url_fragments(url)
     shown = redact_url(url)
-    body = json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT},
-    )
     try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in ("http", "https"):
+        raise AlertDeliveryError("webhook URL must start with http:// or https://")
+    try:
+        body = json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT},
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", errors="replace").strip()
-        raise AlertDeliveryError(
-            f"webhook {shown} answered HTTP {exc.code} {exc.reason}"
-            + (f": {detail}" if detail else "")
-        ) from exc
+        detail = _response_detail(exc)
+        message = f"webhook {shown} answered HTTP {exc.code} {scrub(str(exc.reason), secrets)}"
+        error = AlertDeliveryError(message + (f": {scrub(detail, secrets)}" if detail else ""))
     except urllib.error.URLError as exc:
-        raise AlertDeliveryError(f"webhook {shown} unreachable: {exc.reason}") from exc
-    except (OSError, ValueError) as exc:  # timeouts, resets, malformed URLs
-        raise AlertDeliveryError(f"webhook {shown} failed: {type(exc).__name__}: {exc}") from exc
+        error = AlertDeliveryError(
+            f"webhook {shown} unreachable: {scrub(str(exc.reason), secrets)}"
+        )
+    except Exception as exc:  # timeouts, resets, malformed URLs, protocol errors, anything
+        error = AlertDeliveryError(
+            f"webhook {shown} failed: {type(exc).__name__}: {scrub(str(exc), secrets)}"
+        )
+    raise error from None
+
+
+def _response_detail(exc: urllib.error.HTTPError) -> str:
+    try:
+        return exc.read(MAX_DETAIL_BYTES).decode("utf-8", errors="replace").strip()
+    except Exception:  # the body itself failed to arrive: the status line says enough
+        return ""

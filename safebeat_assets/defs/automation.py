@@ -1,44 +1,158 @@
 """Declarative automation and freshness: the honest replacement for the old pipeline's
 skip-if-exists branch.
 
-Work follows change: an asset is requested only when it is missing, its code version changed, or
-an upstream *data version* changed (content-derived, so re-reading identical input changes
-nothing), and never while an upstream blocking check is failing.
+Who requests what, so that no two actors request the same work:
+
+- raw assets: the landing sensor (new or changed files) and the daily schedule; automation only
+  on a code change;
+- cleaned and quarantined calls: the raw-month sensor, for the months a new export changed and
+  the months never built; automation only on a code change;
+- everything else: automation (`on_change`), once per change of what it reads.
+
+`on_change` is built for what the daemon actually does, not for a run that executes a whole
+graph at once:
+
+- A trigger (an upstream data version changed, the code version changed, or the asset became
+  missing) is *remembered* until the asset is requested or updated (`since`), so a trigger seen
+  while the asset must wait is not lost. A parent updated in the same run as the asset (the daily
+  job) resets in the same tick and triggers nothing. Dagster's `executed_with_root_target`, which
+  `any_deps_updated` relies on for that, recognises only the last partition of a multi-month run
+  (it reads the asset's latest event), which rebuilt every other month a second time.
+- It waits while anything upstream is busy (`upstream_busy`): a parent in progress or requested
+  on this tick, or an asset further up in progress or updated since the previous tick (its
+  children may be being requested right now, by automation or by the raw-month sensor). Work
+  then starts once per wave of changes instead of once per upstream run.
+- Monthly parents have one data version per run (Dagster 1.13 records the same version for every
+  partition of a run); the raw-month sensor only requests changed months, so a month's version
+  changes only when its run had something new to build.
+
+Every check runs with its asset, in automation's runs as in the jobs (`with_check_conditions`):
+Dagster 1.13 puts the checks declared inside an asset (pre-checks, alert checks) into every
+automation run of that asset by name, and then leaves out the checks defined on their own (model
+and warehouse checks) unless some check of the asset has an automation condition. A blocking
+check that never runs never passes, and whatever it guards (zone risk scores) was never built.
 """
 
+import os
 from datetime import timedelta
 
 import dagster as dg
+from dagster_shared.record import replace as replace_record
 
 from ..asset_names import (
+    ASSOCIATION_RULES,
+    CALL_FORECAST,
+    CLEANED_CALLS,
     DAILY_REPORT,
     EVENT_RISK_SCORES,
     FACT_CALLS,
     FACT_EVENT_INCIDENTS,
+    QUARANTINED_CALLS,
     RAW_ASSETS,
     RAW_CALLS,
+    ZONE_CLUSTERS,
     ZONE_RISK_SCORES,
 )
-from .sensors.raw_months import MONTHS_FROM_SENSOR
+from ..settings import SettingsError
+from .jobs import PIPELINE_RUN_TAGS, REPORT_AFTER_TAG
 
 AC = dg.AutomationCondition
 
+# The assets whose months the raw-month sensor requests (`sensors/raw_months.py`).
+MONTHS_FROM_SENSOR = (CLEANED_CALLS, QUARANTINED_CALLS)
+MODELS = (ASSOCIATION_RULES, ZONE_CLUSTERS, CALL_FORECAST)
 
-def on_change(ignoring: tuple[str, ...] = ()) -> dg.AutomationCondition:
+# Production ticks every 30 s. The end-to-end tests shorten it; the daemon's loops run every 5 s,
+# so a shorter interval gains nothing.
+TICK_SECONDS_ENV = "SAFEBEAT_AUTOMATION_TICK_SECONDS"
+DEFAULT_TICK_SECONDS = 30
+MIN_TICK_SECONDS = 5
+
+# The longest dependency path in the graph (raw calls -> ... -> the report): how far
+# `upstream_busy` looks. A test checks it against the graph.
+UPSTREAM_DEPTH = 6
+
+
+def tick_interval_seconds() -> int:
+    """Minimum interval of the automation and raw-month sensors (`SAFEBEAT_AUTOMATION_TICK_SECONDS`)."""
+    raw = os.environ.get(TICK_SECONDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TICK_SECONDS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{TICK_SECONDS_ENV}={raw!r} is not a whole number") from exc
+    if value < MIN_TICK_SECONDS:
+        raise SettingsError(f"{TICK_SECONDS_ENV} must be at least {MIN_TICK_SECONDS}, got {value}")
+    return value
+
+
+def upstream_busy(depth: int = UPSTREAM_DEPTH) -> dg.AutomationCondition:
+    """A dependency in progress or requested on this tick, or an asset further upstream in
+    progress or updated since the previous tick.
+
+    A parent that has just been updated is the trigger, not a reason to wait; a grandparent that
+    has, is: the parent may be requested right now (a monthly parent by a sensor, whose request
+    Dagster's `will_be_requested` cannot see)."""
+    further = AC.in_progress() | AC.newly_updated()
+    for _ in range(depth - 2):
+        further = AC.in_progress() | AC.newly_updated() | AC.any_deps_match(further)
+    return AC.any_deps_match(
+        AC.in_progress() | AC.will_be_requested() | AC.any_deps_match(further)
+    ).with_label("upstream in progress or about to run")
+
+
+def _handled() -> dg.AutomationCondition:
+    return (AC.newly_requested() | AC.newly_updated()).with_label("requested or updated")
+
+
+def on_change(
+    ignoring: tuple[str, ...] = (),
+    optional: dg.AssetSelection | None = None,
+    gated_by_checks: bool = True,
+) -> dg.AutomationCondition:
     """Missing, code changed, or an upstream data version changed (upstream assets in
-    `ignoring` excepted), once no upstream is in progress or failing a blocking check."""
-    updated = AC.any_deps_updated()
+    `ignoring` excepted), remembered until requested; then requested once nothing upstream is
+    busy, no dependency is missing (`optional` ones excepted) and, if `gated_by_checks`, no
+    upstream blocking check is failing."""
+    changed = AC.any_deps_match(AC.data_version_changed())
     if ignoring:
-        updated = updated.ignore(dg.AssetSelection.assets(*ignoring))
-    upstream_changed = updated.replace("newly_updated", AC.data_version_changed()).with_label(
-        "upstream data version changed"
+        changed = changed.ignore(dg.AssetSelection.assets(*ignoring))
+    trigger = (
+        (
+            changed.with_label("upstream data version changed")
+            | AC.code_version_changed()
+            | AC.newly_missing()
+        )
+        .since(_handled())
+        .with_label("missing, code changed or upstream data changed, not yet handled")
     )
-    return (
-        ~AC.any_deps_in_progress()
-        & (upstream_changed | AC.code_version_changed() | AC.newly_missing())
-        & ~AC.any_deps_missing()
-        & AC.all_deps_blocking_checks_passed()
-    ).with_label("missing, code changed or upstream data changed")
+    deps_missing = AC.any_deps_missing()
+    if optional is not None:
+        deps_missing = deps_missing.ignore(optional)
+    condition = trigger & ~AC.in_progress() & ~deps_missing
+    if gated_by_checks:
+        condition = condition & AC.all_deps_blocking_checks_passed()
+    return (condition & ~upstream_busy()).with_label("on change, once upstream is settled")
+
+
+def report_on_change() -> dg.AutomationCondition:
+    """`on_change` for the report: a model skipped by its pre-check (and the risk tables built
+    from it) and failing blocking checks do not hold it back (it reports them), and upstream
+    updates made by a daily run trigger nothing (the report-after-run sensor requests that
+    report)."""
+    condition = on_change(
+        ignoring=IGNORED_UPSTREAM[DAILY_REPORT],
+        optional=dg.AssetSelection.assets(*MODELS, EVENT_RISK_SCORES).downstream(),
+        gated_by_checks=False,
+    )
+    return condition.replace(
+        "data_version_changed",
+        (
+            AC.data_version_changed()
+            & ~AC.all_new_updates_have_run_tags(tag_values={REPORT_AFTER_TAG: "true"})
+        ).with_label("data version changed outside a daily run"),
+    )
 
 
 # Upstream assets whose updates alone do not make an asset stale. The report counts the raw
@@ -47,22 +161,50 @@ def on_change(ignoring: tuple[str, ...] = ()) -> dg.AutomationCondition:
 IGNORED_UPSTREAM: dict[str, tuple[str, ...]] = {DAILY_REPORT: (RAW_CALLS,)}
 
 ON_CHANGE = on_change()
-REPORT_ON_CHANGE = on_change(ignoring=IGNORED_UPSTREAM[DAILY_REPORT])
-# Raw assets have no upstream in the graph: new files arrive through the landing sensor.
-ON_CODE_CHANGE_OR_MISSING = (AC.code_version_changed() | AC.newly_missing()).with_label(
-    "missing or code changed"
-)
+REPORT_ON_CHANGE = report_on_change()
+# Raw assets have no upstream in the graph: new files arrive through the landing sensor, which
+# also requests them when they are missing.
+ON_CODE_CHANGE_OF_RAW = (
+    AC.code_version_changed().since(_handled()) & ~AC.in_progress()
+).with_label("code changed (new files: landing sensor)")
 # Cleaned calls read the whole raw export but only their own months: which months changed is
 # known from the raw export's month fingerprints, so the raw-month sensor requests them.
-ON_CODE_CHANGE = AC.code_version_changed().with_label("code changed (new data: month sensor)")
+ON_CODE_CHANGE_OF_MONTHS = (
+    AC.code_version_changed().since(_handled())
+    & ~AC.in_progress()
+    & ~AC.any_deps_missing()
+    & ~AC.any_deps_in_progress()
+).with_label("code changed (new data: raw-month sensor)")
+
+
+# For the checks declared inside an asset: true exactly when their asset is requested (Dagster
+# runs them with it anyway). Having a condition makes Dagster add the asset's other checks, which
+# have none, to the same run ("ride-along" checks).
+WITH_ITS_ASSET = AC.any_deps_match(AC.will_be_requested()).with_label("with its asset")
+
+
+def with_check_conditions(assets_def: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """`assets_def` with `WITH_ITS_ASSET` on the checks it declares (those without a condition),
+    so that automation runs execute every check of the asset, as the jobs do."""
+    specs = assets_def.node_check_specs_by_output_name
+    if isinstance(assets_def, dg.AssetChecksDefinition) or not specs:
+        return assets_def
+    updated = {
+        name: spec
+        if spec.automation_condition is not None
+        else replace_record(spec, automation_condition=WITH_ITS_ASSET)
+        for name, spec in specs.items()
+    }
+    attributes = {**assets_def.get_attributes_dict(), "check_specs_by_output_name": updated}
+    return assets_def.__class__.dagster_internal_init(**attributes)
 
 
 def automation_condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
     name = spec.key.to_user_string()
     if name in RAW_ASSETS:
-        return ON_CODE_CHANGE_OR_MISSING
+        return ON_CODE_CHANGE_OF_RAW
     if name in MONTHS_FROM_SENSOR:
-        return ON_CODE_CHANGE
+        return ON_CODE_CHANGE_OF_MONTHS
     if name == DAILY_REPORT:
         return REPORT_ON_CHANGE
     return ON_CHANGE
@@ -72,8 +214,10 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     "safebeat_automation_sensor",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Requests runs for assets whose automation condition is true (see ON_CHANGE).",
+    minimum_interval_seconds=tick_interval_seconds(),
+    # Queued behind (never beside) the other pipeline runs.
+    run_tags=PIPELINE_RUN_TAGS,
+    description="Requests runs for assets whose automation condition is true (see on_change).",
 )
 
 # The report is due after the 03:00 UTC schedule: between 03:00 and 05:00 UTC every day.

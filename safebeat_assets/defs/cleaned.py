@@ -1,17 +1,29 @@
-"""Cleaned stage: typed, de-duplicated calls (with a quarantine) and per-permit events."""
+"""Cleaned stage: typed, de-duplicated calls (with a quarantine) and per-permit events.
+
+The asset bodies call the pure cleaners and publish their counts: rows quarantined per reason,
+values set to NULL per column (unparseable or implausible), NULLs per output column."""
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..resources import PipelineSettings
 from ..settings import CLEANED_BUCKET
 from ..storage.lake import ARROW_METADATA_KEY
-from ..transform.calls import clean_calls_by_group
-from ..transform.events import clean_events
-from ..transform.months import month_key_of, route_to_months, text_month_keys
+from ..transform.calls import (
+    call_rules_for_partitions,
+    clean_calls_by_group,
+    rejected_values_by_column,
+)
+from ..transform.events import EventRules, clean_events, rejected_event_values
+from ..transform.months import month_key_of, partition_month_keys
+from ..transform.validation import null_counts
 from .conventions import DATA_OWNERS, SINGLE_RUN, json_metadata, lake_stage, versioned
 from .partitions import monthly_output
+
+# Quarantined event rows shown in the metadata (all are counted).
+_LISTED_QUARANTINED_EVENTS = 20
 
 CLEANED = lake_stage("cleaned", CLEANED_BUCKET, DATA_OWNERS, kinds={"pandas"})
 
@@ -26,7 +38,7 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
         backfill_policy=SINGLE_RUN,
         outs={
             "cleaned_911_calls": CLEANED.out(
-                code_version="1",
+                code_version="2",
                 description=(
                     "Typed 911 calls: local datetimes (America/Chicago), priority 0-3 (unknown "
                     "is NULL, never a sentinel), 12-digit Geo IDs, durations in seconds, date "
@@ -35,21 +47,26 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 ),
             ),
             "quarantined_911_calls": CLEANED.out(
-                code_version="1",
+                code_version="2",
                 description=(
-                    "Raw call rows that could not be cleaned (unparseable incident number or "
-                    "response datetime), with the reason. Nothing is dropped silently."
+                    "Raw call rows that could not be cleaned, with the reason: unparseable or "
+                    "out-of-range incident number, unparseable response datetime, or one dated "
+                    "before the first monthly partition (kept in the first) or in the future "
+                    "(kept in the last). Nothing is dropped silently."
                 ),
             ),
         },
     )
-    def cleaned_911_calls(context: dg.AssetExecutionContext, raw_911_calls: pa.Table):
+    def cleaned_911_calls(
+        context: dg.AssetExecutionContext, raw_911_calls: pa.Table, pipeline: PipelineSettings
+    ):
         # Only the run's months, one at a time, become Python objects: a full run never holds
         # every call of the export as objects at once.
-        months = text_month_keys(raw_911_calls["response_datetime"])
-        months[pd.isna(months)] = monthly.get_last_partition_key()
+        first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
+        months = partition_month_keys(raw_911_calls["response_datetime"], first, last)
         in_run = np.isin(months, list(context.partition_keys))
-        result = clean_calls_by_group(raw_911_calls, np.where(in_run, months, None))
+        rules = call_rules_for_partitions(first, last, tuple(pipeline.county_fips))
+        result = clean_calls_by_group(raw_911_calls, np.where(in_run, months, None), rules)
         stats = result.stats
         yield monthly_output(
             context,
@@ -62,6 +79,9 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 "exact_duplicates_dropped": int(stats.get("exact_duplicates_dropped", 0)),
                 "duplicate_incident_numbers": int(stats.get("duplicate_incident_numbers", 0)),
                 "priority_unknown": int(stats.get("priority_unknown", 0)),
+                "values_nulled_by_column": json_metadata(rejected_values_by_column(stats)),
+                "null_counts": json_metadata(null_counts(result.calls)),
+                "accepted_response_datetimes": f"{rules.start} .. {rules.end} (local, end excluded)",
             },
         )
         quarantined = result.quarantined
@@ -69,7 +89,7 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
         yield monthly_output(
             context,
             quarantined,
-            route_to_months(quarantined["response_datetime"], monthly.get_last_partition_key()),
+            pd.Series(result.quarantined_groups, dtype=object),
             output_name="quarantined_911_calls",
             metadata={"rows_by_reason": json_metadata(reasons)},
         )
@@ -78,19 +98,42 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
 
 
 @CLEANED.asset(
-    code_version="1",
+    code_version="2",
     description=(
         "ACE permits aggregated to one event per FOLDERRSN: first start to last end date "
         "(three date formats parsed), any-of alcohol/sound/closure flags, closure segment count "
-        "and the median of valid GPS points inside the Austin box."
+        "and the median of valid GPS points inside the configured counties. Rows without a "
+        "positive integer FOLDERRSN are quarantined (counted and listed in the metadata); "
+        "implausible dates, points and tiers become NULL, counted per column."
     ),
 )
-def cleaned_events(raw_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    result = clean_events(raw_events)
+def cleaned_events(
+    context: dg.AssetExecutionContext, raw_events: pd.DataFrame, pipeline: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
+    result = clean_events(raw_events, EventRules.for_counties(pipeline.county_fips))
+    quarantined = result.quarantined
+    if len(quarantined):
+        context.log.warning(
+            f"{len(quarantined):,} ACE row(s) quarantined: no positive integer FOLDERRSN"
+        )
+    listed = [
+        c for c in ("source_file", "source_row", "folderrsn", "reject_reason") if c in quarantined
+    ]
     return versioned(
         result.events,
         {
             "cleaning_stats": json_metadata(result.stats),
             "events_with_location": int(result.events["has_valid_location"].sum()),
+            "rows_quarantined": len(quarantined),
+            "rows_by_reason": json_metadata(
+                quarantined["reject_reason"].value_counts().to_dict() if len(quarantined) else {}
+            ),
+            "quarantined_rows": dg.MetadataValue.md(
+                quarantined[listed].head(_LISTED_QUARANTINED_EVENTS).to_markdown(index=False)
+                if len(quarantined)
+                else "none"
+            ),
+            "values_nulled_by_column": json_metadata(rejected_event_values(result.stats)),
+            "null_counts": json_metadata(null_counts(result.events)),
         },
     )

@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from ..resources import LAKE_IO, WAREHOUSE_IO
+from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ..storage.lake import BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
 from .checks.alert_rules import alert_check_specs
 
@@ -51,6 +52,8 @@ class Stage:
             "io_manager_key": self.io_manager_key,
             "code_version": code_version,
             "description": description,
+            # Every stage reads or writes the lake, the warehouse or the landing zone.
+            "retry_policy": TRANSIENT_RETRY,
         }
         if self.bucket:
             arguments["metadata"] = {BUCKET_METADATA_KEY: self.bucket}
@@ -82,14 +85,16 @@ class Stage:
             specs = alert_check_specs(own.get("name", compute.__name__))
             if specs:
                 arguments["check_specs"] = [*specs, *own.get("check_specs", [])]
-            return dg.asset(**arguments)(compute)
+            return dg.asset(**arguments)(fail_fast_unless_transient_fn(compute))
 
         return decorate
 
     def out(self, *, code_version: str, description: str, kinds: Iterable[str] = ()) -> dg.AssetOut:
         """One output of a `@dg.multi_asset` with the stage's arguments (the multi-asset itself
         carries the group and the partitions)."""
-        return dg.AssetOut(**self._arguments(code_version, description, kinds, monthly=None))
+        arguments = self._arguments(code_version, description, kinds, monthly=None)
+        arguments.pop("retry_policy")  # an op property: the multi-asset itself takes it
+        return dg.AssetOut(**arguments)
 
 
 def lake_stage(

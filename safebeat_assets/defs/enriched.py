@@ -4,8 +4,9 @@ import dagster as dg
 import pandas as pd
 
 from ..settings import CLEANED_BUCKET
-from ..transform.geo import build_geo_table, enrich_calls
+from ..transform.geo import ENRICHMENT_COLUMNS, build_geo_table, enrich_calls
 from ..transform.months import month_key_of
+from ..transform.validation import null_counts
 from .conventions import DATA_OWNERS, json_metadata, lake_stage
 from .partitions import monthly_output
 
@@ -38,6 +39,7 @@ def build_enriched_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 "geo_matched": int(stats["geo_matched"]),
                 "geo_unmatched": int(stats["geo_unmatched"]),
                 "top_unmatched_geo_ids": json_metadata(stats.get("top_unmatched_geo_ids", [])),
+                "null_counts": json_metadata(null_counts(result.calls[list(ENRICHMENT_COLUMNS)])),
             },
         )
 

@@ -1,6 +1,10 @@
 """ML stage: association rules, KMeans risk zones and the call-volume forecast, fitted on all
 calls.
 
+Each model first evaluates its own blocking pre-check (`checks.pre_checks`) on its input: when
+it fails, the model is skipped (no output; its previous one stays) and only its step fails, so
+a short history still gives rules, zones and risk scores without a forecast.
+
 Each model reads the calls from the lake's `enriched_911_calls` (the rows of `fact_911_calls`,
 columnar: only the columns it needs, much cheaper than reading them back from PostgreSQL) and
 depends on `fact_911_calls` too, so the blocking pre-checks on the warehouse gate it. Outputs
@@ -23,6 +27,7 @@ from ..reporting.plots import cluster_map_png, daily_volume_png, forecast_plot_p
 from ..resources import PipelineSettings
 from ..settings import MODELS_BUCKET
 from .checks import alert_check_results
+from .checks.pre_checks import FORECAST_PRE_CHECK, RULES_PRE_CHECK, ZONES_PRE_CHECK
 from .conventions import (
     ANALYTICS_OWNERS,
     columns_in,
@@ -34,7 +39,8 @@ from .conventions import (
     versioned,
 )
 
-# Every model depends on the warehouse facts too, so the blocking pre-checks on them gate it.
+# Every model depends on the warehouse facts too, so the blocking integrity checks on them gate
+# it.
 ML = lake_stage(
     "ml", MODELS_BUCKET, ANALYTICS_OWNERS, kinds={"pandas"}, shared={"deps": [FACT_CALLS]}
 )
@@ -49,7 +55,9 @@ def with_summary(frame: pd.DataFrame, summary: dict[str, Any]) -> pd.DataFrame:
 
 
 @ML.asset(
-    code_version="1",
+    code_version="2",
+    check_specs=[RULES_PRE_CHECK.spec],
+    output_required=False,
     kinds={"mlxtend"},
     ins={
         "enriched_911_calls": columns_in(
@@ -73,6 +81,10 @@ def with_summary(frame: pd.DataFrame, summary: dict[str, Any]) -> pd.DataFrame:
 def association_rules(
     enriched_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame, pipeline: PipelineSettings
 ):
+    verdict = RULES_PRE_CHECK.evaluate(enriched_911_calls, pipeline)
+    yield verdict
+    if not verdict.passed:
+        return
     result = mine_association_rules(enriched_911_calls, fact_event_incidents)
     stats = result.stats
     yield versioned(
@@ -89,7 +101,9 @@ def association_rules(
 
 
 @ML.asset(
-    code_version="1",
+    code_version="2",
+    check_specs=[ZONES_PRE_CHECK.spec],
+    output_required=False,
     kinds={"sklearn"},
     ins={
         "enriched_911_calls": columns_in(
@@ -108,6 +122,10 @@ def association_rules(
     ),
 )
 def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
+    verdict = ZONES_PRE_CHECK.evaluate(enriched_911_calls, pipeline)
+    yield verdict
+    if not verdict.passed:
+        return
     # The fact's geo_id is the matched block group (NULL when unmatched): enriched's dim_geo_id.
     result = cluster_zones(enriched_911_calls.rename(columns={"dim_geo_id": "geo_id"}))
     stats = result.stats
@@ -134,7 +152,9 @@ def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
 
 
 @ML.asset(
-    code_version="1",
+    code_version="2",
+    check_specs=[FORECAST_PRE_CHECK.spec],
+    output_required=False,
     kinds={"sklearn"},
     ins={"enriched_911_calls": columns_in("response_date", "priority_numeric", "response_time")},
     description=(
@@ -146,6 +166,10 @@ def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
 )
 def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
     calls = enriched_911_calls
+    verdict = FORECAST_PRE_CHECK.evaluate(calls, pipeline)
+    yield verdict
+    if not verdict.passed:
+        return
     result = forecast_daily_calls(calls, horizon_days=pipeline.forecast_horizon_days)
     stats = result.stats
     forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]

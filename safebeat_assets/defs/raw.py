@@ -1,4 +1,9 @@
-"""Raw stage: source exports from the landing zone, kept as read (text), with file provenance."""
+"""Raw stage: source exports from the landing zone, kept as read (text), with file provenance.
+
+A calls export that would remove more rows than the configured bounds allow, compared with the
+last good load (per month, from this asset's previous `rows_by_month` metadata), is refused
+before anything is written, unless the run carries the override tag (`guards.ALLOW_SHRINK_TAG`).
+"""
 
 import hashlib
 import json
@@ -9,18 +14,29 @@ import pyarrow as pa
 from pydantic import Field
 
 from ..domain import DEFAULT_COUNTY_FPS
+from ..guards import ALLOW_SHRINK_TAG, refuse_destructive_change
 from ..resources import PipelineSettings
 from ..settings import RAW_BUCKET
-from ..sources import file_sha256, read_ace_events, read_apd_calls_table, read_block_groups
+from ..sources import file_sha256, read_ace_events, read_apd_calls_table
 from ..sources.columns import PROVENANCE_COLUMNS
+from ..sources.tiger_block_groups import load_block_groups
 from ..storage.landing import LandingZone
 from ..transform.geo import COUNTY_NAMES
-from ..transform.months import table_month_fingerprints, text_month_keys
-from .conventions import DATA_OWNERS, lake_stage, versioned
+from ..transform.months import (
+    month_row_counts,
+    route_partition_keys,
+    table_month_fingerprints,
+    text_month_keys,
+)
+from .conventions import DATA_OWNERS, json_metadata, lake_stage, versioned
 from .partitions import MONTH_FINGERPRINTS_KEY
 
 RAW = lake_stage("raw", RAW_BUCKET, DATA_OWNERS, kinds=())
 SOURCES_FINGERPRINT_KEY = "sources_fingerprint"
+# Rows per monthly partition of the stored export: what the next export is compared with.
+ROWS_BY_MONTH_KEY = "rows_by_month"
+# Rejected block-group features listed by name in the metadata (all are counted).
+_LISTED_REJECTS = 20
 _DEFAULT_COUNTIES = ", ".join(f"{COUNTY_NAMES[c]} {c}" for c in DEFAULT_COUNTY_FPS)
 
 
@@ -69,11 +85,51 @@ def _last_sources_fingerprint(context: dg.AssetExecutionContext) -> str | None:
     return None if value is None else str(value.value)
 
 
+def _last_rows_by_month(context: dg.AssetExecutionContext) -> dict[str, int] | None:
+    """Rows per month of the last stored export (any code version); None before the first
+    load, or when that load predates the per-month counts."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get(ROWS_BY_MONTH_KEY)
+    if value is None or not isinstance(value.value, dict):
+        return None
+    return {str(month): int(rows) for month, rows in value.value.items()}
+
+
+def _refuse_sharp_shrink(
+    context: dg.AssetExecutionContext,
+    counts: dict[str, int],
+    pipeline: PipelineSettings,
+    files: list[tuple[str, str]],
+) -> list[str]:
+    """Raise DestructiveChangeError when the export removes too many rows; the overridden
+    problems otherwise (empty when within bounds or on a first load)."""
+    previous = _last_rows_by_month(context)
+    if previous is None:
+        context.log.info("no earlier export with per-month row counts: nothing to compare with")
+        return []
+    names = ", ".join(name for name, _ in files) or "no file"
+    problems = refuse_destructive_change(
+        f"raw_911_calls (calls export {names})",
+        previous,
+        counts,
+        pipeline.removal_bounds(),
+        context.run.tags,
+    )
+    if problems:
+        context.log.warning(
+            f"{ALLOW_SHRINK_TAG} is set: storing an export that removes rows beyond the bounds: "
+            + "; ".join(problems)
+        )
+    return problems
+
+
 def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The raw calls asset; `monthly` tells which months its rows belong to downstream."""
 
     @RAW.asset(
-        code_version="2",
+        code_version="3",
         kinds={"pyarrow", "csv"},
         output_required=False,
         description=(
@@ -81,11 +137,16 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             "landing zone, columns bound by header name and every value kept as text, plus the "
             "source file, its SHA-256 and the row number. An export whose files are "
             "byte-for-byte the ones already stored is not re-read (no materialization, nothing "
-            "downstream runs)."
+            "downstream runs). An export that removes more rows than the configured bounds "
+            "allow compared with the last good load (an empty or truncated file) is refused, "
+            f"nothing stored, unless the run has the tag {ALLOW_SHRINK_TAG}=true."
         ),
     )
     def raw_911_calls(
-        context: dg.AssetExecutionContext, config: RawCallsConfig, landing: LandingZone
+        context: dg.AssetExecutionContext,
+        config: RawCallsConfig,
+        landing: LandingZone,
+        pipeline: PipelineSettings,
     ):
         paths = landing.source_files("calls")
         files = [(path.name, file_sha256(path)) for path in paths]
@@ -102,21 +163,30 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         context.log.info(f"read {table.num_rows:,} call rows from {len(files)} file(s)")
         first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
-        months = text_month_keys(table["response_datetime"])
-        months[pd.isna(months)] = last
+        read_months = text_month_keys(table["response_datetime"])
+        # Rows dated before/after the calendar belong to its first/last partition, whose
+        # cleaning quarantines them: a change to them re-runs that partition.
+        months = route_partition_keys(read_months, first, last)
+        counts = month_row_counts(months)
+        overridden = _refuse_sharp_shrink(context, counts, pipeline, files)
         meta = _files_metadata(files, [t.num_rows for t in tables])
         meta[SOURCES_FINGERPRINT_KEY] = fingerprint
+        meta[ROWS_BY_MONTH_KEY] = json_metadata(counts)
+        if overridden:
+            meta["removal_bounds_overridden"] = json_metadata(overridden)
         # What tells the month-change sensor which monthly partitions this export changed.
         # Provenance (file name, hash, row number) changes with any edit of the file; a month
         # counts as changed only when its own rows do.
         prints = table_month_fingerprints(table.drop_columns(list(PROVENANCE_COLUMNS)), months)
         meta[MONTH_FINGERPRINTS_KEY] = prints
-        outside = int(((months < first) | (months > last)).sum())
+        readable = read_months[pd.notna(read_months)]
+        outside = int(((readable < first) | (readable > last)).sum())
         meta["rows_outside_partitions"] = outside
         if outside:
             context.log.warning(
-                f"{outside:,} call rows fall outside the monthly partitions {first} .. {last} "
-                "(see SAFEBEAT_PARTITION_START) and are not processed further"
+                f"{outside:,} call rows are dated outside the monthly partitions {first} .. "
+                f"{last} (see SAFEBEAT_PARTITION_START): cleaning quarantines them in the "
+                "first or last partition"
             )
         version = hashlib.sha256(json.dumps([files, prints], sort_keys=True).encode())
         yield dg.Output(table, metadata=meta, data_version=dg.DataVersion(version.hexdigest()[:24]))
@@ -141,23 +211,47 @@ def raw_events(landing: LandingZone) -> dg.Output[pd.DataFrame]:
 
 
 @RAW.asset(
-    code_version="1",
+    code_version="2",
     kinds={"geopandas"},
     description=(
         "US Census TIGER/Line block groups (GeoJSON, GeoPackage or zipped shapefile, EPSG:4269) "
-        f"filtered to the configured counties ({_DEFAULT_COUNTIES} by default)."
+        f"filtered to the configured counties ({_DEFAULT_COUNTIES} by default). Features "
+        "without a usable GEOID, internal point, area or polygon are rejected, counted and "
+        "listed in the metadata; invalid polygons are repaired (make_valid) and counted."
     ),
 )
-def raw_block_groups(landing: LandingZone, pipeline: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def raw_block_groups(
+    context: dg.AssetExecutionContext, landing: LandingZone, pipeline: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
     files = landing.source_files("block_groups")
-    frames = [read_block_groups(path, county_fps=tuple(pipeline.county_fips)) for path in files]
+    reads = [load_block_groups(path, county_fps=tuple(pipeline.county_fips)) for path in files]
+    frames = [read.block_groups for read in reads]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     counts = frame.groupby("COUNTYFP").size().to_dict()
+    rejected = pd.concat([read.rejected for read in reads], ignore_index=True)
+    stats: dict[str, int] = {}
+    for read in reads:
+        for name, count in read.stats.items():
+            stats[name] = stats.get(name, 0) + count
+    if len(rejected):
+        context.log.warning(
+            f"{len(rejected):,} block-group feature(s) rejected (calls in them stay unmatched): "
+            + ", ".join(f"{r}: {n}" for r, n in rejected["reject_reason"].value_counts().items())
+        )
     return versioned(
         frame,
         {
             **_files_metadata_of_frame(frame),
             "block_groups_by_county": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
             "crs": str(frame.crs),
+            "features_rejected": len(rejected),
+            "features_rejected_by_reason": json_metadata(
+                rejected["reject_reason"].value_counts().to_dict()
+            ),
+            "geometries_repaired": int(stats.get("geometries_repaired", 0)),
+            "rejected_features": dg.MetadataValue.md(
+                rejected.head(_LISTED_REJECTS).to_markdown(index=False) if len(rejected) else "none"
+            ),
+            "read_stats": json_metadata(stats),
         },
     )

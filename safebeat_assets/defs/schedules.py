@@ -1,19 +1,14 @@
-"""The daily job and its 03:00 UTC schedule."""
+"""The daily 03:00 UTC schedule (the jobs are in `jobs.py`)."""
 
 import dagster as dg
 
-from ..asset_names import RAW_ASSETS
+from ..asset_names import DAILY_REPORT, RAW_ASSETS
 from .automation import IGNORED_UPSTREAM
+from .jobs import DAILY_JOB_NAME, DAILY_RUN_TAGS, EVERYTHING_BUT_REPORT, safebeat_daily_job
 from .partitions import months_tags
 
-DAILY_JOB_NAME = "safebeat_daily_job"
 DAILY_SCHEDULE_NAME = "safebeat_daily_schedule"
-
-safebeat_daily_job = dg.define_asset_job(
-    name=DAILY_JOB_NAME,
-    selection=dg.AssetSelection.all(),
-    description="Materializes the whole SafeBeat graph: raw → warehouse → models → risk → report.",
-)
+__all__ = ["DAILY_JOB_NAME", "DAILY_SCHEDULE_NAME", "build_daily_schedule", "safebeat_daily_job"]
 
 
 def _latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str] | None:
@@ -56,12 +51,14 @@ def build_daily_schedule(monthly: dg.PartitionsDefinition) -> dg.ScheduleDefinit
         name=DAILY_SCHEDULE_NAME,
         cron_schedule="0 3 * * *",
         execution_timezone="UTC",
-        target=dg.AssetSelection.all(),
+        target=EVERYTHING_BUT_REPORT,
+        tags=DAILY_RUN_TAGS,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
             "Every day at 03:00 UTC: re-read the landing zone (raw assets) and materialize "
             "whatever is missing or stale; changes found in the new export then flow downstream "
-            "through the automation sensor."
+            "through the automation sensor. The report follows in its own run, whatever the "
+            "outcome (report-after-run sensor)."
         ),
     )
     def daily_schedule(context: dg.ScheduleEvaluationContext):
@@ -69,9 +66,11 @@ def build_daily_schedule(monthly: dg.PartitionsDefinition) -> dg.ScheduleDefinit
         keys = {dg.AssetKey(name) for name in RAW_ASSETS} | missing_or_stale(
             context.instance, graph
         )
+        keys.discard(dg.AssetKey(DAILY_REPORT))
         selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
         keys = sorted(selection.resolve(graph))
         partitioned = any(graph.get(key).is_partitioned for key in keys)
-        return dg.RunRequest(asset_selection=keys, tags=months_tags(monthly) if partitioned else {})
+        months = months_tags(monthly) if partitioned else {}
+        return dg.RunRequest(asset_selection=keys, tags={**DAILY_RUN_TAGS, **months})
 
     return daily_schedule

@@ -1,6 +1,8 @@
 """Render the report dict as one self-contained HTML page (inline CSS, optional inline PNGs).
 
-Autoescaping is on for every value: event names and categories come from public permit data.
+Autoescaping is on for every value: event names and categories come from public permit data,
+and step errors quote whatever the failing code raised. The same template renders a FAILED
+report (`build_failed_report`), whose sections hold nulls and empty lists.
 """
 
 from __future__ import annotations
@@ -45,14 +47,19 @@ def _environment() -> Environment:
 
 
 def render_html(report: Mapping, images: Mapping[str, bytes] | None = None) -> str:
-    """HTML for a `build_report` dict; `images` (forecast/clusters/daily_volume PNG bytes) inline."""
+    """HTML for a `build_report` or `build_failed_report` dict.
+
+    `images` (forecast/clusters/daily_volume PNG bytes) are inlined; any may be absent.
+    """
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in (images or {}).items() if v}
     template = _environment().get_template(TEMPLATE_NAME)
     return template.render(
         meta=report["report_metadata"],
-        data=report["data_processing"],
-        db=report["database_stats"],
-        ml=report["ml_models"],
+        parts=report.get("parts", []),
+        failures=report.get("failures", []),
+        data=report.get("data_processing") or {},
+        db=report.get("database_stats") or {},
+        ml=report.get("ml_models") or {},
         forecast=report.get("forecast", []),
         top_rules=report.get("top_rules", []),
         top_events=report.get("top_risky_events", []),

@@ -1,7 +1,8 @@
 """The daily report model: run outcomes in, a JSON-serialisable dict out.
 
 The status is derived from real outcomes (the pipeline we replace hard-coded SUCCESS), and every number is
-taken from the artefacts the run produced, never restated by hand.
+taken from the artefacts the run produced, never restated by hand. A model that was never built
+(None) shows as null, not as zero: zero would claim it ran and found nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from safebeat_assets.analytics.alerts import Alert
 from safebeat_assets.analytics.risk import risk_distribution
+from safebeat_assets.reporting.status import PartOutcome, failures, overall_status
 
 PIPELINE_NAME = "safebeat"
 TOP_RULES = 10
@@ -24,33 +26,32 @@ TOP_EVENTS = 10
 
 CHECK_KEYS = ("name", "asset", "passed", "severity", "description")
 
-STATUS_SUCCESS = "SUCCESS"
-STATUS_WARNING = "WARNING"
-STATUS_FAILED = "FAILED"
-
 
 @dataclass
 class ReportInputs:
     report_date: date
     run_id: str
     generated_at: datetime
-    calls_processed: int
-    calls_quarantined: int
-    calls_in_warehouse: int
-    calls_on_latest_date: int
+    # The counts are None only in a FAILED report, where nothing was measured.
+    calls_processed: int | None
+    calls_quarantined: int | None
+    calls_in_warehouse: int | None
+    calls_on_latest_date: int | None
     latest_data_date: date | None
-    events_tracked: int
-    events_linked: int
-    geo_match_rate: float  # share 0..1
-    rules: pd.DataFrame
-    zones: pd.DataFrame
+    events_tracked: int | None
+    events_linked: int | None
+    geo_match_rate: float | None  # share 0..1
+    rules: pd.DataFrame | None  # None: the model was never built
+    zones: pd.DataFrame | None
     zone_stats: dict
-    forecast: pd.DataFrame
+    forecast: pd.DataFrame | None
     forecast_stats: dict
-    event_risk: pd.DataFrame
+    event_risk: pd.DataFrame | None
     alerts: list[Alert]
     check_results: list[dict]  # name, asset, passed, severity (ERROR/WARN), description
     outputs: list[str] = field(default_factory=list)
+    parts: list[PartOutcome] = field(default_factory=list)
+    job_name: str | None = None
 
 
 def pipeline_version() -> str:
@@ -58,20 +59,6 @@ def pipeline_version() -> str:
         return version(PIPELINE_NAME)
     except PackageNotFoundError:
         return "unknown"
-
-
-def _severity(check: Mapping) -> str:
-    return str(check.get("severity", "")).upper()
-
-
-def report_status(alerts: Sequence[Alert], check_results: Sequence[Mapping]) -> str:
-    """FAILED if an ERROR check failed; WARNING if any alert fired or a WARN check failed."""
-    failed = [c for c in check_results if not c.get("passed", False)]
-    if any(_severity(c) == "ERROR" for c in failed):
-        return STATUS_FAILED
-    if alerts or any(_severity(c) in ("WARN", "WARNING") for c in failed):
-        return STATUS_WARNING
-    return STATUS_SUCCESS
 
 
 def to_jsonable(value):
@@ -160,7 +147,7 @@ def _top_events(event_risk: pd.DataFrame) -> list[dict]:
     )
 
 
-def _mean_predicted(forecast: pd.DataFrame, stats: Mapping):
+def _mean_predicted(forecast: pd.DataFrame | None, stats: Mapping):
     mean = stats.get("mean_predicted_calls") if stats else None
     if mean is None and forecast is not None and not forecast.empty:
         horizon = forecast.loc[forecast["kind"] == "forecast", "predicted_calls"]
@@ -168,18 +155,21 @@ def _mean_predicted(forecast: pd.DataFrame, stats: Mapping):
     return _round(mean, 1)
 
 
+def _count(frame: pd.DataFrame | None) -> int | None:
+    return None if frame is None else len(frame)
+
+
 def _ml_models(inputs: ReportInputs) -> dict:
     rules, zones = inputs.rules, inputs.zones
     zstats, fstats = inputs.zone_stats or {}, inputs.forecast_stats or {}
     scores = inputs.event_risk
+    incident_rules = None
+    if rules is not None:
+        incident_rules = int(rules["is_incident_rule"].sum()) if "is_incident_rule" in rules else 0
     return {
-        "rules_discovered": 0 if rules is None else len(rules),
-        "incident_rules": (
-            int(rules["is_incident_rule"].sum())
-            if rules is not None and "is_incident_rule" in rules
-            else 0
-        ),
-        "zones_clustered": 0 if zones is None else len(zones),
+        "rules_discovered": _count(rules),
+        "incident_rules": incident_rules,
+        "zones_clustered": _count(zones),
         "zone_clusters": zstats.get("chosen_k"),
         "zone_silhouette": _round(zstats.get("silhouette"), 4),
         "zone_counts": zstats.get("zone_counts", {}),
@@ -189,25 +179,32 @@ def _ml_models(inputs: ReportInputs) -> dict:
         "forecast_baseline_mae": _round(fstats.get("baseline_mae"), 2),
         "forecast_skill_vs_baseline": _round(fstats.get("skill_vs_baseline"), 4),
         "forecast_r2": _round(fstats.get("r2"), 4),
-        "forecast_is_fallback": bool(fstats.get("is_fallback", False)),
+        "forecast_is_fallback": (
+            None if inputs.forecast is None else bool(fstats.get("is_fallback", False))
+        ),
         "forecast_fallback_reason": fstats.get("fallback_reason"),
-        "events_scored": 0 if scores is None else len(scores),
-        "risk_distribution": risk_distribution(scores),
+        "events_scored": _count(scores),
+        "risk_distribution": None if scores is None else risk_distribution(scores),
     }
 
 
-def build_report(inputs: ReportInputs) -> dict:
-    """The report as a JSON-serialisable dict (json.dumps works on it as is)."""
-    status = report_status(inputs.alerts, inputs.check_results)
+def assemble_report(inputs: ReportInputs, status: str, message: str | None = None) -> dict:
+    """The report dict with the status already decided (`build_report` or the FAILED report)."""
+    parts = list(inputs.parts)
     report = {
         "report_metadata": {
             "pipeline": PIPELINE_NAME,
             "version": pipeline_version(),
             "run_id": inputs.run_id,
+            "job_name": inputs.job_name,
             "generated_at": inputs.generated_at,
             "report_date": _date_str(inputs.report_date),
             "status": status,
+            "skipped_or_failed": sum(not p.ok for p in parts),
+            "message": message,
         },
+        "parts": [p.to_dict() for p in parts],
+        "failures": failures(parts, inputs.check_results),
         "data_processing": {
             "calls_processed": inputs.calls_processed,
             "calls_quarantined": inputs.calls_quarantined,
@@ -220,7 +217,7 @@ def build_report(inputs: ReportInputs) -> dict:
             "calls_on_latest_date": inputs.calls_on_latest_date,
             "latest_data_date": _date_str(inputs.latest_data_date),
             "events": inputs.events_tracked,
-            "risk_scores": 0 if inputs.event_risk is None else len(inputs.event_risk),
+            "risk_scores": _count(inputs.event_risk),
         },
         "ml_models": _ml_models(inputs),
         "top_rules": _top_rules(inputs.rules),
@@ -232,3 +229,8 @@ def build_report(inputs: ReportInputs) -> dict:
         "outputs_generated": list(inputs.outputs),
     }
     return to_jsonable(report)
+
+
+def build_report(inputs: ReportInputs) -> dict:
+    """The report as a JSON-serialisable dict (json.dumps works on it as is)."""
+    return assemble_report(inputs, overall_status(inputs.parts, inputs.check_results))

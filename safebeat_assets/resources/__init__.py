@@ -43,12 +43,21 @@ def _lake_storage(settings: Settings) -> LakeStorage:
 
 
 def _warehouse(settings: Settings) -> WarehouseResource:
+    timeouts = {
+        "connect_timeout_seconds": settings.warehouse_connect_timeout_seconds,
+        "statement_timeout_seconds": settings.warehouse_statement_timeout_seconds,
+        "lock_timeout_seconds": settings.warehouse_lock_timeout_seconds,
+    }
     if settings.uses_embedded_warehouse:
         return WarehouseResource(
-            embedded_data_dir=str(settings.data_dir), schema_name=settings.warehouse_schema
+            embedded_data_dir=str(settings.data_dir),
+            schema_name=settings.warehouse_schema,
+            **timeouts,
         )
     return WarehouseResource(
-        url=dg.EnvVar(settings.warehouse_url_env), schema_name=settings.warehouse_schema
+        url=dg.EnvVar(settings.warehouse_url_env),
+        schema_name=settings.warehouse_schema,
+        **timeouts,
     )
 
 
@@ -62,7 +71,11 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     )
     return {
         LAKE_IO: ParquetLakeIOManager(storage=storage),
-        WAREHOUSE_IO: WarehouseIOManager(warehouse=warehouse),
+        WAREHOUSE_IO: WarehouseIOManager(
+            warehouse=warehouse,
+            max_removed_fraction_per_month=settings.max_removed_fraction_per_month,
+            max_removed_fraction_overall=settings.max_removed_fraction_overall,
+        ),
         "lake_storage": storage,
         "warehouse": warehouse,
         "landing": LandingZone(

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from .. import alerting
+from ..alerting.redact import MASK
 from ..settings import (
     ENV_ALERT_FROM,
     ENV_ALERT_SMTP_HOST,
@@ -42,6 +43,15 @@ class AlertChannels(dg.ConfigurableResource):
     mail_to: str = ""  # comma separated
     webhook_url: str = ""
     timeout_seconds: float = 10.0
+
+    def __repr_args__(self):
+        # pydantic's repr and str would print the password and the hook's token.
+        for name, value in super().__repr_args__():
+            if name == "smtp_password" and value:
+                value = MASK
+            elif name == "webhook_url" and value:
+                value = alerting.redact_url(value)
+            yield name, value
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertChannels:

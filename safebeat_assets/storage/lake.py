@@ -4,9 +4,16 @@ Objects live at ``<root>/<bucket>/<asset_name>.parquet``, or ``<root>/<bucket>/<
 <partition_key>.parquet`` for monthly assets; the bucket comes from the asset's
 ``safebeat/lake_bucket`` definition metadata. Frames with a geometry column are stored as
 GeoParquet. Every output records row count, column schema and a small preview.
+
+Every month of a run is written, an empty one as an empty object, so an absent object means
+the month was never built (or was lost): loading it raises `MissingPartitionError` rather than
+reading it as a month without calls, which a downstream replace would turn into deleted rows.
+A failure that is not transient (see `errors.is_transient`) fails the step without retries.
 """
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -17,8 +24,10 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from ..contracts import column_descriptions
+from ..errors import MissingPartitionError
+from ..retries import fail_fast_unless_transient
 from .metadata import frame_metadata
-from .object_store import LakeStorage
+from .object_store import LakeStorage, is_local
 from .partitioned import PARTITION_COLUMN, rows_by_partition
 
 BUCKET_METADATA_KEY = "safebeat/lake_bucket"
@@ -29,7 +38,15 @@ COLUMNS_METADATA_KEY = "columns"
 ARROW_METADATA_KEY = "as_arrow_table"
 # Input metadata asking only for the number of stored rows (read from the Parquet footers).
 ROW_COUNT_METADATA_KEY = "row_count_only"
+# Input metadata for an optional unpartitioned input: None when the asset was never stored
+# (the daily report reads a model that may have been skipped by its pre-check).
+MISSING_AS_NONE_METADATA_KEY = "missing_as_none"
+# Input metadata (Dagster's UPathIOManager name) letting a consumer skip absent months, for a
+# reader that deliberately takes whatever months exist; the skipped months are logged.
+ALLOW_MISSING_METADATA_KEY = "allow_missing_partitions"
 EXTENSION = ".parquet"
+# How many missing months a MissingPartitionError lists before it only counts the rest.
+_LISTED_MONTHS = 6
 
 
 def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
@@ -67,6 +84,14 @@ class ParquetLake(dg.IOManager):
         return base / f"{partition_key}{EXTENSION}"
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        with fail_fast_unless_transient():
+            self._handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        with fail_fast_unless_transient():
+            return self._load_input(context)
+
+    def _handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if not isinstance(obj, pd.DataFrame | pa.Table):
             raise TypeError(
                 f"the Parquet lake stores DataFrames and Arrow tables; "
@@ -88,22 +113,21 @@ class ParquetLake(dg.IOManager):
             meta = {"path": dg.MetadataValue.path(str(path)), **self._metadata(context, obj)}
         context.add_output_metadata(meta)
 
-    def load_input(self, context: dg.InputContext) -> Any:
+    def _load_input(self, context: dg.InputContext) -> Any:
+        wanted = context.definition_metadata or {}
         if not context.has_asset_partitions:
-            paths = [self.object_path(context)]
-        else:
-            paths = [self.object_path(context, key) for key in sorted(context.asset_partition_keys)]
-        if context.has_asset_partitions:
-            # Months that were never materialized (a new month with no run yet) hold no rows.
-            paths = [path for path in paths if path.exists()]
-        if not paths:
-            raise dg.DagsterInvariantViolationError(
-                f"no partition of {context.asset_key.to_user_string()} has been materialized"
-            )
-        if (context.definition_metadata or {}).get(ROW_COUNT_METADATA_KEY):
-            return sum(self._row_count(path) for path in paths)
-        if not context.has_asset_partitions:
-            return self._read(context, paths[0])
+            path = self.object_path(context)
+            try:
+                if wanted.get(ROW_COUNT_METADATA_KEY):
+                    return self._row_count(context, path)
+                return self._read(context, path)
+            except FileNotFoundError:
+                if wanted.get(MISSING_AS_NONE_METADATA_KEY):
+                    return None
+                raise
+        paths = self._partition_paths(context)
+        if wanted.get(ROW_COUNT_METADATA_KEY):
+            return sum(self._row_count(context, path) for path in paths)
         frames = [self._read(context, path) for path in paths]
         if len(frames) == 1:
             return frames[0]
@@ -112,6 +136,27 @@ class ParquetLake(dg.IOManager):
             return pa.concat_tables(frames, promote_options="default")
         return pd.concat(frames, ignore_index=True)
 
+    def _partition_paths(self, context: dg.InputContext) -> list[UPath]:
+        """The objects of the requested months, all of which must exist (unless the input
+        allows missing months, and at least one exists)."""
+        keys = sorted(context.asset_partition_keys)
+        folder = self.asset_path(context)
+        stored = self.storage.object_names(folder)
+        missing = [key for key in keys if f"{key}{EXTENSION}" not in stored]
+        if missing and (context.definition_metadata or {}).get(ALLOW_MISSING_METADATA_KEY):
+            present = [key for key in keys if key not in set(missing)]
+            if present:
+                dg.get_dagster_logger().warning(
+                    f"{context.asset_key.to_user_string()}: skipping {_months(missing)}, "
+                    f"absent from {folder} ({ALLOW_MISSING_METADATA_KEY} is set)"
+                )
+                return [self.object_path(context, key) for key in present]
+        if missing:
+            raise _missing_partitions(context, missing, folder)
+        return [self.object_path(context, key) for key in keys]
+
+    # Objects are serialized in memory and stored whole (see LakeStorage.write_bytes): a
+    # writer streaming into the final key could leave a truncated object behind.
     def _write_frame(self, obj: pd.DataFrame | pa.Table, path: UPath) -> None:
         if isinstance(obj, gpd.GeoDataFrame):
             buffer = io.BytesIO()
@@ -128,8 +173,7 @@ class ParquetLake(dg.IOManager):
     def _read(self, context: dg.InputContext, path: UPath) -> Any:
         wanted = context.definition_metadata or {}
         columns = wanted.get(COLUMNS_METADATA_KEY)
-        with path.open("rb") as handle:
-            data = handle.read()
+        data = self._object_bytes(context, path)
         schema = pq.read_schema(io.BytesIO(data))
         is_geo = bool(schema.metadata and b"geo" in schema.metadata)
         as_arrow = wanted.get(ARROW_METADATA_KEY)
@@ -138,10 +182,20 @@ class ParquetLake(dg.IOManager):
         table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
         return table if as_arrow else table.to_pandas()
 
-    @staticmethod
-    def _row_count(path: UPath) -> int:
-        with path.open("rb") as handle:
-            return pq.ParquetFile(handle).metadata.num_rows
+    def _object_bytes(self, context: dg.InputContext, path: UPath) -> bytes:
+        with _still_there(context, path):
+            return self.storage.read_bytes(path)
+
+    def _row_count(self, context: dg.InputContext, path: UPath) -> int:
+        with _still_there(context, path):
+            if is_local(path):
+                return pq.ParquetFile(path.path).metadata.num_rows
+            # Only the footer is fetched (ranged reads of one ETag-pinned version).
+            with (
+                self.storage.answering("read the Parquet footer of", str(path)),
+                path.open("rb") as handle,
+            ):
+                return pq.ParquetFile(handle).metadata.num_rows
 
     def _metadata(
         self, context: dg.OutputContext, obj: Any, exclude: tuple[str, ...] = ()
@@ -149,6 +203,35 @@ class ParquetLake(dg.IOManager):
         meta = frame_metadata(obj, exclude, column_descriptions(context.asset_key.path[-1]))
         meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
         return meta
+
+
+@contextmanager
+def _still_there(context: dg.InputContext, path: UPath) -> Iterator[None]:
+    """A month deleted between the listing and the read is still a missing month."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        if not context.has_asset_partitions:
+            raise
+        month = path.name[: -len(EXTENSION)]
+        raise _missing_partitions(context, [month], path.parent) from exc
+
+
+def _months(keys: list[str]) -> str:
+    shown = ", ".join(keys[:_LISTED_MONTHS])
+    more = f" and {len(keys) - _LISTED_MONTHS} more" if len(keys) > _LISTED_MONTHS else ""
+    return f"{len(keys)} month(s) {shown}{more}"
+
+
+def _missing_partitions(
+    context: dg.InputContext, missing: list[str], folder: UPath
+) -> MissingPartitionError:
+    asset = context.asset_key.to_user_string()
+    return MissingPartitionError(
+        f"{asset}: {_months(missing)} requested but absent from the lake at {folder} "
+        f"(an empty month is stored as an empty object, so an absent one was never built or "
+        f"was lost; it is not read as empty). Materialize {asset} for these months first."
+    )
 
 
 class ParquetLakeIOManager(dg.ConfigurableIOManagerFactory):

@@ -3,6 +3,10 @@
 A partitioned asset returns one frame for all partitions of its run, with a `partition_key`
 column naming each row's partition. The lake writes one object per partition from it and the
 warehouse replaces the slice of each partition; neither stores the column itself.
+
+Every partition of the run is written, one without rows as an empty object (see
+`rows_by_partition`): an absent object therefore always means "never built", which the lake
+reports as `MissingPartitionError` instead of handing a consumer an empty month.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Warehouse views and the nearby-incidents function (SQL templates over the schema's tables).
 
-`{schema}` is replaced by the quoted warehouse schema. The heatmap is relative to the latest call
-date in the warehouse, not to today's date, so it shows data on historical exports too.
+`{schema}` becomes the quoted warehouse schema and `{days}` a literal, composed by psycopg2 (no
+identifier or value is pasted into the text). The heatmap is relative to the latest call date in
+the warehouse, not to today's date, so it shows data on historical exports too.
 """
+
+from psycopg2 import sql
 
 HEATMAP_DAYS = 30
 
@@ -66,8 +69,13 @@ $$
 """
 
 
-def views_sql() -> list[str]:
+def views_sql(schema: str) -> list[sql.Composed]:
+    quoted = sql.Identifier(schema)
     return [
-        RISK_HEATMAP_VIEW.replace("{days}", str(HEATMAP_DAYS)),
-        EVENT_SUMMARY_VIEW,
+        sql.SQL(RISK_HEATMAP_VIEW).format(schema=quoted, days=sql.Literal(HEATMAP_DAYS)),
+        sql.SQL(EVENT_SUMMARY_VIEW).format(schema=quoted),
     ]
+
+
+def nearby_incidents_function_sql(schema: str) -> sql.Composed:
+    return sql.SQL(NEARBY_INCIDENTS_FUNCTION).format(schema=sql.Identifier(schema))

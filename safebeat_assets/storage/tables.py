@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -34,12 +35,26 @@ GEOID = 'varchar(12) COLLATE "C"'
 DOUBLE = "double precision"
 
 
+# Column types, referential actions and geometry types reach DDL as SQL text (they cannot be
+# quoted as identifiers), so only these spellings are accepted.
+PG_TYPE_PATTERN = re.compile(
+    r"(bigint|integer|smallint|double precision|boolean|date|timestamptz|text"
+    r'|varchar\(\d+\)( COLLATE "C")?)'
+)
+ON_DELETE_ACTIONS = frozenset({"CASCADE", "SET NULL", "RESTRICT", "NO ACTION"})
+GEOMETRY_TYPES = frozenset({"Point", "MultiPolygon", "Polygon", "LineString", "MultiPoint"})
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     pg_type: str
     nullable: bool = True
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if not PG_TYPE_PATTERN.fullmatch(self.pg_type):
+            raise ValueError(f"column {self.name}: type {self.pg_type!r} is not allowed")
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -58,6 +73,23 @@ class ForeignKey:
     # unmatched (SET NULL). Re-runs upsert by key, so only vanished parents trigger these.
     on_delete: str = "CASCADE"
 
+    def __post_init__(self) -> None:
+        if self.on_delete not in ON_DELETE_ACTIONS:
+            raise ValueError(f"ON DELETE {self.on_delete!r} is not allowed")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """A rule every row of a new load must satisfy, checked over the staged rows before they
+    replace the table's contents (the load is refused and nothing is written otherwise).
+
+    `violation` is a SQL condition over the row's own columns, true for a violating row; all of
+    a table's audits are counted in one scan of the staged rows. Besides these, every load is
+    audited for NULLs in NOT NULL columns (key columns included) and for duplicate keys."""
+
+    name: str
+    violation: str
+
 
 @dataclass(frozen=True)
 class GeometryColumn:
@@ -65,8 +97,12 @@ class GeometryColumn:
 
     name: str
     geometry_type: str  # e.g. Point, MultiPolygon
-    expression: str  # SQL over the table's own columns; must be immutable
+    expression: str  # SQL over the table's own columns, written here; must be immutable
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.geometry_type not in GEOMETRY_TYPES:
+            raise ValueError(f"geometry type {self.geometry_type!r} is not allowed")
 
 
 def point_from(lon: str, lat: str) -> str:
@@ -85,6 +121,25 @@ class TableSpec:
     # Date column that places a row in a monthly partition; partitioned writes replace only the
     # slice of the run's months.
     partition_column: str | None = None
+    audits: tuple[Audit, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = set(self.column_names)
+        used = [*self.primary_key, *(c for fk in self.foreign_keys for c in fk.columns)]
+        used += [c for cols in self.indexes for c in cols]
+        if self.partition_column:
+            used.append(self.partition_column)
+        unknown = sorted(set(used) - names)
+        if unknown:
+            raise ValueError(f"table {self.name} refers to unknown columns {unknown}")
+        if len({a.name for a in self.audits}) != len(self.audits):
+            raise ValueError(f"table {self.name} has two audits of the same name")
+
+    @property
+    def required_columns(self) -> list[str]:
+        """NOT NULL columns (the key's included)."""
+        keys = set(self.primary_key)
+        return [c.name for c in self.columns if not c.nullable or c.name in keys]
 
     @property
     def column_names(self) -> list[str]:
@@ -136,6 +191,13 @@ DIM_GEO = TableSpec(
     ),
     primary_key=("geo_id",),
     indexes=(("county_fp",),),
+    audits=(
+        Audit("areas are not negative", "area_sq_km < 0 OR water_sq_km < 0"),
+        Audit(
+            "internal point is a coordinate",
+            "latitude_centroid NOT BETWEEN -90 AND 90 OR longitude_centroid NOT BETWEEN -180 AND 180",
+        ),
+    ),
     geometry=(
         GeometryColumn(
             "boundary",
@@ -182,6 +244,8 @@ DIM_EVENT = TableSpec(
     ),
     primary_key=("event_id",),
     indexes=(("start_date", "end_date"),),
+    # A permit that ends before it starts would link no call and skew every event average.
+    audits=(Audit("event does not end before it starts", "end_date < start_date"),),
     geometry=(
         GeometryColumn(
             "geom",
@@ -231,6 +295,21 @@ FACT_911_CALLS = TableSpec(
     primary_key=("incident_number", "response_datetime"),
     partition_column="response_date",
     foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",), on_delete="SET NULL"),),
+    audits=(
+        Audit(
+            "hour, weekday and month are on the clock",
+            "response_hour NOT BETWEEN 0 AND 23 OR day_of_week_index NOT BETWEEN 0 AND 6 "
+            "OR response_month NOT BETWEEN 1 AND 12",
+        ),
+        # response_date places the row in its monthly slice; the other calendar fields must
+        # agree with it or month filters and slices disagree.
+        Audit(
+            "year and month match response_date",
+            # date_part (double precision) is cheaper per row than extract (numeric).
+            "response_year <> date_part('year', response_date) "
+            "OR response_month <> date_part('month', response_date)",
+        ),
+    ),
     # Date filters (views, monthly slices) use response_date; key lookups use the primary key.
     indexes=(("response_date",), ("geo_id",)),
     geometry=(
@@ -267,6 +346,12 @@ FACT_EVENT_INCIDENTS = TableSpec(
     ),
     primary_key=("incident_number", "response_datetime", "event_id"),
     partition_column="call_date",
+    audits=(
+        Audit(
+            "distance is a non-negative number",
+            "NOT (distance_km >= 0 AND distance_km < 'Infinity')",
+        ),
+    ),
     foreign_keys=(
         ForeignKey(
             ("incident_number", "response_datetime"),
@@ -332,6 +417,13 @@ EVENT_RISK_SCORES = TableSpec(
     ),
     primary_key=("event_id",),
     foreign_keys=(ForeignKey(("event_id",), names.DIM_EVENT, ("event_id",)),),
+    audits=(
+        Audit("scored event has linked calls", "incident_count < 1"),
+        Audit(
+            "priority counts do not exceed the linked calls",
+            "p0_count + p1_count + p2_count + p3_count > incident_count",
+        ),
+    ),
     indexes=(("risk_category",),),
 )
 
@@ -352,6 +444,7 @@ ZONE_RISK_SCORES = TableSpec(
     ),
     primary_key=("geo_id",),
     foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",)),),
+    audits=(Audit("incident count is not negative", "incident_count < 0"),),
     indexes=(("risk_zone",),),
     geometry=(
         GeometryColumn(

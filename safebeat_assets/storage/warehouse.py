@@ -1,9 +1,15 @@
 """PostgreSQL warehouse client: DDL from table specs, bulk COPY writes, fast reads.
 
-Writes are idempotent upserts inside one transaction: COPY into a temporary staging table, delete
-rows whose key vanished, insert new keys and update only rows whose values changed. Readers never
-see a half-written table, a failed write leaves the previous contents, and re-running with the
-same data writes nothing.
+A write is write, audit, publish in one transaction: COPY into a temporary staging table; audit
+the staged rows (the table's declared audits, NULL-free required columns, unique keys) and
+compare the rows it would leave per month with the table's current contents (the last good
+load: an empty or truncated export must not delete history); then delete rows whose key
+vanished, insert new keys and update only rows whose values changed, and commit. Any failure
+rolls back: readers never see a half-written table, the previous contents stay, and re-running
+with the same data writes nothing.
+
+Connections have server-side timeouts and a client-side deadline (see `pg_timeouts`), so a
+frozen or vanished server ends the write with a `WarehouseUnavailableError` naming the server.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -27,17 +33,48 @@ from psycopg2 import sql
 
 from ..domain import LOCAL_TZ
 from ..errors import DataError
-from . import pg_binary, spatial_sql
-from .tables import TABLES, TableSpec
+from ..guards import RemovalBounds, refuse_destructive_change
+from . import pg_binary, pg_timeouts, spatial_sql
+from .pg_timeouts import Timeouts
+from .tables import TABLES, Audit, TableSpec
 
 log = logging.getLogger(__name__)
 _PREPARED: set[tuple[str, str]] = set()  # (dsn, schema) whose tables, views exist in this process
 COPY_BATCH_ROWS = 8192
 COPY_READ_BYTES = 1 << 20  # psycopg2 reads 8 KiB per call by default
+AUDIT_EXAMPLES = 5  # offending keys quoted in an audit failure
+WHOLE_TABLE = "all rows"  # the one "month" of a table without a partition column
+OUTSIDE_SLICE = "months outside this write"  # counted, never changed: for the overall bound
 
 
 class WarehouseSchemaError(DataError):
     """A frame or an existing table does not match the declared table spec."""
+
+
+@dataclass(frozen=True)
+class AuditFailure:
+    audit: str
+    rows: int
+    examples: tuple[str, ...] = ()
+
+
+class WarehouseAuditError(DataError):
+    """A new load breaks one of its table's audits: refused before publishing, nothing written."""
+
+    def __init__(self, table: str, staged_rows: int, failures: Sequence[AuditFailure]):
+        self.table = table
+        self.failures = tuple(failures)
+        parts = []
+        for failure in self.failures:
+            example = f" (e.g. {'; '.join(failure.examples)})" if failure.examples else ""
+            parts.append(
+                f"audit '{failure.audit}' failed for {failure.rows:,} of {staged_rows:,} "
+                f"staged row(s){example}"
+            )
+        super().__init__(
+            f"{table}: {'; '.join(parts)}. Nothing was written: the table keeps its previous "
+            "contents."
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +85,8 @@ class WriteStats:
     updated: int
     deleted: int
     seconds: float
+    # Removal bounds the run's override tag let through, for the run's log.
+    removal_overridden: tuple[str, ...] = ()
 
     @property
     def rows_written(self) -> int:
@@ -148,44 +187,59 @@ class _CopyStream(io.RawIOBase):
 class Warehouse:
     """Connection factory and table operations for one schema of one database."""
 
-    def __init__(self, dsn: str, schema: str = "safebeat", spatial: bool | None = None):
+    def __init__(
+        self,
+        dsn: str,
+        schema: str = "safebeat",
+        spatial: bool | None = None,
+        timeouts: Timeouts | None = None,
+    ):
         """`spatial=None` detects PostGIS; False leaves geometry out even where it exists."""
         self.dsn = dsn
         self.schema = schema
         self._postgis: bool | None = spatial
+        self.timeouts = timeouts or Timeouts()
+        self.where = pg_timeouts.describe_dsn(dsn)  # for messages: never the password
 
     @property
     def postgis(self) -> bool:
-        """Whether PostGIS is installed (installing it first when the server offers it)."""
+        """Whether PostGIS is installed in the database (installing it when the role may)."""
         if self._postgis is None:
             self._postgis = self._detect_postgis()
         return self._postgis
 
     def _detect_postgis(self) -> bool:
         with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
-            if cur.fetchone():
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis'), "
+                "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'), "
+                "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            )
+            installed, available, superuser = cur.fetchone()
+            if installed:
                 return True
-            cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-            if not cur.fetchone():
+            if not available:
                 log.info("PostGIS is not available on this server: tables get no geometry")
                 return False
-            try:
-                cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-                conn.commit()
-                return True
-            except psycopg2.errors.InsufficientPrivilege:
-                conn.rollback()
-                log.warning("PostGIS is available but this role may not install it")
+            if not superuser:
+                # PostGIS is not a trusted extension: the pipeline's role (no superuser) cannot
+                # install it, the administrator's set-up does.
+                log.warning(
+                    "PostGIS is available on %s but not installed in this database, and this "
+                    "role may not install it (an administrator runs CREATE EXTENSION postgis): "
+                    "tables get no geometry",
+                    self.where,
+                )
                 return False
+            cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.commit()
+            return True
 
     @contextmanager
-    def connect(self) -> Iterator[psycopg2.extensions.connection]:
-        conn = psycopg2.connect(self.dsn)
+    def connect(self) -> Iterator[pg_timeouts.GuardedConnection]:
+        """A connection in UTC with the client's timeouts; closed afterwards."""
+        conn = pg_timeouts.connect(self.dsn, self.timeouts, self.where)
         try:
-            with conn.cursor() as cur:
-                cur.execute("SET TIME ZONE 'UTC'")
-            conn.commit()
             yield conn
         finally:
             conn.close()
@@ -195,6 +249,8 @@ class Warehouse:
 
     # --- DDL -------------------------------------------------------------------------------
     def create_table_sql(self, spec: TableSpec) -> sql.Composed:
+        # Names are quoted identifiers; types, referential actions and geometry expressions
+        # are SQL text from tables.py, whose specs accept only allow-listed spellings.
         parts = [
             sql.SQL("{} {}{}").format(
                 sql.Identifier(c.name),
@@ -275,13 +331,12 @@ class Warehouse:
         if key in _PREPARED:
             return
         self.ensure_tables()
-        schema = sql.Identifier(self.schema)
-        statements = spatial_sql.views_sql()
+        statements = spatial_sql.views_sql(self.schema)
         if self.postgis:
-            statements.append(spatial_sql.NEARBY_INCIDENTS_FUNCTION)
+            statements.append(spatial_sql.nearby_incidents_function_sql(self.schema))
         with self.connect() as conn, conn.cursor() as cur:
             for statement in statements:
-                cur.execute(sql.SQL(statement).format(schema=schema))
+                cur.execute(statement)
             conn.commit()
         _PREPARED.add(key)
 
@@ -298,9 +353,8 @@ class Warehouse:
                 if self.postgis:
                     self._ensure_geometry(cur, spec)
                 cur.execute(
-                    sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                        self._table(spec.name), sql.Literal(spec.description)
-                    )
+                    sql.SQL("COMMENT ON TABLE {} IS %s").format(self._table(spec.name)),
+                    (spec.description,),
                 )
                 for cols in spec.indexes:
                     cur.execute(
@@ -324,7 +378,9 @@ class Warehouse:
             if col.name not in existing:
                 cur.execute(
                     sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
-                        self._table(spec.name), sql.Identifier(col.name), sql.SQL(col.pg_type)
+                        self._table(spec.name),
+                        sql.Identifier(col.name),
+                        sql.SQL(col.pg_type),  # allow-listed in tables.py
                     )
                 )
             elif not _same_type(col.pg_type, existing[col.name][1], existing[col.name][2]):
@@ -344,14 +400,21 @@ class Warehouse:
         frame: pd.DataFrame,
         date_slice: tuple[dt.date, dt.date] | None = None,
         ignored_columns: Collection[str] = (),
+        removal_bounds: RemovalBounds | None = None,
+        run_tags: Mapping[str, str] | None = None,
     ) -> WriteStats:
         """Make the table (or, with `date_slice` = [start, end), the rows whose partition column
         falls in it) hold exactly `frame` (less its `ignored_columns`), in one transaction,
-        touching only changed rows."""
+        touching only changed rows.
+
+        Refused with a DataError, nothing written, when the rows break an audit of the table or
+        when the write would remove more rows than `removal_bounds` allow (per month of the
+        partition column, and overall) unless `run_tags` carry the override tag."""
         started = time.perf_counter()
         if date_slice is not None:
             _check_inside_slice(spec, frame, date_slice)
         table = frame_to_arrow(spec, frame, ignored_columns)
+        _audit_required_columns(self._name(spec), spec, table)
         self.ensure_schema_objects()
         staging = sql.Identifier(f"staging_{spec.name}")
         target = self._table(spec.name)
@@ -382,29 +445,37 @@ class Warehouse:
                         ).format(staging, target)
                     )
                     self._copy_in(cur, staging, cols, table)
-                    cur.execute(
+                    self._audit(cur, spec, staging, table.num_rows)
+                    self._add_key_or_report_duplicates(
+                        cur,
+                        spec,
+                        staging,
                         sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
                             staging, sql.SQL(", ").join(map(sql.Identifier, spec.primary_key))
-                        )
+                        ),
+                        table.num_rows,
                     )
-                    in_slice = sql.SQL("TRUE")
+                    overridden = self._bound_removal(
+                        cur, spec, table, date_slice, removal_bounds, run_tags or {}
+                    )
+                    in_slice, params = sql.SQL("TRUE"), {}
                     if date_slice is not None:
-                        in_slice = sql.SQL("t.{0} >= {1} AND t.{0} < {2}").format(
-                            sql.Identifier(spec.partition_column),
-                            sql.Literal(date_slice[0]),
-                            sql.Literal(date_slice[1]),
+                        in_slice = sql.SQL("t.{0} >= %(start)s AND t.{0} < %(end)s").format(
+                            sql.Identifier(spec.partition_column)
                         )
+                        params = {"start": date_slice[0], "end": date_slice[1]}
                     cur.execute(
                         sql.SQL(
                             "DELETE FROM {} t WHERE {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})"
-                        ).format(target, in_slice, staging, key_match)
+                        ).format(target, in_slice, staging, key_match),
+                        params,
                     )
                     deleted = cur.rowcount
                     cur.execute(self._upsert_sql(spec, staging, cols, value_cols))
                     inserted, updated = cur.fetchone()
                 conn.commit()
-            except Exception:
-                conn.rollback()
+            except BaseException:
+                _rollback_quietly(conn)
                 raise
         return WriteStats(
             table=spec.name,
@@ -413,7 +484,128 @@ class Warehouse:
             updated=int(updated or 0),
             deleted=max(deleted, 0),
             seconds=time.perf_counter() - started,
+            removal_overridden=tuple(overridden),
         )
+
+    def _name(self, spec: TableSpec) -> str:
+        """The table as messages name it: schema.table on host:port/database."""
+        return f"warehouse table {self.schema}.{spec.name} at {self.where}"
+
+    def _audit(self, cur, spec: TableSpec, relation: sql.Composable, staged: int) -> None:
+        """Count every declared audit's violations over the staged rows in one scan."""
+        if not spec.audits or not staged:
+            return
+        cur.execute(
+            sql.SQL("SELECT {} FROM {}").format(
+                sql.SQL(", ").join(
+                    sql.SQL("count(*) FILTER (WHERE {})").format(_violation(a)) for a in spec.audits
+                ),
+                relation,
+            )
+        )
+        counts = cur.fetchone()
+        failures = []
+        for audit, count in zip(spec.audits, counts, strict=True):
+            if not count:
+                continue
+            keys = sql.SQL(", ").join(map(sql.Identifier, spec.primary_key))
+            cur.execute(
+                sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %s").format(
+                    keys, relation, _violation(audit), keys
+                ),
+                (AUDIT_EXAMPLES,),
+            )
+            examples = tuple(_key_text(spec, row) for row in cur.fetchall())
+            failures.append(AuditFailure(audit.name, int(count), examples))
+        if failures:
+            raise WarehouseAuditError(self._name(spec), staged, failures)
+
+    def _add_key_or_report_duplicates(
+        self,
+        cur,
+        spec: TableSpec,
+        relation: sql.Composable,
+        add_key: sql.Composable | Sequence[sql.Composable],
+        staged: int,
+    ) -> None:
+        """Run `add_key` (building the unique key index is the uniqueness audit, at no extra
+        cost); on a duplicate, count the duplicated keys and refuse the load."""
+        cur.execute("SAVEPOINT add_key")
+        try:
+            for statement in add_key if isinstance(add_key, list | tuple) else [add_key]:
+                cur.execute(statement)
+        except psycopg2.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT add_key")
+            keys = sql.SQL(", ").join(map(sql.Identifier, spec.primary_key))
+            cur.execute(
+                sql.SQL(
+                    "SELECT {keys}, count(*) OVER () FROM {rel} GROUP BY {keys} "
+                    "HAVING count(*) > 1 ORDER BY {keys} LIMIT %s"
+                ).format(keys=keys, rel=relation),
+                (AUDIT_EXAMPLES,),
+            )
+            rows = cur.fetchall()
+            duplicated = int(rows[0][-1]) if rows else 0
+            examples = tuple(_key_text(spec, row[:-1]) for row in rows)
+            raise WarehouseAuditError(
+                self._name(spec),
+                staged,
+                [AuditFailure("key is unique", duplicated, examples)],
+            ) from None
+        cur.execute("RELEASE SAVEPOINT add_key")
+
+    def _bound_removal(
+        self,
+        cur,
+        spec: TableSpec,
+        table: pa.Table,
+        date_slice: tuple[dt.date, dt.date] | None,
+        bounds: RemovalBounds | None,
+        tags: Mapping[str, str],
+    ) -> list[str]:
+        """Refuse a write that leaves too few rows compared with the table's current contents
+        (per month of the partition column, and overall); the problems an override let through
+        are returned."""
+        bounds = bounds or RemovalBounds()
+        target = self._table(spec.name)
+        what = f"{self._name(spec)}"
+        if not spec.partition_column:
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(target))
+            previous = {WHOLE_TABLE: int(cur.fetchone()[0])}
+            new = {WHOLE_TABLE: table.num_rows}
+            # One "month": the overall bound is the one that applies.
+            bounds = RemovalBounds(per_month=1.0, overall=bounds.overall)
+            return refuse_destructive_change(what, previous, new, bounds, tags)
+        months = sql.SQL(
+            "SELECT to_char(m, 'YYYY-MM'), n FROM (SELECT date_trunc('month', {col}) AS m, "
+            "count(*) AS n FROM {target}{where} GROUP BY 1) AS months"
+        )
+        column = sql.Identifier(spec.partition_column)
+        staged = _month_counts(table.column(spec.partition_column))
+        if date_slice is None:
+            cur.execute(months.format(col=column, target=target, where=sql.SQL("")))
+            previous = {month: int(n) for month, n in cur.fetchall()}
+            return refuse_destructive_change(what, previous, staged, bounds, tags)
+        # The slice's months by the partition column's index; the rest of the table, which
+        # this write leaves alone, only as a total (for the overall bound).
+        cur.execute(
+            sql.SQL("{} UNION ALL SELECT NULL, count(*) FROM {}").format(
+                months.format(
+                    col=column,
+                    target=target,
+                    where=sql.SQL(" WHERE {0} >= %(start)s AND {0} < %(end)s").format(column),
+                ),
+                target,
+            ),
+            {"start": date_slice[0], "end": date_slice[1]},
+        )
+        rows = cur.fetchall()
+        previous = {month: int(n) for month, n in rows if month is not None}
+        outside = int(next(n for month, n in rows if month is None)) - sum(previous.values())
+        previous[OUTSIDE_SLICE] = outside
+        new = {**staged, OUTSIDE_SLICE: outside}
+        what += f", months {date_slice[0]:%Y-%m} to {_month_before(date_slice[1])}"
+        return refuse_destructive_change(what, previous, new, bounds, tags)
 
     def _copy_in(self, cur, target: sql.Composable, cols: sql.Composable, table: pa.Table) -> None:
         with _CopyStream(table) as stream:
@@ -427,21 +619,26 @@ class Warehouse:
 
     def _bulk_load(self, cur, spec: TableSpec, table: pa.Table, cols: sql.Composable) -> None:
         """COPY into the empty table with its keys, indexes and foreign keys (its own and those
-        pointing at it) set aside, then rebuild them: one sort per index and one join per
-        foreign key instead of per-row index maintenance and triggers (most of a first load
-        otherwise). Same transaction as the caller's, so a failure restores the
+        pointing at it) set aside, audit the rows, then rebuild them: one sort per index and one
+        join per foreign key instead of per-row index maintenance and triggers (most of a first
+        load otherwise). Same transaction as the caller's, so a failure restores the
         table as it was; tables referencing this one are empty too (their rows would need
         rows here), so their foreign keys validate instantly."""
         target = self._table(spec.name)
         regclass = target.as_string(cur)
         cur.execute(
-            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), "
-            "c.contype FROM pg_constraint c WHERE (c.conrelid = %(t)s::regclass "
-            "AND c.contype IN ('p', 'u', 'f')) OR (c.confrelid = %(t)s::regclass "
-            "AND c.conrelid <> %(t)s::regclass) ORDER BY c.contype = 'f', c.conname",
+            "SELECT n.nspname, r.relname, c.conname, pg_get_constraintdef(c.oid), c.contype "
+            "FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid "
+            "JOIN pg_namespace n ON n.oid = r.relnamespace "
+            "WHERE (c.conrelid = %(t)s::regclass AND c.contype IN ('p', 'u', 'f')) "
+            "OR (c.confrelid = %(t)s::regclass AND c.conrelid <> %(t)s::regclass) "
+            "ORDER BY c.contype = 'f', c.conname",
             {"t": regclass},
         )
-        constraints = cur.fetchall()
+        constraints = [
+            (sql.Identifier(schema, relation), name, definition, kind)
+            for schema, relation, name, definition, kind in cur.fetchall()
+        ]
         cur.execute(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = %s "
             "AND i.tablename = %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
@@ -453,32 +650,35 @@ class Warehouse:
         # Foreign keys first (they depend on the keys), keys last; rebuilt in reverse.
         for owner, name, _, _ in reversed(constraints):
             cur.execute(
-                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                    sql.SQL(owner), sql.Identifier(name)
-                )
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(owner, sql.Identifier(name))
             )
         for name, _ in indexes:
-            cur.execute(
-                sql.SQL("DROP INDEX {}.{}").format(
-                    sql.Identifier(self.schema), sql.Identifier(name)
-                )
-            )
+            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(self.schema, name)))
         self._copy_in(cur, target, cols, table)
-        for owner, name, definition, kind in constraints:
-            if kind == "f":
-                continue
-            cur.execute(self._add_constraint_sql(owner, name, definition))
+        self._audit(cur, spec, target, table.num_rows)
+        self._add_key_or_report_duplicates(
+            cur,
+            spec,
+            target,
+            [
+                self._add_constraint_sql(owner, name, definition)
+                for owner, name, definition, kind in constraints
+                if kind != "f"
+            ],
+            table.num_rows,
+        )
         for _, definition in indexes:
-            cur.execute(definition)
+            cur.execute(definition)  # pg_get_indexdef's text: quoted by the server
         for owner, name, definition, kind in constraints:
             if kind == "f":
                 cur.execute(self._add_constraint_sql(owner, name, definition))
 
     @staticmethod
-    def _add_constraint_sql(owner: str, name: str, definition: str) -> sql.Composed:
-        # `owner` and `definition` come from pg_catalog, already quoted by the server.
+    def _add_constraint_sql(owner: sql.Composable, name: str, definition: str) -> sql.Composed:
+        # `definition` is pg_get_constraintdef's text of an existing constraint: SQL the server
+        # wrote and quoted, not an identifier.
         return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-            sql.SQL(owner), sql.Identifier(name), sql.SQL(definition)
+            owner, sql.Identifier(name), sql.SQL(definition)
         )
 
     def _upsert_sql(self, spec, staging, cols, value_cols) -> sql.Composed:
@@ -531,7 +731,8 @@ class Warehouse:
             for c in fetched
         ]
         # The whole table is sorted by key here rather than by the server (faster); a prefix
-        # (`limit`) has to be chosen by the server.
+        # (`limit`) has to be chosen by the server. COPY takes no parameters: values are
+        # composed as literals, quoted by psycopg2's adapters.
         where = sql.SQL("")
         if date_slice is not None:
             if not spec.partition_column:
@@ -599,18 +800,22 @@ class Warehouse:
         if not columns:
             return None
         rows = self.query(
-            "SELECT c.conname FROM pg_constraint c WHERE c.conrelid = to_regclass(%s) "
+            "SELECT c.conname FROM pg_constraint c "
+            "WHERE c.conrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) "
             "AND c.contype IN ('p', 'u') AND c.convalidated AND NOT EXISTS ("
             "SELECT 1 FROM unnest(c.conkey) AS k(attnum) JOIN pg_attribute a "
             "ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
             "WHERE NOT a.attname = ANY(%s::name[])) ORDER BY c.contype, c.conname",
-            [f'"{self.schema}"."{table}"', list(columns)],
+            [self.schema, table, list(columns)],
         )
         return rows[0][0] if rows else None
 
     def has_table(self, name: str) -> bool:
         with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{self.schema}"."{name}"',))
+            cur.execute(
+                "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL",
+                (self.schema, name),
+            )
             return bool(cur.fetchone()[0])
 
     def query(self, statement: sql.Composable | str, params: Sequence | None = None) -> list[tuple]:
@@ -622,6 +827,66 @@ class Warehouse:
     def table(self, name: str) -> sql.Composed:
         """A quoted schema-qualified table name, for composing queries."""
         return self._table(name)
+
+
+def _rollback_quietly(conn) -> None:
+    """Roll back after a failure without hiding it: a connection the server closed (or the
+    watchdog cut) cannot roll back, and its error would replace the real one."""
+    if conn.closed:
+        return
+    try:
+        conn.rollback()
+    except Exception as exc:  # the original failure is the one to report
+        log.debug("rollback after a failed write failed too: %s", exc)
+
+
+def _violation(audit: Audit) -> sql.Composable:
+    # Declared in tables.py (code, not input): SQL text by design.
+    return sql.SQL("({})").format(sql.SQL(audit.violation))
+
+
+def _key_text(spec: TableSpec, values: Sequence) -> str:
+    return ", ".join(f"{k}={v}" for k, v in zip(spec.primary_key, values, strict=True))
+
+
+def _audit_required_columns(name: str, spec: TableSpec, table: pa.Table) -> None:
+    """NULLs in NOT NULL columns, counted on the Arrow table before anything is sent (the
+    server would reject the first one only, mid-COPY)."""
+    failures = []
+    for column in spec.required_columns:
+        values = table.column(column)
+        if not values.null_count:
+            continue
+        rows = pc.indices_nonzero(pc.is_null(values)).slice(0, AUDIT_EXAMPLES).to_pylist()
+        failures.append(
+            AuditFailure(
+                f"{column} is not null",
+                values.null_count,
+                tuple(f"frame row {row}" for row in rows),
+            )
+        )
+    if failures:
+        raise WarehouseAuditError(name, table.num_rows, failures)
+
+
+def _month_counts(dates: pa.ChunkedArray) -> dict[str, int]:
+    """Rows per 'YYYY-MM' of a date column."""
+    if not len(dates):
+        return {}
+    months = pc.add(pc.multiply(pc.year(dates), 100), pc.month(dates))
+    counts = pc.value_counts(months)
+    return {
+        f"{m // 100:04d}-{m % 100:02d}": n
+        for m, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        )
+        if m is not None
+    }
+
+
+def _month_before(end: dt.date) -> str:
+    """The last month of a slice that ends (exclusively) on `end`."""
+    return f"{end - dt.timedelta(days=1):%Y-%m}"
 
 
 def _check_inside_slice(spec: TableSpec, frame: pd.DataFrame, date_slice) -> None:

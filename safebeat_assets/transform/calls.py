@@ -1,13 +1,17 @@
 """Cleaning of raw APD 911 calls into the cleaned_911_calls frame (see docs/data-contracts.md).
 
 Steps, in order:
-1. parse the key (incident_number, response_datetime); rows where either does not parse are
-   quarantined with a reason, never dropped silently;
+1. parse the key (incident_number, response_datetime); rows where either does not parse, the
+   incident number is not a positive int64, or the datetime falls outside the rules' window
+   (before the first monthly partition, or in the future) are quarantined with a reason, never
+   dropped silently;
 2. drop exact duplicate rows, then keep the last row (source order) per key — Incident Number
-   alone is not unique (the export reuses numbers across datetimes), so repeats with another datetime are kept and
-   flagged `is_duplicate_incident_number`;
-3. type every other column with the vectorised parsers (counting rejects per column) and
-   derive the local date parts.
+   alone is not unique (the export reuses numbers across datetimes), so repeats with another
+   datetime are kept and flagged `is_duplicate_incident_number`;
+3. type every other column with the vectorised parsers and derive the local date parts. A
+   value that parses but cannot be right (outside its plausible range or its warehouse
+   column's type, a negative duration, a secondary datetime far from the response) becomes
+   NULL; both kinds of reject are counted per column. Datetimes are cut to microseconds.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from safebeat_assets.domain import DEFAULT_COUNTY_FPS, LOCAL_TZ
 from safebeat_assets.sources.columns import (
     APD_CORE_COLUMNS,
     PROVENANCE_COLUMNS,
@@ -40,6 +45,18 @@ from safebeat_assets.transform.parsing import (
     parse_int,
     parse_priority,
     strip_float_suffix,
+)
+from safebeat_assets.transform.validation import (
+    CALL_INTEGER_RANGES,
+    EARLIEST_PLAUSIBLE_CALL,
+    FUTURE_TOLERANCE,
+    INCIDENT_NUMBER_RANGE,
+    SECONDARY_AFTER_RESPONSE,
+    SECONDARY_BEFORE_RESPONSE,
+    column_counts,
+    null_out,
+    out_of_range,
+    truncate_to_microseconds,
 )
 
 UNKNOWN = "Unknown"
@@ -111,11 +128,27 @@ CLEANED_CALL_COLUMNS: tuple[str, ...] = (
 )
 
 REJECT_UNPARSEABLE_INCIDENT_NUMBER = "unparseable_incident_number"
+REJECT_INCIDENT_NUMBER_OUT_OF_RANGE = "incident_number_out_of_range"
 REJECT_UNPARSEABLE_RESPONSE_DATETIME = "unparseable_response_datetime"
+REJECT_RESPONSE_DATETIME_BEFORE_START = "response_datetime_before_start"
+REJECT_RESPONSE_DATETIME_IN_FUTURE = "response_datetime_in_future"
+# In precedence order: a row failing several checks gets the first reason.
 REJECT_REASONS: tuple[str, ...] = (
     REJECT_UNPARSEABLE_INCIDENT_NUMBER,
+    REJECT_INCIDENT_NUMBER_OUT_OF_RANGE,
     REJECT_UNPARSEABLE_RESPONSE_DATETIME,
+    REJECT_RESPONSE_DATETIME_BEFORE_START,
+    REJECT_RESPONSE_DATETIME_IN_FUTURE,
 )
+# Raw columns whose values can be rejected (unparseable or implausible -> NULL), for the
+# per-column counts an asset publishes.
+VALUE_CHECKED_COLUMNS: tuple[str, ...] = (
+    *INTEGER_COLUMNS,
+    *SECONDARY_DATETIME_COLUMNS,
+    "mental_health_flag",
+    "report_written",
+)
+VALUE_REJECT_SUFFIXES: tuple[str, ...] = ("_invalid", "_out_of_range", "_unparsed")
 
 DAY_NAMES = np.array(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], dtype=object)
 # Short labels for the per-format parse counts published in stats.
@@ -136,9 +169,50 @@ class CleanedCalls:
     calls: pd.DataFrame
     quarantined: pd.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
+    # Group (monthly partition) of each quarantined row, when cleaned by group.
+    quarantined_groups: np.ndarray | None = None
 
 
-def clean_calls(raw: pd.DataFrame) -> CleanedCalls:
+@dataclass(frozen=True)
+class CallRules:
+    """What a call must satisfy beyond parsing.
+
+    `start` <= response datetime < `end` (naive local wall-clock times); `end` None means now
+    (local) plus a day of clock tolerance, taken when cleaning starts. `county_fips`: the
+    configured counties; a valid Geo ID elsewhere is kept (it stays unmatched) and counted.
+    """
+
+    start: pd.Timestamp = EARLIEST_PLAUSIBLE_CALL
+    end: pd.Timestamp | None = None
+    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FPS
+
+    def resolved_end(self) -> pd.Timestamp:
+        if self.end is not None:
+            return self.end
+        return pd.Timestamp.now(tz=LOCAL_TZ).tz_localize(None) + FUTURE_TOLERANCE
+
+
+def call_rules_for_partitions(
+    first_month: str,
+    last_month: str,
+    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FPS,
+    now: pd.Timestamp | None = None,
+) -> CallRules:
+    """The rules of a monthly calendar: calls from the first partition's month (and not before
+    EARLIEST_PLAUSIBLE_CALL) up to the end of the last one, and not after `now` (local,
+    default: the current time) plus a day."""
+    now = pd.Timestamp.now(tz=LOCAL_TZ) if now is None else pd.Timestamp(now)
+    if now.tzinfo is not None:
+        now = now.tz_convert(LOCAL_TZ).tz_localize(None)
+    after_last = pd.Timestamp(last_month) + pd.offsets.MonthBegin(1)
+    return CallRules(
+        start=max(EARLIEST_PLAUSIBLE_CALL, pd.Timestamp(first_month)),
+        end=min(after_last, now + FUTURE_TOLERANCE),
+        county_fips=tuple(str(c).zfill(3) for c in county_fips),
+    )
+
+
+def clean_calls(raw: pd.DataFrame, rules: CallRules | None = None) -> CleanedCalls:
     """raw_911_calls -> cleaned_911_calls + quarantined_911_calls + counts (contract).
 
     Output rows are ordered by (response_datetime, incident_number), independent of file order.
@@ -148,16 +222,27 @@ def clean_calls(raw: pd.DataFrame) -> CleanedCalls:
     missing = set(APD_CORE_COLUMNS) - set(raw.columns)
     if missing:
         raise SourceSchemaError("raw_911_calls frame", missing=missing)
+    rules = rules or CallRules()
     stats: dict[str, int] = {"rows_in": len(raw)}
 
     # 1. Key + quarantine -------------------------------------------------------------------
     incident = parse_int(raw["incident_number"])
     response = parse_datetimes(raw["response_datetime"], APD_DATETIME_FORMATS)
-    reason = np.where(
-        incident.values.isna().to_numpy(),
-        REJECT_UNPARSEABLE_INCIDENT_NUMBER,
-        np.where(response.values.isna().to_numpy(), REJECT_UNPARSEABLE_RESPONSE_DATETIME, ""),
+    naive, stats["response_datetime_truncated_to_microseconds"] = truncate_to_microseconds(
+        response.values
     )
+    number_bad = out_of_range(incident.values, *INCIDENT_NUMBER_RANGE) | incident.overflow
+    reason = np.select(
+        [
+            incident.values.isna().to_numpy() & ~number_bad,
+            number_bad,
+            naive.isna().to_numpy(),
+            (naive < rules.start).to_numpy(dtype=bool),
+            (naive >= rules.resolved_end()).to_numpy(dtype=bool),
+        ],
+        list(REJECT_REASONS),
+        "",
+    ).astype(object)
     rejected = reason != ""
     quarantined = (
         raw.iloc[np.flatnonzero(rejected)]
@@ -172,7 +257,7 @@ def clean_calls(raw: pd.DataFrame) -> CleanedCalls:
 
     kept = np.flatnonzero(~rejected)
     numbers = incident.values.to_numpy(dtype="int64", na_value=0)[kept]
-    localized = localize_local_time(pd.Series(response.values.to_numpy()[kept]), count=True)
+    localized = localize_local_time(pd.Series(naive.to_numpy()[kept]), count=True)
     stats["dst_ambiguous_first_occurrence"] = localized.ambiguous
     stats["dst_nonexistent_shifted_forward"] = localized.nonexistent
     moments = localized.values
@@ -188,19 +273,26 @@ def clean_calls(raw: pd.DataFrame) -> CleanedCalls:
         numbers[survivors],
         moments.iloc[survivors].reset_index(drop=True),
         stats,
+        rules,
     )
     stats["rows_out"] = len(calls)
     return CleanedCalls(calls, quarantined, stats)
 
 
-def clean_calls_by_group(raw: pa.Table, groups: np.ndarray) -> CleanedCalls:
+def clean_calls_by_group(
+    raw: pa.Table, groups: np.ndarray, rules: CallRules | None = None
+) -> CleanedCalls:
     """`clean_calls` run separately on the rows of each group (the monthly partitions), each
     group's rows turned into Python objects only when it is cleaned: a three-year export never
     sits in memory as 835K x 27 Python strings at once, and a month's output does not depend on
     which other months share its run. Calls sharing a key share a response datetime, hence a
     month, so de-duplication is unaffected. Rows whose group is None are left out. Groups come
-    out in sorted order; stats are summed.
+    out in sorted order; stats are summed; `quarantined_groups` names each quarantined row's
+    group (a row quarantined for its date belongs to no month of its own).
     """
+    rules = rules or CallRules()
+    if rules.end is None:  # one "now" for every group
+        rules = CallRules(rules.start, rules.resolved_end(), rules.county_fips)
     groups = np.asarray(groups, dtype=object)
     selected = np.flatnonzero(pd.notna(groups))
     keys, codes = np.unique(groups[selected].astype(str), return_inverse=True)
@@ -212,22 +304,33 @@ def clean_calls_by_group(raw: pa.Table, groups: np.ndarray) -> CleanedCalls:
     rows_of = [order[first:last] for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
     sliceable = [bool(np.all(np.diff(rows) == 1)) for rows in rows_of]
     source = raw if all(sliceable) else raw.combine_chunks()
-    calls, quarantined, stats = [], [], {}
-    for rows, as_slice in zip(rows_of, sliceable, strict=True):
+    calls, quarantined, quarantined_groups, stats = [], [], [], {}
+    for key, rows, as_slice in zip(keys, rows_of, sliceable, strict=True):
         if as_slice:
             month = source.slice(int(rows[0]), len(rows))
         else:
             month = source.take(pa.array(rows, type=pa.int64()))
-        part = clean_calls(month.to_pandas())
+        part = clean_calls(month.to_pandas(), rules)
         calls.append(part.calls)
         quarantined.append(part.quarantined)
+        quarantined_groups.append(np.full(len(part.quarantined), key, dtype=object))
         for name, count in part.stats.items():
             stats[name] = stats.get(name, 0) + count
     if not calls:
-        return clean_calls(raw.slice(0, 0).to_pandas())
+        empty = clean_calls(raw.slice(0, 0).to_pandas(), rules)
+        empty.quarantined_groups = np.array([], dtype=object)
+        return empty
     return CleanedCalls(
-        pd.concat(calls, ignore_index=True), pd.concat(quarantined, ignore_index=True), stats
+        pd.concat(calls, ignore_index=True),
+        pd.concat(quarantined, ignore_index=True),
+        stats,
+        np.concatenate(quarantined_groups),
     )
+
+
+def rejected_values_by_column(stats: dict[str, int]) -> dict[str, int]:
+    """Values set to NULL per raw column (unparseable or implausible), non-zero ones."""
+    return column_counts(stats, VALUE_CHECKED_COLUMNS, VALUE_REJECT_SUFFIXES)
 
 
 class _RawColumns:
@@ -283,7 +386,11 @@ def _deduplicate(
 
 
 def _typed_columns(
-    frame: _RawColumns, numbers: np.ndarray, moments: pd.Series, stats: dict[str, int]
+    frame: _RawColumns,
+    numbers: np.ndarray,
+    moments: pd.Series,
+    stats: dict[str, int],
+    rules: CallRules,
 ) -> pd.DataFrame:
     out: dict[str, object] = {"incident_number": numbers}
     stats["incident_number_not_9_digits"] = int(((numbers < 10**8) | (numbers >= 10**9)).sum())
@@ -318,13 +425,20 @@ def _typed_columns(
 
     for column in INTEGER_COLUMNS:
         parsed = parse_int(frame[column])
-        out[column] = parsed.values
-        stats[f"{column}_invalid"] = parsed.invalid_count
+        implausible = out_of_range(parsed.values, *CALL_INTEGER_RANGES[column])
+        out[column] = null_out(parsed.values, implausible)
+        stats[f"{column}_invalid"] = parsed.invalid_count - parsed.overflow_count
+        stats[f"{column}_out_of_range"] = int(implausible.sum()) + parsed.overflow_count
 
     geo = normalise_geo_ids(frame["geo_id"])
     out["geo_id"] = geo.geo_id
     out["geo_id_status"] = geo.status
     stats.update({f"geo_id_{status}": count for status, count in geo.status_counts.items()})
+    stats["geo_id_outside_counties"] = sum(
+        rows
+        for county, rows in (geo.county_counts or {}).items()
+        if county not in rules.county_fips
+    )
     out["census_block_group"] = strip_float_suffix(frame["census_block_group"])
     stats["census_block_group_mismatch"] = _block_group_mismatches(
         geo.geo_id, out["census_block_group"]
@@ -363,7 +477,17 @@ def _secondary_datetimes(
         parsed = parse_datetimes(frame[column], APD_DATETIME_FORMATS)
         stats[f"{column}_unparsed"] = parsed.unparsed_count
         fallback += parsed.count_format(APD_FALLBACK_FORMAT)
-        values = localize_local_time(parsed.values).values
+        naive, stats[f"{column}_truncated_to_microseconds"] = truncate_to_microseconds(
+            parsed.values
+        )
+        values = localize_local_time(naive).values
+        # A time days before its call, or a year after, is a typo, not a duration.
+        implausible = (
+            (values < moments - SECONDARY_BEFORE_RESPONSE)
+            | (values > moments + SECONDARY_AFTER_RESPONSE)
+        ).to_numpy(dtype=bool)
+        values = null_out(values, implausible)
+        stats[f"{column}_out_of_range"] = int(implausible.sum())
         out[column] = values
         # Response <= first arrived <= closed; real data has exceptions: count, keep.
         order_violations |= (values < previous).to_numpy(dtype=bool)  # NaT compares False

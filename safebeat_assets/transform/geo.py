@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from safebeat_assets.errors import DataError
 from safebeat_assets.sources.columns import BLOCK_GROUP_REQUIRED_COLUMNS, SourceSchemaError
+from safebeat_assets.sources.tiger_block_groups import TEXAS_LATITUDE, TEXAS_LONGITUDE
 
 COUNTY_NAMES: dict[str, str] = {
     "453": "Travis",
@@ -55,9 +57,10 @@ TOP_UNMATCHED = 10
 def build_geo_table(block_groups: gpd.GeoDataFrame) -> pd.DataFrame:
     """raw_block_groups -> dim_geo (contract columns), one row per GEOID, sorted by geo_id.
 
-    Raises ValueError on duplicate GEOIDs (the warehouse PK) or internal points that are not
-    numbers; softer checks (coordinates outside Texas, zero land area: water-only block groups
-    exist) are counted by `geo_table_checks` for the asset checks.
+    Raises DataError on duplicate GEOIDs (the warehouse PK: two files of different vintages)
+    or internal points that are not numbers (the reader rejects such features); softer checks
+    (coordinates outside Texas, zero land area: water-only block groups exist) are counted by
+    `geo_table_checks` for the asset checks.
     """
     missing = set(BLOCK_GROUP_REQUIRED_COLUMNS) - set(block_groups.columns)
     if missing:
@@ -65,7 +68,7 @@ def build_geo_table(block_groups: gpd.GeoDataFrame) -> pd.DataFrame:
     geo_id = block_groups["GEOID"].astype("string").str.strip()
     duplicated = geo_id[geo_id.duplicated()].unique()
     if len(duplicated):
-        raise ValueError(
+        raise DataError(
             f"block groups: {len(duplicated)} GEOIDs appear more than once, e.g. "
             f"{sorted(duplicated)[:5]}; load one TIGER vintage at a time"
         )
@@ -73,7 +76,7 @@ def build_geo_table(block_groups: gpd.GeoDataFrame) -> pd.DataFrame:
     longitude = pd.to_numeric(block_groups["INTPTLON"], errors="coerce")
     bad_point = latitude.isna() | longitude.isna()
     if bad_point.any():
-        raise ValueError(
+        raise DataError(
             f"block groups: INTPTLAT/INTPTLON not numeric for GEOIDs {sorted(geo_id[bad_point])[:5]}"
         )
 
@@ -134,8 +137,8 @@ def geo_table_checks(geo_table: pd.DataFrame) -> dict[str, int]:
     return {
         "rows": len(geo_table),
         "duplicate_geo_ids": int(geo_table["geo_id"].duplicated().sum()),
-        "latitude_out_of_range": int((~lat.between(25, 37, inclusive="neither")).sum()),
-        "longitude_out_of_range": int((~lon.between(-107, -93, inclusive="neither")).sum()),
+        "latitude_out_of_range": int((~lat.between(*TEXAS_LATITUDE, inclusive="neither")).sum()),
+        "longitude_out_of_range": int((~lon.between(*TEXAS_LONGITUDE, inclusive="neither")).sum()),
         "non_positive_area": int((~(geo_table["area_sq_km"] > 0)).sum()),
         "missing_boundary": int(geo_table["boundary_wkt"].isna().sum()),
     }

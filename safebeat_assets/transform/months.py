@@ -61,6 +61,31 @@ def text_month_keys(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return lookup[codes]
 
 
+def partition_month_keys(
+    text: pa.Array | pa.ChunkedArray, first_key: str, last_key: str
+) -> np.ndarray:
+    """The monthly partition each raw row belongs to: its own month when inside
+    [first_key, last_key]; the first partition for an earlier month, the last for a later or
+    unreadable one. Out-of-range rows are quarantined by the partition they are routed to, so
+    none of them is lost between the partitions."""
+    return route_partition_keys(text_month_keys(text), first_key, last_key)
+
+
+def route_partition_keys(keys: np.ndarray, first_key: str, last_key: str) -> np.ndarray:
+    """`partition_month_keys` of month keys already read (a copy; None = unreadable)."""
+    routed = np.asarray(keys, dtype=object).copy()
+    routed[pd.isna(routed)] = last_key
+    routed[routed < first_key] = first_key
+    routed[routed > last_key] = last_key
+    return routed
+
+
+def month_row_counts(keys: np.ndarray) -> dict[str, int]:
+    """Rows per month key, e.g. {"2025-01-01": 30512, ...} (keys in order)."""
+    months, counts = np.unique(np.asarray(keys, dtype=object).astype(str), return_counts=True)
+    return {str(m): int(c) for m, c in zip(months, counts, strict=True)}
+
+
 def route_to_months(datetime_text: pd.Series, fallback_key: str) -> pd.Series:
     """Month key of every row; rows whose month cannot be read go to `fallback_key`."""
     keys = month_keys(datetime_text)

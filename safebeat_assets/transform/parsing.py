@@ -195,29 +195,40 @@ def contains_text(series: pd.Series | DistinctValues, needle: str) -> np.ndarray
 
 @dataclass(frozen=True)
 class ParsedColumn:
-    """Typed values plus the mask of non-blank raw values that did not parse."""
+    """Typed values plus the mask of non-blank raw values that did not parse, and (integers)
+    the subset of those that are integers too large for int64."""
 
     values: pd.Series
     invalid: np.ndarray
+    overflow: np.ndarray | None = None
 
     @property
     def invalid_count(self) -> int:
         return int(self.invalid.sum())
 
+    @property
+    def overflow_count(self) -> int:
+        return 0 if self.overflow is None else int(self.overflow.sum())
+
 
 def parse_int(series: pd.Series | DistinctValues) -> ParsedColumn:
     """Integers with thousands separators (`"7,953"`) and integral floats (`4.0`) -> Int64.
 
-    Anything else non-blank (`4.5`, `abc`, `1,2`, more than 18 digits) -> NA and invalid.
+    Anything else non-blank (`4.5`, `abc`, `1,2`, more than 18 digits) -> NA and invalid; an
+    integer of more than 18 digits is also flagged in `overflow` (it is a number, just not one
+    any warehouse column can hold).
     """
     distinct = distinct_values(series)
-    ok = pc.match_substring_regex(distinct.text, _INT_PATTERN)
-    digits = pc.replace_substring_regex(distinct.text, r"^\+|,|\.0*$", "")
-    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(digits), 18))  # stays inside int64
-    numbers = pc.cast(pc.if_else(ok, digits, None), pa.int64())
+    integral = pc.match_substring_regex(distinct.text, _INT_PATTERN)
+    digits = pc.replace_substring_regex(distinct.text, r"^[+-]|,|\.0*$", "")
+    fits = pc.less_equal(pc.utf8_length(digits), 18)  # stays inside int64
+    ok = pc.and_(integral, fits)
+    signed = pc.replace_substring_regex(distinct.text, r"^\+|,|\.0*$", "")
+    numbers = pc.cast(pc.if_else(ok, signed, None), pa.int64())
     values, mask = distinct.take_masked(*_nullable_int64(numbers))
+    too_long = _bools(pc.and_(integral, pc.invert(fits)))
     result = pd.Series(pd.arrays.IntegerArray(values, mask), index=distinct.index)
-    return ParsedColumn(result, mask & ~distinct.blank())
+    return ParsedColumn(result, mask & ~distinct.blank(), distinct.take(too_long, False))
 
 
 def parse_float(series: pd.Series | DistinctValues) -> ParsedColumn:
@@ -275,6 +286,7 @@ class ParsedGeoIds:
     geo_id: pd.Series  # object: 12-digit str or None
     status: pd.Series  # object: valid / missing / invalid
     status_counts: dict[str, int]  # rows per status (all three keys present)
+    county_counts: dict[str, int] | None = None  # rows per county code of the valid ids
 
 
 def _normalise_geo_id_text(text: pd.Series) -> pd.DataFrame:
@@ -314,10 +326,15 @@ def normalise_geo_ids(series: pd.Series | DistinctValues) -> ParsedGeoIds:
     per_status = pd.Series(rows_per_value[1:]).groupby(table["status"].to_numpy()).sum()
     counts = {s: int(per_status.get(s, 0)) for s in (GEO_ID_VALID, GEO_ID_MISSING, GEO_ID_INVALID)}
     counts[GEO_ID_MISSING] += int(rows_per_value[0])  # null input
+    counties = table["geo_id"].str.slice(2, 5)
+    per_county = pd.Series(rows_per_value[1:])[counties.notna().to_numpy()].groupby(
+        counties.dropna().to_numpy()
+    )
     return ParsedGeoIds(
         pd.Series(geo_id, index=distinct.index, dtype=object),
         pd.Series(status, index=distinct.index, dtype=object),
         counts,
+        {str(county): int(rows) for county, rows in per_county.sum().items()},
     )
 
 

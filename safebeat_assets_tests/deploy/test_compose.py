@@ -2,7 +2,8 @@
 workspace.local.yaml, the Dockerfile, dagster.yaml and safebeat_assets/settings.py agree.
 
 No Docker engine is needed: the compose file is parsed with PyYAML and its `${VAR}` references
-are resolved here the way `docker compose config` resolves them.
+are resolved here the way `docker compose config` resolves them (see compose.py). The one-shot
+scripts and the proxy have tests of their own beside this file.
 """
 
 import ast
@@ -14,9 +15,7 @@ import shlex
 import shutil
 import subprocess
 import tomllib
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,245 +23,73 @@ import yaml
 
 from safebeat_assets import settings as sb_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-ENV_EXAMPLE = ROOT / ".env.example"
-DOCKERFILE = ROOT / "Dockerfile"
-DAGSTER_YAML = ROOT / "dagster.yaml"
+from .compose import (
+    COMPOSE_FILE,
+    DAGSTER_YAML,
+    DOCKERFILE,
+    ENV_EXAMPLE,
+    REQUIRED_REF,
+    ROOT,
+    SECRET_NAME,
+    MissingVariable,
+    command_of,
+    dagster_yaml_env_names,
+    dockerfile_env,
+    dockerfile_instructions,
+    env_of,
+    interpolate,
+    option,
+    parse_env_file,
+    published_ports,
+    resolve,
+    strings,
+    variable_refs,
+)
 
 DAGSTER_SERVICES = ("code-server", "webserver", "daemon", "dagster-init")
-LONG_RUNNING = ("postgis", "dagster-postgres", "minio", "code-server", "webserver", "daemon")
-ONE_SHOT = ("minio-init", "dagster-init")
+LONG_RUNNING = (
+    "postgis",
+    "dagster-postgres",
+    "minio",
+    "code-server",
+    "webserver",
+    "daemon",
+    "proxy",
+)
+ONE_SHOT = ("check-secrets", "warehouse-init", "minio-init", "dagster-init")
 HEALTHY = "service_healthy"
 COMPLETED = "service_completed_successfully"
+CHECKED = {"check-secrets": COMPLETED}
 EXPECTED_DEPENDS_ON = {
-    "postgis": {},
-    "dagster-postgres": {},
-    "minio": {},
-    "minio-init": {"minio": HEALTHY},
-    "dagster-init": {"dagster-postgres": HEALTHY},
-    "code-server": {"postgis": HEALTHY, "minio-init": COMPLETED, "dagster-init": COMPLETED},
-    "webserver": {"code-server": HEALTHY, "dagster-init": COMPLETED},
-    "daemon": {"code-server": HEALTHY, "dagster-init": COMPLETED},
+    "check-secrets": {},
+    "postgis": CHECKED,
+    "warehouse-init": {**CHECKED, "postgis": HEALTHY},
+    "dagster-postgres": CHECKED,
+    "minio": CHECKED,
+    "minio-init": {**CHECKED, "minio": HEALTHY},
+    "dagster-init": {**CHECKED, "dagster-postgres": HEALTHY},
+    "code-server": {
+        **CHECKED,
+        "postgis": HEALTHY,
+        "warehouse-init": COMPLETED,
+        "minio-init": COMPLETED,
+        "dagster-init": COMPLETED,
+    },
+    "webserver": {**CHECKED, "code-server": HEALTHY, "dagster-init": COMPLETED},
+    "daemon": {**CHECKED, "code-server": HEALTHY, "dagster-init": COMPLETED},
+    "proxy": {**CHECKED, "webserver": HEALTHY},
 }
 # host port -> (service, container port)
 EXPECTED_PUBLISHED = {
-    3000: ("webserver", 3000),
+    3000: ("proxy", 3000),
+    8501: ("proxy", 8501),
     9000: ("minio", 9000),
     9001: ("minio", 9001),
     5432: ("postgis", 5432),
     5433: ("dagster-postgres", 5432),
 }
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN|ROOT_USER")
-REQUIRED_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}")
-_BRACED = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
-_BARE = re.compile(r"\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
-
-
-# --- compose interpolation -----------------------------------------------------------------------
-
-
-class MissingVariable(KeyError):
-    """A `${VAR:?msg}` / `${VAR?msg}` reference whose variable is unset: compose refuses to start."""
-
-
-def _references(text: str) -> Iterator[tuple[re.Match[str] | None, int, int]]:
-    """Yield (match, start, end) for each `$...` token; `$$` (an escaped dollar) yields None."""
-    i = 0
-    while i < len(text):
-        if text[i] != "$":
-            i += 1
-            continue
-        if text.startswith("$$", i):
-            yield None, i, i + 2
-            i += 2
-            continue
-        m = _BRACED.match(text, i) or _BARE.match(text, i)
-        if m is None:
-            raise AssertionError(f"malformed variable reference at {text[i : i + 30]!r}")
-        yield m, i, m.end()
-        i = m.end()
-
-
-def variable_refs(text: str) -> list[tuple[str, str | None]]:
-    """(name, operator) of every interpolated reference in a string; escaped `$$` excluded."""
-    return [(m["name"], m.groupdict().get("op")) for m, _, _ in _references(text) if m]
-
-
-def interpolate(text: str, env: Mapping[str, str]) -> str:
-    out, last = [], 0
-    for m, start, end in _references(text):
-        out.append(text[last:start])
-        last = end
-        if m is None:
-            out.append("$")
-            continue
-        name, op, arg = m["name"], m.groupdict().get("op"), m.groupdict().get("arg")
-        value = env.get(name)
-        if op in (":-", "-"):
-            use_default = value is None or (op == ":-" and value == "")
-            out.append(arg if use_default else value)
-        elif op in (":?", "?"):
-            if value is None or (op == ":?" and value == ""):
-                raise MissingVariable(f"{name}: {arg}")
-            out.append(value)
-        else:
-            out.append(value or "")
-    out.append(text[last:])
-    return "".join(out)
-
-
-def resolve(node: Any, env: Mapping[str, str]) -> Any:
-    if isinstance(node, str):
-        return interpolate(node, env)
-    if isinstance(node, list):
-        return [resolve(v, env) for v in node]
-    if isinstance(node, dict):
-        return {k: resolve(v, env) for k, v in node.items()}
-    return node
-
-
-def strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, list):
-        for v in node:
-            yield from strings(v)
-    elif isinstance(node, dict):
-        for k, v in node.items():
-            yield from strings(k)
-            yield from strings(v)
-
-
-# --- small parsers ------------------------------------------------------------------------------
-
-
-def env_of(service: Mapping[str, Any]) -> dict[str, str]:
-    raw = service.get("environment") or {}
-    if isinstance(raw, list):
-        raw = dict(item.split("=", 1) for item in raw)
-    return {k: str(v) for k, v in raw.items()}
-
-
-def command_of(service: Mapping[str, Any]) -> list[str]:
-    cmd = service.get("command") or []
-    return shlex.split(cmd) if isinstance(cmd, str) else [str(c) for c in cmd]
-
-
-def option(cmd: list[str], *flags: str) -> str:
-    """The value following one of `flags` in an argv list (exactly one occurrence)."""
-    values = [cmd[i + 1] for i, arg in enumerate(cmd[:-1]) if arg in flags]
-    assert len(values) == 1, f"expected one of {flags} in {cmd}, found {values}"
-    return values[0]
-
-
-def dagster_yaml_env_names(node: Any) -> set[str]:
-    """Every NAME in an `{env: NAME}` value of dagster.yaml, at any depth."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        if set(node) == {"env"}:
-            found.add(node["env"])
-        for v in node.values():
-            found |= dagster_yaml_env_names(v)
-    elif isinstance(node, list):
-        for v in node:
-            found |= dagster_yaml_env_names(v)
-    return found
-
-
-def parse_env_file(path: Path) -> tuple[dict[str, str], set[str]]:
-    """Active `NAME=value` assignments, and every name mentioned as `NAME=` or `# NAME=`."""
-    active: dict[str, str] = {}
-    documented: set[str] = set()
-    for line in path.read_text().splitlines():
-        m = re.match(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$", line.strip())
-        if not m:
-            continue
-        documented.add(m[2])
-        if not m[1]:
-            assert m[2] not in active, f"{m[2]} is assigned twice in {path.name}"
-            active[m[2]] = m[3].strip()
-    return active, documented
-
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    logical, buf = [], ""
-    for line in DOCKERFILE.read_text().splitlines():
-        stripped = line.strip()
-        if not buf and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue  # a comment inside a continued instruction
-        if stripped.endswith("\\"):
-            buf += stripped[:-1] + " "
-            continue
-        logical.append(buf + stripped)
-        buf = ""
-    out = []
-    for instr in logical:
-        keyword, _, args = instr.partition(" ")
-        out.append((keyword.upper(), args.strip()))
-    return out
-
-
-def dockerfile_env() -> dict[str, str]:
-    env: dict[str, str] = {}
-    for keyword, args in dockerfile_instructions():
-        if keyword == "ENV":
-            for token in shlex.split(args):
-                name, _, value = token.partition("=")
-                env[name] = value
-    return env
-
-
-def published_ports(service: Mapping[str, Any]) -> dict[int, int]:
-    """host port -> container port of the short `[addr:]host:container` syntax."""
-    ports: dict[int, int] = {}
-    for spec in service.get("ports") or []:
-        parts = interpolate(str(spec), {}).split(":")
-        assert len(parts) in (2, 3), f"unexpected port spec {spec!r}"
-        ports[int(parts[-2])] = int(parts[-1].split("/")[0])
-    return ports
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
-
-
-@pytest.fixture(scope="module")
-def services(compose) -> dict[str, dict[str, Any]]:
-    return compose["services"]
-
-
-@pytest.fixture(scope="module")
-def env_example() -> dict[str, str]:
-    return parse_env_file(ENV_EXAMPLE)[0]
-
-
-@pytest.fixture(scope="module")
-def used_variables(compose) -> set[str]:
-    return {name for s in strings(compose) for name, _ in variable_refs(s)}
-
-
-@pytest.fixture(scope="module")
-def sentinel_env(used_variables) -> dict[str, str]:
-    """A distinct value per variable, so two references agree only if they name the same one."""
-    return {name: f"v-{name.lower().replace('_', '-')}" for name in used_variables}
-
-
-@pytest.fixture(scope="module")
-def resolved(compose, env_example) -> dict[str, Any]:
-    """The compose file as `docker compose config` would see it with .env copied from the example."""
-    return resolve(compose, env_example)
-
-
-@pytest.fixture(scope="module")
-def dagster_home() -> str:
-    return dockerfile_env()["DAGSTER_HOME"]
+# Services behind the proxy: reachable inside the compose network only.
+UNPUBLISHED = ("webserver", "code-server")
 
 
 # --- services, images, commands -----------------------------------------------------------------
@@ -274,10 +101,15 @@ def test_expected_services(services):
 
 def test_images_and_builds(services):
     assert services["postgis"]["image"] == "postgis/postgis:15-3.4"
+    # psql of the server's own major version (init-roles.sh needs psql >= 15 for \getenv).
+    assert services["warehouse-init"]["image"] == services["postgis"]["image"]
     assert services["dagster-postgres"]["image"] == "postgres:15"
+    # check-secrets only needs a POSIX shell: no extra image to pull.
+    assert services["check-secrets"]["image"] == services["dagster-postgres"]["image"]
     assert services["minio"]["image"].split(":")[0] == "minio/minio"
     assert services["minio-init"]["image"].split(":")[0] == "minio/mc"
-    for name in ("postgis", "dagster-postgres", "minio", "minio-init"):
+    assert re.fullmatch(r"caddy:2\.\d+-alpine", services["proxy"]["image"])
+    for name in set(services) - set(DAGSTER_SERVICES):
         assert "build" not in services[name], name
     images = set()
     for name in DAGSTER_SERVICES:
@@ -395,15 +227,26 @@ def test_service_addresses_match_the_services(services, sentinel_env):
     assert s3.port == 9000
     assert 9000 in published_ports(services["minio"]).values()
 
-    # Warehouse URL: the postgis service's database, role and password, by variable name.
+    # Warehouse URL: the postgis service's database, with the pipeline role warehouse-init
+    # creates there (by variable name), never the server's superuser.
     postgis_env = env_of(resolve(services["postgis"], sentinel_env))
+    roles_env = env_of(resolve(services["warehouse-init"], sentinel_env))
     url = urlsplit(env[sb_settings.ENV_WAREHOUSE_URL])
     assert url.scheme == "postgresql"  # a libpq URI: the warehouse connects with psycopg2
     assert (url.hostname, url.port) == ("postgis", 5432)
-    assert url.username == postgis_env["POSTGRES_USER"]
-    assert url.password == postgis_env["POSTGRES_PASSWORD"]
-    assert url.path.lstrip("/") == postgis_env["POSTGRES_DB"]
+    assert url.username == roles_env["SAFEBEAT_WAREHOUSE_USER"]
+    assert url.password == roles_env["SAFEBEAT_WAREHOUSE_PASSWORD"]
+    assert url.path.lstrip("/") == postgis_env["POSTGRES_DB"] == roles_env["PGDATABASE"]
+    assert (url.username, url.password) != (
+        postgis_env["POSTGRES_USER"],
+        postgis_env["POSTGRES_PASSWORD"],
+    )
+    assert env[sb_settings.ENV_WAREHOUSE_SCHEMA] == roles_env["SAFEBEAT_WAREHOUSE_SCHEMA"]
     assert 5432 in published_ports(services["postgis"]).values()
+    # warehouse-init logs in to that server as its superuser.
+    assert (roles_env["PGHOST"], int(roles_env["PGPORT"])) == ("postgis", 5432)
+    assert roles_env["PGUSER"] == postgis_env["POSTGRES_USER"]
+    assert roles_env["PGPASSWORD"] == postgis_env["POSTGRES_PASSWORD"]
 
     # Dagster instance DB: dagster.yaml's variables name the dagster-postgres service's database.
     meta_env = env_of(resolve(services["dagster-postgres"], sentinel_env))
@@ -514,8 +357,12 @@ def test_dagster_yaml_loads_with_the_compose_environment(resolved, tmp_path, mon
 
 
 def test_secrets_are_required(compose):
-    with pytest.raises(MissingVariable, match="SAFEBEAT_WAREHOUSE_PASSWORD"):
+    with pytest.raises(MissingVariable, match="SAFEBEAT_WAREHOUSE_ADMIN_PASSWORD"):
         resolve(compose["services"]["postgis"], {})
+    with pytest.raises(MissingVariable, match="SAFEBEAT_PROXY_USER"):
+        resolve(compose["services"]["proxy"], {})
+    with pytest.raises(MissingVariable, match="SAFEBEAT_PROXY_PASSWORD"):
+        resolve(compose["services"]["proxy"], {"SAFEBEAT_PROXY_USER": "ops"})
     with pytest.raises(MissingVariable, match="DAGSTER_PG_PASSWORD"):
         resolve(compose["services"]["dagster-postgres"], {})
     with pytest.raises(MissingVariable, match="MINIO_ROOT_USER"):
@@ -537,6 +384,13 @@ def test_depends_on_targets_and_conditions(services):
                 assert "healthcheck" in services[target], f"{target} has no healthcheck"
             if condition == COMPLETED:
                 assert target in ONE_SHOT
+
+
+def test_everything_waits_for_the_secrets_check(services):
+    for name, svc in services.items():
+        if name != "check-secrets":
+            deps = svc.get("depends_on") or {}
+            assert deps.get("check-secrets", {}).get("condition") == COMPLETED, name
 
 
 def test_dependency_graph_is_acyclic(services):
@@ -601,11 +455,28 @@ def test_published_ports(services):
             assert host not in seen, f"host port {host} published twice"
             seen[host] = (name, container)
     assert seen == EXPECTED_PUBLISHED
-    # Published on this machine only unless SAFEBEAT_BIND_ADDRESS says otherwise (no UI login).
+    # Published on this machine only unless SAFEBEAT_BIND_ADDRESS says otherwise.
     for svc in services.values():
         for spec in svc.get("ports") or []:
             assert interpolate(str(spec), {}).startswith("127.0.0.1:"), spec
+    # The login proxy is loopback whatever .env says: its Basic auth travels in clear text.
+    for spec in services["proxy"]["ports"]:
+        assert str(spec).startswith("127.0.0.1:") and "$" not in str(spec), spec
+    # The UI has no login of its own: reachable only through the proxy.
+    for name in UNPUBLISHED:
+        assert "ports" not in services[name], name
     assert "4000" in [str(p) for p in services["code-server"].get("expose", [])]
+    web_port = option(command_of(services["webserver"]), "-p", "--port")
+    assert web_port in [str(p) for p in services["webserver"].get("expose", [])]
+
+
+def test_bind_mounts_exist_read_only(services):
+    for name, svc in services.items():
+        for spec in svc.get("volumes") or []:
+            source, target, *mode = str(spec).split(":")
+            if source.startswith("."):
+                assert (ROOT / source).is_file(), f"{name}: {source} is missing"
+                assert mode == ["ro"], f"{name}: mount {source} read-only"
 
 
 # --- workspace files ---------------------------------------------------------------------------

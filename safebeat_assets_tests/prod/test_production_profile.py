@@ -7,17 +7,15 @@ import uuid
 import dagster as dg
 import pytest
 
-from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.schedules import DAILY_JOB_NAME
 from safebeat_assets.settings import load_settings
 from safebeat_assets.storage.object_store import LAKE_BUCKETS
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import (
     REPORT_DATE,
-    REPORT_RUN_CONFIG,
     S3_KEY,
-    all_months_tags,
     row_counts,
+    run_daily_job,
     table_fingerprints,
 )
 
@@ -75,15 +73,9 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
     assert settings.profile == "prod"
     instance = dg.DagsterInstance.get()
     assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-    job = build_definitions(settings).resolve_job_def(DAILY_JOB_NAME)
 
     started = time.perf_counter()
-    result = job.execute_in_process(
-        instance=instance,
-        run_config=REPORT_RUN_CONFIG,
-        raise_on_error=False,
-        tags=all_months_tags(settings),
-    )
+    result = run_daily_job(settings, instance=instance)
     first_seconds = time.perf_counter() - started
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     print(f"production-profile run: {first_seconds:.1f}s")
@@ -127,12 +119,7 @@ def test_production_profile_end_to_end(prod_environment, s3_client, sample_landi
     assert meta["postgis"].value is True
 
     before = table_fingerprints(warehouse)
-    again = job.execute_in_process(
-        instance=instance,
-        run_config=REPORT_RUN_CONFIG,
-        raise_on_error=False,
-        tags=all_months_tags(settings),
-    )
+    again = run_daily_job(settings, instance=instance)
     assert again.success
     assert table_fingerprints(warehouse) == before
     runs = instance.get_runs(filters=dg.RunsFilter(job_name=DAILY_JOB_NAME))

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from safebeat_assets.analytics.alerts import Alert, check_rules
-from safebeat_assets.reporting.report import ReportInputs, build_report, report_status
+from safebeat_assets.reporting.report import ReportInputs, build_report
+from safebeat_assets.reporting.status import PartOutcome, overall_status
 
 
 def make_rules(n: int = 12) -> pd.DataFrame:
@@ -109,19 +110,30 @@ def check(passed: bool, severity: str) -> dict:
     return {"name": "c", "asset": "a", "passed": passed, "severity": severity, "description": ""}
 
 
+BUILT = PartOutcome("association_rules", ("association_rules",), "built")
+SKIPPED = PartOutcome("call_forecast", ("call_forecast",), "skipped", check="enough_days")
+
+
 @pytest.mark.parametrize(
-    ("alerts", "checks", "expected"),
+    ("parts", "checks", "expected"),
     [
         ([], [], "SUCCESS"),
-        ([], [check(True, "ERROR"), check(True, "WARN")], "SUCCESS"),
-        ([], [check(False, "WARN")], "WARNING"),
-        ([check_rules(0)], [check(True, "ERROR")], "WARNING"),
-        ([check_rules(0)], [check(False, "ERROR")], "FAILED"),
-        ([], [check(False, "error"), check(False, "WARN")], "FAILED"),
+        ([BUILT], [check(True, "ERROR"), check(True, "WARN")], "SUCCESS"),
+        ([BUILT], [check(False, "WARN")], "SUCCESS"),
+        ([BUILT, SKIPPED], [], "PARTIAL"),
+        ([BUILT], [check(False, "ERROR")], "PARTIAL"),
+        ([], [check(False, "error"), check(False, "WARN")], "PARTIAL"),
     ],
 )
-def test_status_is_derived(alerts, checks, expected):
-    assert report_status(alerts, checks) == expected
+def test_status_is_derived(parts, checks, expected):
+    assert overall_status(parts, checks) == expected
+
+
+@pytest.mark.parametrize("alerts", [[check_rules(0)], [Alert("CRITICAL", "X", "m", "a")]])
+def test_alerts_never_change_the_status(alerts):
+    report = build_report(make_inputs(alerts=alerts, parts=[BUILT]))
+    assert report["report_metadata"]["status"] == "SUCCESS"
+    assert len(report["alerts"]) == 1
 
 
 def test_report_is_json_serialisable_and_complete():
@@ -130,6 +142,8 @@ def test_report_is_json_serialisable_and_complete():
     assert json.loads(text) == report
     assert set(report) == {
         "report_metadata",
+        "parts",
+        "failures",
         "data_processing",
         "database_stats",
         "ml_models",
@@ -166,10 +180,10 @@ def test_tables_are_trimmed_and_ordered():
     assert forecast[0]["weekday"] == "Wednesday" and forecast[0]["predicted_calls"] == 780.0
 
 
-def test_alerts_drive_status_and_are_listed():
+def test_alerts_are_listed():
     alerts = [Alert("WARNING", "ML_RULES_EMPTY", "none", "look")]
     report = build_report(make_inputs(alerts=alerts, rules=make_rules().iloc[:0]))
-    assert report["report_metadata"]["status"] == "WARNING"
+    assert report["report_metadata"]["status"] == "SUCCESS"
     assert report["alerts"] == [
         {
             "severity": "WARNING",

@@ -87,7 +87,8 @@ def test_html_has_header_cards_and_sections():
     html = render_html(make_report())
     assert html.startswith("<!DOCTYPE html>")
     assert "2025-12-23" in html and "run-42" in html
-    assert 'id="status">WARNING<' in html
+    # A failed WARN check and a CRITICAL alert are listed but do not change the status.
+    assert 'id="status">SUCCESS<' in html
     for card, value in [
         ("card-calls-processed", "835,216"),
         ("card-calls-warehouse", "835,198"),
@@ -95,7 +96,7 @@ def test_html_has_header_cards_and_sections():
         ("card-geo-match", "92.7 %"),
     ]:
         assert f'id="{card}"><div class="value">{value}<' in html
-    for section in ("models", "forecast", "rules", "risk", "alerts", "checks", "outputs"):
+    for section in ("parts", "models", "forecast", "rules", "risk", "alerts", "checks", "outputs"):
         assert f'id="{section}"' in html
     assert "Forecast skill vs seasonal naive" in html and "20.0 %" in html
     assert "Incident_Auto" in html and "6.95" in html

@@ -11,6 +11,7 @@ import base64
 import json
 import socketserver
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -38,10 +39,14 @@ class ReceivedRequest:
 
 
 class WebhookServer:
-    """Answers every POST with `status` and records it."""
+    """Answers every POST with `status` and records it. `echo_path` puts the request's path and
+    query in an error answer (as careless hooks do, token included); `delay` holds the answer
+    back that many seconds (a hook that hangs)."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, echo_path: bool = False, delay: float = 0.0):
         self.status = status
+        self.echo_path = echo_path
+        self.delay = delay
         self.requests: list[ReceivedRequest] = []
         outer = self
 
@@ -51,7 +56,14 @@ class WebhookServer:
                 outer.requests.append(
                     ReceivedRequest(self.path, dict(self.headers.items()), self.rfile.read(length))
                 )
-                body = b"ok" if outer.status < 400 else b"hook rejected the payload"
+                if outer.delay:
+                    time.sleep(outer.delay)
+                if outer.status < 400:
+                    body = b"ok"
+                elif outer.echo_path:
+                    body = f"no hook at {self.path}".encode()
+                else:
+                    body = b"hook rejected the payload"
                 self.send_response(outer.status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -99,11 +111,18 @@ class _Session:
 
 
 class SmtpServer:
-    """A minimal SMTP server recording each accepted message."""
+    """A minimal SMTP server recording each accepted message. With `echo_auth`, a refused login
+    is answered with the client's own AUTH line quoted back (base64 credentials included)."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None, refuse: set[str] = frozenset()):
+    def __init__(
+        self,
+        credentials: tuple[str, str] | None = None,
+        refuse: set[str] = frozenset(),
+        echo_auth: bool = False,
+    ):
         self.credentials = credentials  # when set, AUTH PLAIN is offered and checked
         self.refuse = set(refuse)
+        self.echo_auth = echo_auth
         self.messages: list[ReceivedMail] = []
         self.logins: list[tuple[str, str]] = []
         outer = self
@@ -169,6 +188,8 @@ class SmtpServer:
                 if (user, password) == outer.credentials:
                     session.login = (user, password)
                     self.reply("235 authenticated")
+                elif outer.echo_auth:
+                    self.reply(f"535 authentication failed for {command}")
                 else:
                     self.reply("535 authentication failed")
 

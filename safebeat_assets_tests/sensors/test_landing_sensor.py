@@ -178,6 +178,18 @@ def test_a_source_that_loses_its_files_is_not_requested(landing_dir):
     assert "events/" not in data.cursor
 
 
+def test_a_symlink_leading_outside_the_landing_zone_is_not_requested(landing_dir, tmp_path):
+    landing = local_landing(landing_dir)
+    cursor = tick(landing, None).cursor
+    secret = tmp_path / "elsewhere" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("incident_number\n1\n")
+    (landing_dir / "calls" / "secret.csv").symlink_to(secret)
+    data = tick(landing, cursor)
+    assert data.run_requests == []
+    assert "calls/secret.csv" not in json.loads(data.cursor)["files"]
+
+
 def test_unreadable_cursor_counts_every_file_as_new(landing_dir):
     assert requested_assets(tick(local_landing(landing_dir), "{not json")) == ALL_RAW
 

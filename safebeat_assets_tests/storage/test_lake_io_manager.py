@@ -1,5 +1,6 @@
 """ParquetLakeIOManager in isolation: toy assets materialized into a temp folder and into S3
-(moto), checked against the stored objects themselves."""
+(moto), checked against the stored objects themselves. A requested month that is not stored is
+an error (`MissingPartitionError`), never an empty month."""
 
 import io
 from dataclasses import dataclass
@@ -14,10 +15,13 @@ import pytest
 from shapely.geometry import Point
 
 from safebeat_assets.contracts import column_descriptions
+from safebeat_assets.errors import MissingPartitionError
 from safebeat_assets.storage.lake import (
+    ALLOW_MISSING_METADATA_KEY,
     ARROW_METADATA_KEY,
     BUCKET_METADATA_KEY,
     COLUMNS_METADATA_KEY,
+    MISSING_AS_NONE_METADATA_KEY,
     ROW_COUNT_METADATA_KEY,
     ParquetLakeIOManager,
 )
@@ -55,6 +59,17 @@ class Lake:
 
     def table(self, key: str) -> pa.Table:
         return pq.read_table(io.BytesIO(self.objects()[key]))
+
+    def delete(self, key: str) -> None:
+        if self.s3 is None:
+            (Path(self.storage.root) / key).unlink()
+        else:
+            bucket, _, name = key.partition("/")
+            self.s3.delete_object(Bucket=bucket, Key=name)
+
+    def location(self, key: str) -> str:
+        """How the lake names `key` in its messages."""
+        return f"s3://{key}" if self.s3 is not None else str(Path(self.storage.root) / key)
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -236,9 +251,10 @@ def test_asset_without_bucket_is_an_error(local_lake):
     assert local_lake.objects() == {}
 
 
-def test_non_frame_output_is_a_type_error(local_lake):
-    with pytest.raises(TypeError, match="toy_dict returned dict"):
+def test_non_frame_output_is_a_type_error_not_retried(local_lake):
+    with pytest.raises(dg.Failure, match="TypeError: .*toy_dict returned dict") as failure:
         run(local_lake, [producer("toy_dict", lambda _: {"rows": 1})])
+    assert failure.value.allow_retries is False  # deterministic: the step policy must not retry
     assert local_lake.objects() == {}
 
 
@@ -288,19 +304,35 @@ def test_monthly_run_writes_every_month_and_loads_what_exists(lake):
         == objects[f"cleaned-data/toy_calls/{JAN}.parquet"]
     )
 
+    # April to June were never materialized: reading every month is an error naming them...
+    with pytest.raises(dg.Failure) as failure:
+        run(
+            lake,
+            [second, consumer("everything", "toy_calls", {})],
+            selection=["everything"],
+        )
+    missing = failure.value.__cause__
+    assert isinstance(missing, MissingPartitionError)
+    assert str(missing).startswith(
+        "toy_calls: 3 month(s) 2025-04-01, 2025-05-01, 2025-06-01 requested but absent from the "
+        f"lake at {lake.location('cleaned-data/toy_calls')} "
+    )
+    assert failure.value.allow_retries is False
+
+    # ... unless the input opts into whatever months exist.
     seen: dict = {}
+    allow = {ALLOW_MISSING_METADATA_KEY: True}
     run(
         lake,
         [
             second,
-            consumer("everything", "toy_calls", seen),
-            consumer("arrow", "toy_calls", seen, {ARROW_METADATA_KEY: True}),
-            consumer("counted", "toy_calls", seen, {ROW_COUNT_METADATA_KEY: True}),
-            consumer("values", "toy_calls", seen, {COLUMNS_METADATA_KEY: ["value"]}),
+            consumer("everything", "toy_calls", seen, allow),
+            consumer("arrow", "toy_calls", seen, {ARROW_METADATA_KEY: True, **allow}),
+            consumer("counted", "toy_calls", seen, {ROW_COUNT_METADATA_KEY: True, **allow}),
+            consumer("values", "toy_calls", seen, {COLUMNS_METADATA_KEY: ["value"], **allow}),
         ],
         selection=["everything", "arrow", "counted", "values"],
     )
-    # April to June were never materialized: skipped, not errors.
     assert seen["everything"]["incident"].tolist() == [1, 2, 4]
     assert list(seen["everything"].columns) == ["incident", "value"]
     assert seen["everything"].index.tolist() == [0, 1, 2]
@@ -312,8 +344,10 @@ def test_monthly_run_writes_every_month_and_loads_what_exists(lake):
     monthly_reader = consumer("reader", "toy_calls", seen, partitioned=True)
     run(lake, [second, monthly_reader], selection=["reader"], partition_key=MAR)
     assert seen["reader"]["incident"].tolist() == [4]
-    run(lake, [second, monthly_reader], selection=["reader"], months=(FEB, APR))
-    assert seen["reader"]["incident"].tolist() == [4]  # Feb is empty, Apr missing
+    run(lake, [second, monthly_reader], selection=["reader"], months=(FEB, MAR))
+    assert seen["reader"]["incident"].tolist() == [4]  # February is stored, and empty
+    with pytest.raises(dg.Failure, match=r"toy_calls: 1 month\(s\) 2025-04-01 requested"):
+        run(lake, [second, monthly_reader], selection=["reader"], months=(FEB, APR))
 
 
 @pytest.mark.parametrize(
@@ -331,11 +365,16 @@ def test_partition_convention_violations_write_nothing(local_lake, frame, messag
     assert local_lake.objects() == {}
 
 
-@pytest.mark.parametrize("metadata", [{}, {ROW_COUNT_METADATA_KEY: True}])
+@pytest.mark.parametrize(
+    "metadata",
+    [{}, {ROW_COUNT_METADATA_KEY: True}, {ALLOW_MISSING_METADATA_KEY: True}],
+    ids=["frame", "row-count", "allow-missing"],
+)
 def test_loading_a_monthly_asset_with_no_month_stored_is_an_error(local_lake, metadata):
     monthly = producer("toy_calls", lambda _: calls(FIRST_RUN), "cleaned-data", partitioned=True)
     reader = consumer("reader", "toy_calls", {}, metadata)
-    with pytest.raises(dg.DagsterInvariantViolationError, match="no partition of toy_calls"):
+    every_month = ", ".join(f"2025-0{m}-01" for m in range(1, 7))
+    with pytest.raises(dg.Failure, match=rf"toy_calls: 6 month\(s\) {every_month} requested"):
         run(local_lake, [monthly, reader], selection=["reader"])
 
 
@@ -345,3 +384,97 @@ def test_monthly_arrow_table_output(local_lake):
     run(local_lake, [monthly], months=(JAN, MAR))
     stored = local_lake.table(f"cleaned-data/toy_calls/{MAR}.parquet")
     assert stored.column("incident").to_pylist() == [3]
+
+
+# --- a missing month is an error, never an empty month ------------------------------------
+
+
+def lake_io(lake: Lake):
+    return ParquetLakeIOManager(storage=lake.storage).create_io_manager(None)
+
+
+def monthly_input(metadata=None, first=JAN, last=MAR) -> dg.InputContext:
+    """What Dagster hands the lake for a monthly consumer of `toy_calls` over [first, last]."""
+    return dg.build_input_context(
+        asset_key=dg.AssetKey("toy_calls"),
+        definition_metadata=metadata or {},
+        upstream_output=dg.build_output_context(
+            asset_key="toy_calls", definition_metadata={BUCKET_METADATA_KEY: "cleaned-data"}
+        ),
+        asset_partitions_def=MONTHS,
+        asset_partition_key_range=dg.PartitionKeyRange(first, last),
+    )
+
+
+@pytest.mark.parametrize("metadata", [{}, {ROW_COUNT_METADATA_KEY: True}], ids=["frame", "count"])
+def test_a_deleted_month_is_an_error_through_the_io_manager(lake, metadata):
+    monthly = producer("toy_calls", lambda _: calls(FIRST_RUN), "cleaned-data", partitioned=True)
+    run(lake, [monthly], months=(JAN, MAR))
+    manager = lake_io(lake)
+    # February holds no calls: stored as an empty object and read as an empty month.
+    assert lake.table(f"cleaned-data/toy_calls/{FEB}.parquet").num_rows == 0
+    loaded = manager.load_input(monthly_input(metadata))
+    assert (loaded if metadata else len(loaded)) == 3
+
+    lake.delete(f"cleaned-data/toy_calls/{FEB}.parquet")
+    with pytest.raises(dg.Failure) as failure:
+        manager.load_input(monthly_input(metadata))
+    missing = failure.value.__cause__
+    assert isinstance(missing, MissingPartitionError)
+    assert str(missing) == (
+        f"toy_calls: 1 month(s) {FEB} requested but absent from the lake at "
+        f"{lake.location('cleaned-data/toy_calls')} (an empty month is stored as an empty "
+        "object, so an absent one was never built or was lost; it is not read as empty). "
+        "Materialize toy_calls for these months first."
+    )
+    assert failure.value.allow_retries is False
+    # A consumer that only wants the months that exist says so explicitly.
+    allowed = manager.load_input(monthly_input({ALLOW_MISSING_METADATA_KEY: True, **metadata}))
+    assert (allowed if metadata else len(allowed)) == 3
+
+
+def test_downstream_of_a_deleted_month_fails_and_writes_nothing(lake):
+    """The incident: a downstream replace of JAN..MAR read a missing February as empty."""
+    monthly = producer("toy_calls", lambda _: calls(FIRST_RUN), "cleaned-data", partitioned=True)
+
+    @dg.asset(
+        partitions_def=MONTHS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={BUCKET_METADATA_KEY: "models"},
+    )
+    def toy_fact(toy_calls: pd.DataFrame) -> pd.DataFrame:
+        raise AssertionError(f"must not run on an incomplete input ({len(toy_calls)} rows)")
+
+    run(lake, [monthly], months=(JAN, MAR))
+    lake.delete(f"cleaned-data/toy_calls/{FEB}.parquet")
+    before = lake.objects()
+    result = dg.materialize(
+        [monthly, toy_fact],
+        selection=["toy_fact"],
+        resources={"io_manager": ParquetLakeIOManager(storage=lake.storage)},
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={RANGE_START: JAN, RANGE_END: MAR},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    message = failure.step_failure_data.error.message
+    assert "MissingPartitionError: toy_calls: 1 month(s) 2025-02-01 requested but absent" in message
+    assert lake.location("cleaned-data/toy_calls") in message
+    assert lake.objects() == before  # nothing written downstream
+
+
+def test_missing_unpartitioned_asset_is_none_only_when_asked(local_lake):
+    seen: dict = {}
+    optional = consumer("optional", "toy_model", seen, {MISSING_AS_NONE_METADATA_KEY: True})
+    counted = consumer(
+        "counted",
+        "toy_model",
+        seen,
+        {MISSING_AS_NONE_METADATA_KEY: True, ROW_COUNT_METADATA_KEY: True},
+    )
+    model = producer("toy_model", clusters)
+    run(local_lake, [model, optional, counted], selection=["optional", "counted"])
+    assert seen == {"optional": None, "counted": None}
+    with pytest.raises(dg.Failure, match="FileNotFoundError: .*toy_model.parquet"):
+        run(local_lake, [model, consumer("required", "toy_model", seen)], selection=["required"])

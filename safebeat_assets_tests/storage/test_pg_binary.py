@@ -7,6 +7,7 @@ import io
 import psycopg2
 import pyarrow as pa
 import pytest
+from psycopg2 import sql
 
 from safebeat_assets.storage.pg_binary import BinaryCopyError, encode_table
 
@@ -49,23 +50,33 @@ COLUMNS = (
 @pytest.fixture
 def scratch_table(warehouse_url, warehouse_schema):
     conn = psycopg2.connect(warehouse_url)
+    name = sql.Identifier(warehouse_schema, "binary_copy")
     with conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{warehouse_schema}"')
-        columns = ", ".join(f"{name} {pg_type}" for name, pg_type, _, _ in COLUMNS)
-        cur.execute(f'CREATE TABLE "{warehouse_schema}".binary_copy ({columns})')
+        cur.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(warehouse_schema))
+        )
+        # Column types are this module's own constants.
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type))
+            for column, pg_type, _, _ in COLUMNS
+        )
+        cur.execute(sql.SQL("CREATE TABLE {} ({})").format(name, columns))
     conn.commit()
-    yield conn, f'"{warehouse_schema}".binary_copy'
+    yield conn, name
     conn.rollback()
     with conn.cursor() as cur:
-        cur.execute(f'DROP TABLE IF EXISTS "{warehouse_schema}".binary_copy')
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
     conn.commit()
     conn.close()
 
 
-def copy_binary(conn, table_name: str, table: pa.Table, batch_rows: int) -> None:
+def copy_binary(conn, table_name: sql.Composable, table: pa.Table, batch_rows: int) -> None:
     stream = io.BytesIO(b"".join(encode_table(table, batch_rows)))
     with conn.cursor() as cur:
-        cur.copy_expert(f"COPY {table_name} FROM STDIN WITH (FORMAT binary)", stream)
+        cur.copy_expert(
+            sql.SQL("COPY {} FROM STDIN WITH (FORMAT binary)").format(table_name).as_string(cur),
+            stream,
+        )
     conn.commit()
 
 
@@ -76,7 +87,7 @@ def test_every_type_round_trips_with_nulls_and_edge_values(scratch_table, batch_
     copy_binary(conn, name, table, batch_rows)
     with conn.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
-        cur.execute(f"SELECT * FROM {name}")
+        cur.execute(sql.SQL("SELECT * FROM {}").format(name))
         stored = cur.fetchall()
     assert stored == list(zip(*(values for _, _, _, values in COLUMNS), strict=True))
 
@@ -87,7 +98,7 @@ def test_sliced_and_chunked_tables_encode_their_own_rows(scratch_table):
     chunked = pa.concat_tables([table.slice(3), table.slice(1, 2)])  # offsets into buffers
     copy_binary(conn, name, chunked, 65_536)
     with conn.cursor() as cur:
-        cur.execute(f"SELECT label, big FROM {name}")
+        cur.execute(sql.SQL("SELECT label, big FROM {}").format(name))
         assert cur.fetchall() == [("Über – café ✓", 2**62), ("x" * 5000, 0), ("", -1), (None, None)]
 
 
@@ -96,7 +107,7 @@ def test_empty_table_is_a_valid_stream(scratch_table):
     empty = pa.table({n: pa.array([], kind) for n, _, kind, _ in COLUMNS})
     copy_binary(conn, name, empty, 65_536)
     with conn.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM {name}")
+        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(name))
         assert cur.fetchone() == (0,)
 
 

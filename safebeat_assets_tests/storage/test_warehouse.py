@@ -3,9 +3,16 @@
 import pandas as pd
 import psycopg2
 import pytest
+from psycopg2 import sql
 
+from safebeat_assets.errors import DestructiveChangeError
+from safebeat_assets.guards import ALLOW_SHRINK_TAG, RemovalBounds
 from safebeat_assets.storage.tables import DIM_GEO, FACT_911_CALLS, TABLES
-from safebeat_assets.storage.warehouse import Warehouse, WarehouseSchemaError
+from safebeat_assets.storage.warehouse import (
+    Warehouse,
+    WarehouseAuditError,
+    WarehouseSchemaError,
+)
 
 
 def geo_frame(ids=("484530412002", "484530412001")) -> pd.DataFrame:
@@ -68,9 +75,7 @@ def fact_frame(geo_ids=("484530412002", None, "484530412001")) -> pd.DataFrame:
 
 
 def table_rows(warehouse: Warehouse, table: str) -> list[tuple]:
-    with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute(f'SELECT * FROM "{warehouse.schema}"."{table}" ORDER BY 1, 2')
-        return cur.fetchall()
+    return warehouse.query(sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(warehouse.table(table)))
 
 
 def test_creates_typed_tables_with_keys_and_indexes(warehouse):
@@ -126,8 +131,18 @@ def test_failed_write_leaves_previous_contents(warehouse):
     before = table_rows(warehouse, "dim_geo")
     broken = geo_frame(ids=("484530412002", "484530412003"))
     broken.loc[1, "latitude_centroid"] = None  # NOT NULL column
-    with pytest.raises(psycopg2.errors.NotNullViolation):
+    with pytest.raises(
+        WarehouseAuditError,
+        match=r"dim_geo .*audit 'latitude_centroid is not null' failed for 1 of 2 staged "
+        r"row\(s\) \(e\.g\. frame row 1\)\. Nothing was written",
+    ):
         warehouse.replace_table(DIM_GEO, broken)
+    assert table_rows(warehouse, "dim_geo") == before
+    # A constraint the audits do not cover still rolls the write back.
+    negative = geo_frame()
+    negative.loc[0, "area_sq_km"] = -1.0
+    with pytest.raises(WarehouseAuditError, match="audit 'areas are not negative' failed for 1"):
+        warehouse.replace_table(DIM_GEO, negative)
     assert table_rows(warehouse, "dim_geo") == before
 
 
@@ -171,7 +186,11 @@ def test_read_round_trips_types_and_local_time(warehouse):
 def test_incompatible_existing_column_type_is_reported(warehouse):
     warehouse.ensure_tables()
     with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute(f'ALTER TABLE "{warehouse.schema}".dim_geo ALTER COLUMN area_sq_km TYPE text')
+        cur.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN area_sq_km TYPE text").format(
+                warehouse.table("dim_geo")
+            )
+        )
         conn.commit()
     with pytest.raises(WarehouseSchemaError, match="area_sq_km"):
         warehouse.ensure_tables()
@@ -241,7 +260,8 @@ def test_first_load_rebuilds_indexes_and_foreign_keys(warehouse, monkeypatch):
         conn.cursor() as cur,
     ):
         cur.execute(
-            f'UPDATE "{warehouse.schema}".fact_911_calls SET geo_id = %s', ("484539999999",)
+            sql.SQL("UPDATE {} SET geo_id = %s").format(warehouse.table("fact_911_calls")),
+            ("484539999999",),
         )
         conn.commit()
 
@@ -253,7 +273,51 @@ def test_failed_first_load_keeps_the_empty_table_and_its_structure(warehouse):
     broken = fact_frame()
     broken.loc[2, "incident_number"] = broken.loc[0, "incident_number"]
     broken.loc[2, "response_datetime"] = broken.loc[0, "response_datetime"]
-    with pytest.raises(psycopg2.errors.UniqueViolation):
+    with pytest.raises(
+        WarehouseAuditError,
+        match=r"fact_911_calls .*audit 'key is unique' failed for 1 of 3 staged row\(s\) "
+        r"\(e\.g\. incident_number=253041790, response_datetime=",
+    ):
         warehouse.replace_table(FACT_911_CALLS, broken)
     assert warehouse.read_table(FACT_911_CALLS).empty
     assert table_structure(warehouse, "fact_911_calls") == structure
+
+
+def many_geo_ids(count: int) -> list[str]:
+    return [f"48453{index:07d}" for index in range(count)]
+
+
+def test_a_table_without_months_may_lose_only_a_small_share_of_its_rows(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame(ids=many_geo_ids(400)))
+    # 15 of 400 (4%): within the 5% bound.
+    assert warehouse.replace_table(DIM_GEO, geo_frame(ids=many_geo_ids(385))).deleted == 15
+    with pytest.raises(
+        DestructiveChangeError,
+        match=r"dim_geo .*refusing a load that removes too many rows .* nothing was changed\. "
+        r"overall: 385 -> 300 rows \(22% removed; the bound is 5%\)\. If this is intended, "
+        r"re-run with the run tag safebeat/allow-shrink=true\.",
+    ):
+        warehouse.replace_table(DIM_GEO, geo_frame(ids=many_geo_ids(300)))
+    assert len(table_rows(warehouse, "dim_geo")) == 385
+    # Wider bounds, or the run's explicit override, let it through.
+    stats = warehouse.replace_table(
+        DIM_GEO, geo_frame(ids=many_geo_ids(300)), run_tags={ALLOW_SHRINK_TAG: "true"}
+    )
+    assert stats.deleted == 85
+    assert stats.removal_overridden == ("overall: 385 -> 300 rows (22% removed; the bound is 5%)",)
+    warehouse.replace_table(
+        DIM_GEO, geo_frame(ids=many_geo_ids(200)), removal_bounds=RemovalBounds(overall=0.5)
+    )
+    assert len(table_rows(warehouse, "dim_geo")) == 200
+
+
+def test_a_whole_table_replace_compares_every_month(warehouse):
+    from safebeat_assets_tests.faults.warehouse_server import fact_rows
+
+    facts = fact_rows(900, first_month="2025-01-01", months=3)
+    warehouse.replace_table(FACT_911_CALLS, facts)
+    without_march = facts[facts["response_date"] < "2025-03-01"]
+    with pytest.raises(DestructiveChangeError, match=r"2025-03: 300 -> 0 rows") as raised:
+        warehouse.replace_table(FACT_911_CALLS, without_march)
+    assert "2025-01:" not in str(raised.value)
+    assert len(warehouse.read_table(FACT_911_CALLS, ["incident_number"])) == 900

@@ -68,7 +68,10 @@ def changes(meta: dict) -> tuple[int, int, int]:
 
 
 def rows(wh: Warehouse, table: str, columns: str = "*") -> list[tuple]:
-    return wh.query(sql.SQL(f"SELECT {columns} FROM {{}} ORDER BY 1, 2").format(wh.table(table)))
+    # `columns` are this module's own SQL expressions.
+    return wh.query(
+        sql.SQL("SELECT {} FROM {} ORDER BY 1, 2").format(sql.SQL(columns), wh.table(table))
+    )
 
 
 def events(*rows: tuple[int, str, str]) -> pd.DataFrame:
@@ -193,11 +196,12 @@ def test_monthly_fact_replaces_only_the_runs_months(io_manager, wh):
             "must return a 'partition_key' column",
         ),
         (FACTS, dg.DagsterInvariantViolationError, r"outside this run: \['2025-11-01'\]"),
-        # Labelled October, dated November: the row would land outside the replaced slice.
+        # Labelled October, dated November: the row would land outside the replaced slice. A
+        # data error is a Failure that the step's retry policy does not retry.
         (
             FACTS.assign(partition_key=OCT),
-            WarehouseSchemaError,
-            r"1 row\(s\) for fact_911_calls fall outside the partition slice",
+            dg.Failure,
+            r"WarehouseSchemaError: 1 row\(s\) for fact_911_calls fall outside the partition slice",
         ),
     ],
     ids=["missing-key-column", "month-outside-run", "date-outside-slice"],
@@ -207,8 +211,11 @@ def test_partition_convention_violations_leave_the_table_alone(
 ):
     run(io_manager, [producer("fact_911_calls", FACTS.iloc[:2], True)], partition_key=OCT)
     before = rows(wh, "fact_911_calls")
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         run(io_manager, [producer("fact_911_calls", frame, True)], partition_key=OCT)
+    if isinstance(raised.value, dg.Failure):
+        assert not raised.value.allow_retries
+        assert isinstance(raised.value.__cause__, WarehouseSchemaError)
     assert rows(wh, "fact_911_calls") == before
 
 

@@ -6,6 +6,7 @@ sensors.py, schedules/schedules.py, instigation.py).
 
 import pytest
 
+from safebeat_assets.defs.jobs import REPORT_JOB_NAME
 from safebeat_assets.defs.partitions import RANGE_END_TAG
 from safebeat_assets.defs.schedules import DAILY_JOB_NAME, DAILY_SCHEDULE_NAME
 from safebeat_assets_tests.helpers import ASSET_GROUPS, SENSOR_NAMES
@@ -89,16 +90,19 @@ def test_ui_lists_every_asset_with_description_and_group(ui_server, asset_nodes)
     assert {name: node["groupName"] for name, node in asset_nodes.items()} == ASSET_GROUPS
     for name, node in asset_nodes.items():
         assert (node["description"] or "").strip(), f"{name} has no description in the UI"
-        assert DAILY_JOB_NAME in node["jobNames"], name
+        # The report has a job of its own, run after each daily run; everything else is daily.
+        job = REPORT_JOB_NAME if name == "daily_report" else DAILY_JOB_NAME
+        assert job in node["jobNames"], name
 
 
 @pytest.mark.e2e
 def test_ui_shows_latest_materializations_with_row_counts(ui_server, asset_nodes):
     run_id = ui_server.run_result.run_id
+    report_run_id = ui_server.run_result.report_run.run_id
     for name, node in asset_nodes.items():
         latest = node["assetMaterializations"]
         assert latest, f"{name} has no materialization in the UI"
-        assert latest[0]["runId"] == run_id, name
+        assert latest[0]["runId"] == (report_run_id if name == "daily_report" else run_id), name
     for name in ROW_COUNTED:
         entries = {
             e["label"]: e for e in asset_nodes[name]["assetMaterializations"][0]["metadataEntries"]
@@ -106,7 +110,7 @@ def test_ui_shows_latest_materializations_with_row_counts(ui_server, asset_nodes
         assert "dagster/row_count" in entries, f"{name}: {sorted(entries)}"
         assert entries["dagster/row_count"]["intValue"] > 0, name
     # Monthly assets show the last partition of the run's range (every month up to now).
-    last_month = ui_server.run_result.dagster_run.tags[RANGE_END_TAG]
+    last_month = ui_server.run_result.daily.dagster_run.tags[RANGE_END_TAG]
     assert asset_nodes["fact_911_calls"]["assetMaterializations"][0]["partition"] == last_month
 
 
@@ -131,7 +135,7 @@ def test_ui_shows_an_evaluation_for_every_check_the_run_executed(ui_server, asse
             assert execution["status"] == (
                 "SUCCEEDED" if shown[(name, check["name"])] else "FAILED"
             )
-    assert len(shown) == len(run.job_def.asset_layer.asset_graph.asset_check_keys) == 28
+    assert len(shown) == len(run.daily.job_def.asset_layer.asset_graph.asset_check_keys) == 28
     assert shown == evaluated
     # Integrity checks of the warehouse tables pass on the sample; the 100k alert rule does not.
     for key in [

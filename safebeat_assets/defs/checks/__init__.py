@@ -1,7 +1,8 @@
 """Asset checks, one module per family:
 
-- `warehouse_sql`: blocking integrity checks on every warehouse table and the blocking ML
-  pre-checks that replace the old pipeline's skip logic (SQL on the stored tables);
+- `warehouse_sql`: blocking integrity checks on every warehouse table (SQL on the stored tables);
+- `pre_checks`: the blocking ML pre-checks, each evaluated in its own model's step before it is
+  fitted (they replace the old pipeline's skip logic; a failure skips that model only);
 - `models`: blocking checks on the model outputs;
 - `alert_rules`: the alert rules and the geo match rate as WARN checks evaluated in the step of
   the asset they judge.
@@ -17,6 +18,7 @@ import dagster as dg
 from ... import alerting
 from .alert_rules import ALERT_CHECKS, CallTotals, alert_check_results, alert_check_specs
 from .models import MODEL_CHECKS
+from .pre_checks import PRE_CHECKS
 from .warehouse_sql import SQL_ASSET_CHECKS, SQL_CHECKS
 
 # The separately defined checks; the alert-rule checks are part of their assets.
@@ -24,7 +26,9 @@ ASSET_CHECKS: list[dg.AssetChecksDefinition] = [*SQL_ASSET_CHECKS, *MODEL_CHECKS
 
 # The checks whose failure raises an alert, and how it is reported.
 WATCHED_CHECKS: Mapping[str, alerting.CheckRule] = {
-    check.name: check.alert for check in [*ALERT_CHECKS, *SQL_CHECKS] if check.alert is not None
+    check.name: check.alert
+    for check in [*ALERT_CHECKS, *SQL_CHECKS, *PRE_CHECKS]
+    if check.alert is not None
 }
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "ASSET_CHECKS",
     "SQL_CHECKS",
     "WATCHED_CHECKS",
+    "PRE_CHECKS",
     "CallTotals",
     "alert_check_results",
     "alert_check_specs",

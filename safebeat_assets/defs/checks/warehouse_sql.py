@@ -1,4 +1,4 @@
-"""Blocking integrity checks on the warehouse tables, and the ML pre-checks on fact_911_calls.
+"""Blocking integrity checks on the warehouse tables.
 
 They run SQL against the stored table (not the in-memory frame), so they verify what readers
 actually see. ERROR severity: a failure stops the downstream steps of the run, and automation
@@ -15,8 +15,6 @@ from typing import Any
 import dagster as dg
 
 from ... import alerting
-from ...analytics import alerts as alert_rules
-from ...analytics import requirements
 from ...analytics.risk import HIGH_THRESHOLD, MAX_RISK, MEDIUM_THRESHOLD, RISK_CATEGORIES
 from ...analytics.zones import ZONE_LABELS
 from ...asset_names import (
@@ -28,6 +26,7 @@ from ...asset_names import (
     ZONE_RISK_SCORES,
 )
 from ...resources import PipelineSettings
+from ...retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ...storage.warehouse_io import WarehouseResource
 
 EARLIEST_PLAUSIBLE_DATE = date(2000, 1, 1)
@@ -56,7 +55,14 @@ class SqlCheck:
 
 
 def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=spec.asset, name=spec.name, description=spec.description, blocking=True)
+    @dg.asset_check(
+        asset=spec.asset,
+        name=spec.name,
+        description=spec.description,
+        blocking=True,
+        retry_policy=TRANSIENT_RETRY,
+    )
+    @fail_fast_unless_transient_fn
     def _check(warehouse: WarehouseResource, pipeline: PipelineSettings) -> dg.AssetCheckResult:
         client = warehouse.client()
         constraint = client.unique_constraint_within(spec.asset, spec.unique_key)
@@ -116,25 +122,6 @@ def row_count_check(asset: str, name: str, description: str) -> SqlCheck:
         asset, name, description, "SELECT count(*) FROM {t}", at_least(lambda _: 1, "rows")
     )
 
-
-def pre_check(
-    name: str, query: str, label: str, threshold: str, default: int, needs: str, alert_type: str
-) -> SqlCheck:
-    """A blocking ML pre-check: a count from fact_911_calls against a PipelineSettings minimum."""
-    return SqlCheck(
-        FACT_CALLS,
-        name,
-        f"Pre-check: {needs} (PipelineSettings.{threshold}, {default:,} by default). Blocks the "
-        "ML steps of the run.",
-        query,
-        at_least(lambda pipeline: getattr(pipeline, threshold), label),
-        alert=alerting.pre_check_rule(alert_type, needs),
-    )
-
-
-_NEEDS_CALLS = "association rules need enough calls"
-_NEEDS_LOCATED = "zone clustering needs enough geo-located calls"
-_NEEDS_DAYS = "the forecast needs enough distinct call dates"
 
 SQL_CHECKS: list[SqlCheck] = [
     row_count_check(DIM_GEO, "dim_geo_has_block_groups", "dim_geo holds at least one block group."),
@@ -201,33 +188,6 @@ SQL_CHECKS: list[SqlCheck] = [
         f"All response dates lie between {EARLIEST_PLAUSIBLE_DATE} and tomorrow.",
         "SELECT min(response_date), max(response_date) FROM {t}",
         dates_in_plausible_range,
-    ),
-    pre_check(
-        "enough_calls_for_rules",
-        "SELECT count(*) FROM {t}",
-        "calls",
-        "min_calls_for_rules",
-        requirements.MIN_CALLS_FOR_RULES,
-        _NEEDS_CALLS,
-        alert_rules.ML_RULES_EMPTY,
-    ),
-    pre_check(
-        "enough_geolocated_calls_for_zones",
-        "SELECT count(*) FROM {t} WHERE latitude_centroid IS NOT NULL",
-        "geolocated_calls",
-        "min_geolocated_calls_for_zones",
-        requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES,
-        _NEEDS_LOCATED,
-        alert_rules.ML_CLUSTERING,
-    ),
-    pre_check(
-        "enough_days_for_forecast",
-        "SELECT count(DISTINCT response_date) FROM {t}",
-        "distinct_days",
-        "min_days_for_forecast",
-        requirements.MIN_DAYS_FOR_FORECAST,
-        _NEEDS_DAYS,
-        alert_rules.ML_FORECAST_MISSING,
     ),
     unique_check(
         FACT_EVENT_INCIDENTS,

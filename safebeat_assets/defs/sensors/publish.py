@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ... import alerting
+from ...alerting.document import utc_now
 from ...resources import AlertChannels
 from ...storage.reports import ReportStore
 
@@ -27,10 +28,20 @@ def publish_alert(
     """Write the alert file, deliver it, then rewrite it with the `delivery` outcome.
 
     Written first so the alert exists even if a channel hangs; a failed write raises (the tick
-    fails and is retried). Delivery failures are logged and recorded, never raised.
+    fails and is retried). Delivery failures are logged and recorded, never raised: the
+    channels' own errors are caught and scrubbed of credentials by `alerting.deliver`, and
+    anything that still escapes is reduced to its type here, since its message or traceback
+    could quote a webhook URL or a password into the tick's output.
     """
     uri = reports.write(relative_path, _json_bytes({**document, "delivery": {"status": "pending"}}))
-    document["delivery"] = channels.deliver(document, uri, log)
+    try:
+        document["delivery"] = channels.deliver(document, uri, log)
+    except Exception as exc:
+        log.error(f"alert delivery failed with {type(exc).__name__} (details withheld)")
+        document["delivery"] = {
+            "attempted_at": utc_now().isoformat(timespec="seconds"),
+            "channels": {"status": alerting.FAILED, "error": type(exc).__name__},
+        }
     reports.write(relative_path, _json_bytes(document))
     failed = alerting.delivery_failures(document["delivery"])
     log.info(

@@ -1,22 +1,34 @@
-"""After each new raw calls export, request the cleaned calls of exactly the months it changed.
+"""After each new raw calls export, request the cleaned calls of exactly the months it changed,
+and of the months never built.
 
 Cleaned calls read the whole raw export but only their own months; the raw asset records a
 fingerprint per month, so the months whose rows changed are known without reading any data.
+A month of the calendar without a single call is built too (as empty objects and an empty
+slice): everything that reads all months finds every month, as after a full run.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import dagster as dg
 
-from ...asset_names import CLEANED_CALLS, QUARANTINED_CALLS, RAW_CALLS
-from ..partitions import MONTH_FINGERPRINTS_KEY, months_tags
+from ...asset_names import CLEANED_CALLS, RAW_CALLS
+from ..automation import MONTHS_FROM_SENSOR, tick_interval_seconds
+from ..jobs import PIPELINE_RUN_TAGS
+from ..partitions import MONTH_FINGERPRINTS_KEY, RANGE_END_TAG, RANGE_START_TAG, months_tags
 
 RAW_MONTH_SENSOR_NAME = "raw_month_change_sensor"
-MONTHS_FROM_SENSOR = (CLEANED_CALLS, QUARANTINED_CALLS)
-# A few changed months get a run each (only they re-run); more (a first load) share one run.
-MAX_SEPARATE_MONTH_RUNS = 3
+PARTITION_TAG = "dagster/partition"
+__all__ = ["MONTHS_FROM_SENSOR", "RAW_MONTH_SENSOR_NAME", "build_raw_month_change_sensor"]
+
+IN_FLIGHT = (
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+)
 
 
 def changed_months(
@@ -25,6 +37,24 @@ def changed_months(
     """Months whose fingerprint differs (new months included), within the partitions."""
     valid = set(monthly.get_partition_keys())
     return sorted(k for k, v in current.items() if previous.get(k) != v and k in valid)
+
+
+def month_spans(monthly: dg.PartitionsDefinition, months: Iterable[str]) -> list[tuple[str, str]]:
+    """The months as runs of consecutive calendar months, (first, last) each: one run covers a
+    range, and a range over an unchanged month would rebuild it."""
+    wanted = set(months)
+    spans: list[tuple[str, str]] = []
+    first = last = None
+    for key in monthly.get_partition_keys():
+        if key in wanted:
+            first = first or key
+            last = key
+        elif first is not None:
+            spans.append((first, last))
+            first = last = None
+    if first is not None:
+        spans.append((first, last))
+    return spans
 
 
 def _fingerprints(record) -> dict[str, str]:
@@ -50,16 +80,46 @@ def _cleaned_after(instance: dg.DagsterInstance, storage_id: int) -> set[str]:
         cursor = page.cursor
 
 
+def _run_months(monthly: dg.PartitionsDefinition, run: dg.DagsterRun) -> set[str]:
+    tags = run.tags
+    if PARTITION_TAG in tags:
+        return {tags[PARTITION_TAG]}
+    first, last = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if not first or not last:
+        return set()
+    return {key for key in monthly.get_partition_keys() if first <= key <= last}
+
+
+def _months_in_flight(instance: dg.DagsterInstance, monthly: dg.PartitionsDefinition) -> set[str]:
+    """Months of the cleaned calls that a queued or running run will build."""
+    months: set[str] = set()
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=list(IN_FLIGHT)))
+    for run in runs:
+        if dg.AssetKey(CLEANED_CALLS) in (run.asset_selection or set()):
+            months |= _run_months(monthly, run)
+    return months
+
+
+def _unfinished_run_building_cleaned(
+    instance: dg.DagsterInstance, record: dg.EventLogRecord
+) -> str | None:
+    """The run that stored the export, if it builds the cleaned calls too and has not ended."""
+    run = instance.get_run_by_id(record.run_id) if record.run_id else None
+    if run is None or run.status not in IN_FLIGHT:
+        return None
+    return run.run_id if dg.AssetKey(CLEANED_CALLS) in (run.asset_selection or set()) else None
+
+
 def build_raw_month_change_sensor(monthly: dg.PartitionsDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name=RAW_MONTH_SENSOR_NAME,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=tick_interval_seconds(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         asset_selection=list(MONTHS_FROM_SENSOR),
         description=(
             "After each raw_911_calls materialization, requests the cleaned calls of exactly the "
-            "months whose content changed (per-month fingerprints); the rest of the call-level "
-            "chain follows through data versions."
+            "months whose content changed (per-month fingerprints) and of the months never "
+            "built; the rest of the call-level chain follows through automation."
         ),
     )
     def raw_month_change_sensor(context: dg.SensorEvaluationContext):
@@ -71,37 +131,40 @@ def build_raw_month_change_sensor(monthly: dg.PartitionsDefinition) -> dg.Sensor
         cursor = json.loads(context.cursor) if context.cursor else None
         if cursor and cursor["storage_id"] == latest.storage_id:
             return dg.SkipReason(f"no new {RAW_CALLS} materialization")
+        # The daily job stores the export and builds its months in one run: what that run
+        # builds needs no second run. Decide once it has ended (the cursor stays put).
+        pending = _unfinished_run_building_cleaned(instance, latest)
+        if pending:
+            return dg.SkipReason(f"run {pending} builds the months of this export itself")
         previous: dict[str, str] = {}
         if cursor:
             previous = cursor["months"]
         elif len(records) > 1:  # first tick: compare with the export before
             previous = _fingerprints(records[1])
         current = _fingerprints(latest)
-        # Months already rebuilt from this export (the daily job runs raw and cleaned together)
-        # need no second run.
-        months = sorted(
-            set(changed_months(monthly, previous, current))
-            - _cleaned_after(instance, latest.storage_id)
+        changed = set(changed_months(monthly, previous, current))
+        built = instance.get_materialized_partitions(dg.AssetKey(CLEANED_CALLS))
+        never_built = (
+            set(monthly.get_partition_keys()) - built - _months_in_flight(instance, monthly)
         )
+        months = sorted((changed | never_built) - _cleaned_after(instance, latest.storage_id))
         new_cursor = json.dumps({"storage_id": latest.storage_id, "months": current})
         if not months:
             return dg.SensorResult(
                 skip_reason=dg.SkipReason("the new export changed no month"), cursor=new_cursor
             )
-        spans = (
-            [(m, m) for m in months]
-            if len(months) <= MAX_SEPARATE_MONTH_RUNS
-            else [(months[0], months[-1])]
-        )
         requests = [
             dg.RunRequest(
                 run_key=f"raw-{latest.storage_id}-{first}-{last}",
                 asset_selection=[dg.AssetKey(name) for name in MONTHS_FROM_SENSOR],
-                tags=months_tags(monthly, first, last),
+                tags={**PIPELINE_RUN_TAGS, **months_tags(monthly, first, last)},
             )
-            for first, last in spans
+            for first, last in month_spans(monthly, months)
         ]
-        context.log.info(f"months changed by the new export: {', '.join(months)}")
+        context.log.info(
+            f"months changed by the new export: {', '.join(sorted(changed)) or 'none'}; "
+            f"never built: {len(never_built - changed)}"
+        )
         return dg.SensorResult(run_requests=requests, cursor=new_cursor)
 
     return raw_month_change_sensor

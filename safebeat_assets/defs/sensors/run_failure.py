@@ -1,4 +1,5 @@
-"""Run failures: `reports/alerts/<date>_run_failure_<run>.json`, one ERROR alert per failed step."""
+"""Run failures: `reports/alerts/<date>_run_failure_<run>.json`, one ERROR alert per failed step;
+and when the failed run is a report run, the day's FAILED report (so every day has one)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dagster as dg
 from ... import alerting
 from ...resources import AlertChannels
 from ...storage.reports import ReportStore
+from ..jobs import REPORT_JOB_NAME, REPORT_SOURCE_RUN_TAG
 from .publish import error_summary, publish_alert
 
 PLAN_EVENTS = {
@@ -69,3 +71,27 @@ def run_failure_alert_sensor(
     )
     path = alerting.alert_relative_path(alerting.SOURCE_RUN_FAILURE, run.run_id)
     publish_alert(document, path, reports, alert_channels, context.log)
+    if run.job_name == REPORT_JOB_NAME or REPORT_SOURCE_RUN_TAG in run.tags:
+        _write_failed_report(context, reports, run, run_message)
+
+
+def _write_failed_report(
+    context, reports: ReportStore, run: dg.DagsterRun, run_message: str
+) -> None:
+    # Imported here: the reporting stage imports the sensors' helpers.
+    from ..report_parts import run_step_errors
+    from ..reporting import configured_report_date, write_failed_report
+
+    steps = run_step_errors(context.instance, run.run_id)
+    source = run.tags.get(REPORT_SOURCE_RUN_TAG)
+    if source:
+        steps = run_step_errors(context.instance, source) + steps
+    uri = write_failed_report(
+        reports,
+        configured_report_date(run),
+        run.run_id,
+        run.job_name,
+        steps,
+        run_message,
+    )
+    context.log.info(f"report run {run.run_id} failed: FAILED report written to {uri}")
