@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..resources import PipelineSettings
+from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ..settings import CLEANED_BUCKET
 from ..storage.lake import ARROW_METADATA_KEY
 from ..transform.calls import (
@@ -36,6 +37,7 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
         ins={"raw_911_calls": dg.AssetIn(metadata={ARROW_METADATA_KEY: True})},
         partitions_def=monthly,
         backfill_policy=SINGLE_RUN,
+        retry_policy=TRANSIENT_RETRY,
         outs={
             "cleaned_911_calls": CLEANED.out(
                 code_version="2",
@@ -57,6 +59,7 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
             ),
         },
     )
+    @fail_fast_unless_transient_fn
     def cleaned_911_calls(
         context: dg.AssetExecutionContext, raw_911_calls: pa.Table, pipeline: PipelineSettings
     ):

@@ -15,6 +15,7 @@ import dagster as dg
 
 from ...asset_names import RAW_ASSET_BY_SOURCE
 from ...storage.landing import SOURCE_PATTERNS, LandingZone
+from ..jobs import PIPELINE_RUN_TAGS
 
 if set(RAW_ASSET_BY_SOURCE) != set(SOURCE_PATTERNS):
     raise RuntimeError("every landing source needs its raw asset in RAW_ASSET_BY_SOURCE")
@@ -114,6 +115,10 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     request = dg.RunRequest(
         run_key=landing_run_key(sequence, files),
         asset_selection=[dg.AssetKey(RAW_ASSET_BY_SOURCE[s]) for s in to_run],
-        tags={"safebeat/trigger": "landing_zone", "safebeat/changed_sources": ",".join(to_run)},
+        tags={
+            **PIPELINE_RUN_TAGS,
+            "safebeat/trigger": "landing_zone",
+            "safebeat/changed_sources": ",".join(to_run),
+        },
     )
     return dg.SensorResult(run_requests=[request], cursor=_landing_cursor(sequence, files))
