@@ -26,7 +26,8 @@ from ..defs.automation import TICK_SECONDS_ENV
 from ..settings import PROJECT_ROOT
 
 WORKSPACE = PROJECT_ROOT / "workspace.local.yaml"
-ENDED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+ENDED = {dg.DagsterRunStatus.SUCCESS, *FAILED}
 # The landing sensor ticks every 30 s (fixed); the other sensors every SAFEBEAT_AUTOMATION_TICK_SECONDS.
 LANDING_TICK_SECONDS = 30
 STOP_TIMEOUT_S = 30
@@ -53,7 +54,12 @@ class DaemonProcess:
         self.started_at: float | None = None
 
     def start(self) -> DaemonProcess:
-        write_instance_yaml(Path(self.env["DAGSTER_HOME"]))
+        home = Path(self.env["DAGSTER_HOME"])
+        write_instance_yaml(home)
+        # Create the instance's storage before the daemon starts: the daemon and whoever polls
+        # the instance would otherwise both try to create the SQLite tables.
+        with dg.DagsterInstance.from_config(str(home)):
+            pass
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("w")
         daemon = Path(sys.executable).with_name("dagster-daemon")
@@ -139,7 +145,8 @@ def wait_until_settled(
     poll_seconds: float = 2.0,
 ) -> Settled:
     """Poll until `done(instance)` holds, no run is queued or running and no new run has been
-    created for `quiet_seconds`; raises TimeoutError (or RuntimeError if the daemon died)."""
+    created for `quiet_seconds`; raises TimeoutError, or RuntimeError if the daemon died or a
+    run failed (automation does not retry a failed run: nothing more would come)."""
     deadline = time.monotonic() + timeout
     last_change = time.monotonic()
     seen: tuple = ()
@@ -149,6 +156,12 @@ def wait_until_settled(
             state = tuple((r.dagster_run.run_id, r.dagster_run.status) for r in runs)
             busy = any(r.dagster_run.status not in ENDED for r in runs)
             finished = not busy and done(instance)
+        failed = [(run_id, status) for run_id, status in state if status in FAILED]
+        if failed:
+            raise RuntimeError(
+                "run(s) did not succeed: "
+                + ", ".join(f"{run_id} {status.value}" for run_id, status in failed)
+            )
         if state != seen:
             seen, last_change = state, time.monotonic()
         if finished and time.monotonic() - last_change >= quiet_seconds:

@@ -1,14 +1,22 @@
 """One benchmark scenario, run in its own process: `python -m safebeat_assets.benchmark.scenarios
-<cold|no-change|one-new-day> <state.json> <result.json>`.
+<cold|no-change|one-new-day|cold-by-automation> <state.json> <result.json>`.
 
-It does what the deployment does, minus the daemon's idle time between ticks:
+The first three do what the deployment does, minus the daemon's idle time between ticks:
 - cold: the daily job over every month on empty storage (as `make demo`);
 - no-change / one-new-day: the 03:00 schedule tick's run (raw + missing/stale), then
   `raw_month_change_sensor` and automation ticks, executing each requested run, until quiet.
 Cursors of the sensor and of automation are kept in the state file between scenarios.
+
+- cold-by-automation: the real daemon (`dagster-daemon run`) on empty storage and a fresh
+  Dagster home, with the landing files in place and nothing launched by hand: the landing
+  sensor, the raw-month sensor and automation build the graph. Its time runs from the daemon's
+  start to the end of the last run (ticks every AUTOMATION_TICK_SECONDS; the landing sensor's
+  30 s and the backfill daemon's idle time included); it also reports how often each
+  (asset, month) was built.
 """
 
 import json
+import os
 import resource
 import sys
 import time
@@ -17,13 +25,27 @@ from pathlib import Path
 import dagster as dg
 
 from ..definitions import build_definitions
+from ..defs.jobs import PIPELINE_RUN_TAGS
 from ..defs.partitions import monthly_partitions, months_tags
 from ..defs.schedules import DAILY_JOB_NAME, DAILY_SCHEDULE_NAME
 from ..defs.sensors.raw_months import RAW_MONTH_SENSOR_NAME
 from ..demo import local_instance
 from ..settings import load_settings
+from .daemon import (
+    DaemonProcess,
+    daemon_environment,
+    expected_slots,
+    materialization_counts,
+    wait_until_settled,
+)
+from .results import AUTOMATION_SCENARIO
 
 MAX_AUTOMATION_TICKS = 12
+AUTOMATION_TICK_SECONDS = 5
+# Idle time after the last run that shows the daemon is done: automation and the raw-month
+# sensor tick several times (the landing zone does not change during the scenario).
+DAEMON_QUIET_SECONDS = 4 * AUTOMATION_TICK_SECONDS
+DAEMON_TIMEOUT_SECONDS = 45 * 60
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -33,6 +55,10 @@ class Scenario:
         self.defs = build_definitions(self.settings)
         self.instance = local_instance(self.settings)
         self.job = self.defs.resolve_job_def(DAILY_JOB_NAME)
+        # Sensor and automation runs are not daily runs: no report-after tag (that tag keeps
+        # their updates from triggering the report, as the report-after-run sensor reports on
+        # daily runs).
+        self.asset_job = self.defs.resolve_implicit_global_asset_job_def()
         self.monthly = monthly_partitions(self.settings.partition_start)
         self.state_file = state_file
         self.state = json.loads(state_file.read_text()) if state_file.exists() else {}
@@ -40,8 +66,11 @@ class Scenario:
         self.ticks = 0
 
     # --- runs ------------------------------------------------------------------------------
-    def execute(self, keys: list[dg.AssetKey] | None, tags: dict[str, str]) -> None:
-        result = self.job.execute_in_process(
+    def execute(
+        self, keys: list[dg.AssetKey] | None, tags: dict[str, str], daily: bool = True
+    ) -> None:
+        job = self.job if daily else self.asset_job
+        result = job.execute_in_process(
             instance=self.instance,
             asset_selection=keys,
             tags=tags,
@@ -70,7 +99,7 @@ class Scenario:
         if isinstance(result, dg.SensorResult):
             self.state["month_sensor_cursor"] = result.cursor
             for request in result.run_requests or []:
-                self.execute(list(request.asset_selection), dict(request.tags))
+                self.execute(list(request.asset_selection), dict(request.tags), daily=False)
 
     def automation_until_quiet(self) -> None:
         cursor = self.state.get("automation_cursor")
@@ -95,9 +124,10 @@ class Scenario:
                 else:
                     by_range.setdefault((min(partitions), max(partitions)), []).append(key)
             for (first, last), keys in by_range.items():
-                self.execute(keys, months_tags(self.monthly, first, last))
+                tags = {**PIPELINE_RUN_TAGS, **months_tags(self.monthly, first, last)}
+                self.execute(keys, tags, daily=False)
             if unpartitioned:
-                self.execute(unpartitioned, {})
+                self.execute(unpartitioned, dict(PIPELINE_RUN_TAGS), daily=False)
         raise RuntimeError(f"automation still requested runs after {MAX_AUTOMATION_TICKS} ticks")
 
     # --- measurements ----------------------------------------------------------------------
@@ -142,10 +172,62 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+def run_by_daemon(scenario: Scenario, log_file: Path) -> tuple[float, dict]:
+    """The daemon on the scenario's fresh instance until the whole graph is built and it has
+    gone quiet; returns the seconds from its start to the end of the last run, and the
+    materialization counts."""
+    graph = scenario.defs.resolve_asset_graph()
+    keys = sorted(graph.materializable_asset_keys)
+    expected = expected_slots(graph, scenario.monthly.get_partition_keys())
+    home = scenario.settings.dagster_home
+    env = daemon_environment(os.environ, home, AUTOMATION_TICK_SECONDS)
+
+    def built_everything(instance: dg.DagsterInstance) -> bool:
+        return expected <= set(materialization_counts(instance, keys)[0])
+
+    daemon = DaemonProcess(env, log_file)
+    with daemon:
+        try:
+            settled = wait_until_settled(
+                home,
+                built_everything,
+                daemon,
+                daemon.started_at,
+                DAEMON_TIMEOUT_SECONDS,
+                DAEMON_QUIET_SECONDS,
+            )
+        except (TimeoutError, RuntimeError) as exc:
+            raise RuntimeError(f"{exc}\ndaemon log {log_file}:\n{daemon.log_tail(40)}") from exc
+    scenario.run_ids = settled.run_ids
+    counts, _ = materialization_counts(scenario.instance, keys)
+    return settled.seconds, {
+        "total": sum(counts.values()),
+        "asset_partitions": len(expected),
+        "unbuilt_asset_partitions": len(expected - set(counts)),
+        "max_per_asset_partition": max(counts.values(), default=0),
+        "built_more_than_once": sorted(f"{n}:{p or '-'}" for (n, p), c in counts.items() if c > 1),
+        "tick_seconds": AUTOMATION_TICK_SECONDS,
+    }
+
+
 def run(name: str, state_file: Path) -> dict:
     loaded = time.perf_counter()
     scenario = Scenario(state_file)
     started = time.perf_counter()
+    if name == AUTOMATION_SCENARIO:
+        log_file = state_file.parent / "logs" / f"daemon-{name}.log"
+        seconds, by_automation = run_by_daemon(scenario, log_file)
+        return {
+            "scenario": name,
+            "seconds": seconds,
+            "startup_seconds": round(started - loaded, 2),
+            "runs": len(scenario.run_ids),
+            "automation_ticks": 0,  # the daemon's own, not counted
+            "step_seconds": {k: round(v, 2) for k, v in scenario.step_seconds().items()},
+            "materializations": scenario.materialized(),
+            "by_automation": by_automation,
+            "peak_rss_mb": peak_rss_mb(),  # this process only: the runs are the daemon's
+        }
     if name == "cold":
         scenario.execute(None, months_tags(scenario.monthly))
     elif name in ("no-change", "one-new-day"):

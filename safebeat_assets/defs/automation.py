@@ -18,10 +18,11 @@ graph at once:
   job) resets in the same tick and triggers nothing. Dagster's `executed_with_root_target`, which
   `any_deps_updated` relies on for that, recognises only the last partition of a multi-month run
   (it reads the asset's latest event), which rebuilt every other month a second time.
-- It waits while anything upstream is busy (`upstream_busy`): a parent in progress or requested
-  on this tick, or an asset further up in progress or updated since the previous tick (its
-  children may be being requested right now, by automation or by the raw-month sensor). Work
-  then starts once per wave of changes instead of once per upstream run.
+- It waits while anything upstream is busy (`upstream_busy`): an asset upstream in progress
+  (queued runs and backfills included), requested on this tick, or whose own dependency was
+  updated since the previous tick while it was not (it is about to be requested, by automation
+  or by the raw-month sensor). Work then starts once per wave of changes instead of once per
+  upstream run.
 - Monthly parents have one data version per run (Dagster 1.13 records the same version for every
   partition of a run); the raw-month sensor only requests changed months, so a month's version
   changes only when its run had something new to build.
@@ -88,18 +89,29 @@ def tick_interval_seconds() -> int:
 
 
 def upstream_busy(depth: int = UPSTREAM_DEPTH) -> dg.AutomationCondition:
-    """A dependency in progress or requested on this tick, or an asset further upstream in
-    progress or updated since the previous tick.
+    """An asset upstream (up to `depth` levels) in progress (queued runs and backfills
+    included), requested on this tick, or about to react to a change: one of its own
+    dependencies was updated since the previous tick and it was not.
 
-    A parent that has just been updated is the trigger, not a reason to wait; a grandparent that
-    has, is: the parent may be requested right now (a monthly parent by a sensor, whose request
-    Dagster's `will_be_requested` cannot see)."""
-    further = AC.in_progress() | AC.newly_updated()
-    for _ in range(depth - 2):
-        further = AC.in_progress() | AC.newly_updated() | AC.any_deps_match(further)
-    return AC.any_deps_match(
-        AC.in_progress() | AC.will_be_requested() | AC.any_deps_match(further)
-    ).with_label("upstream in progress or about to run")
+    The last one covers what `will_be_requested` cannot see: Dagster counts a request only when
+    the parent could run in the same run as the asset evaluated, so a month of the facts
+    requested on this tick is invisible to the models (unpartitioned), and neither sees the
+    raw-month sensor's requests. Without it a new day rebuilt the models as soon as the enriched
+    month changed, and again after the facts. An asset that has itself been updated since the
+    previous tick has reacted, so a parent updated in the same run as its own parent (the daily
+    job, or a sensor's run executed before the tick) holds nothing back: the tick after a run
+    requests what follows it."""
+    about_to_change = (
+        AC.in_progress()
+        | AC.will_be_requested()
+        | (AC.any_deps_match(AC.newly_updated()) & ~AC.newly_updated()).with_label(
+            "a dependency updated since the previous tick, not itself"
+        )
+    ).with_label("in progress or about to change")
+    busy = about_to_change
+    for _ in range(depth - 1):
+        busy = about_to_change | AC.any_deps_match(busy)
+    return AC.any_deps_match(busy).with_label("upstream in progress or about to change")
 
 
 def _handled() -> dg.AutomationCondition:

@@ -1,5 +1,6 @@
 """`safebeat bench` end to end on a small workload: every scenario in its own process against the
-embedded warehouse, the load comparison, the table and the JSON document."""
+embedded warehouse (cold by automation under the real daemon), the load comparison, the table and
+the JSON document."""
 
 import json
 
@@ -22,9 +23,16 @@ def test_bench_prints_and_writes_all_five_figures(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
-    for label in ("cold (s)", "no-change (s)", "one-new-day (s)", "peak resident memory"):
+    for label in (
+        "cold (s)",
+        "no-change (s)",
+        "one-new-day (s)",
+        "peak resident memory",
+        "cold by automation (s)",
+    ):
         assert label in printed
     assert "bulk vs row-by-row" in printed
+    assert "at most 1 per asset-partition, 0 not built" in printed
 
     summary = json.loads((out / "latest.json").read_text())
     scenarios = summary["scenarios"]
@@ -41,6 +49,15 @@ def test_bench_prints_and_writes_all_five_figures(tmp_path, capsys):
     assert one_day["materializations"]["daily_report"] == 1
     # (an exact duplicate copied from the template day would be dropped by cleaning)
     assert cold["fact_rows"] < one_day["fact_rows"] <= cold["fact_rows"] + one_day["calls_added"]
+    # The daemon alone on empty storage: every asset and month, each exactly once, and the same
+    # warehouse as the cold job.
+    by_daemon = scenarios["cold-by-automation"]
+    assert by_daemon["median_seconds"] > 0 and by_daemon["runs"] > 1
+    assert by_daemon["every_partition_once"] and summary["targets_met"]["automation_builds_once"]
+    assert by_daemon["unbuilt_asset_partitions"] == 0 and by_daemon["max_per_asset_partition"] == 1
+    assert by_daemon["materializations_total"] == by_daemon["asset_partitions"]
+    assert by_daemon["materializations"]["daily_report"] == 1
+    assert by_daemon["fact_rows"] == cold["fact_rows"]
     loads = summary["bulk_vs_row_by_row"]
     assert loads["rows"] == 500 and loads["speedup"] > 1
     assert summary["peak_rss_mb"] > 0 and set(summary["targets_met"]) >= {"cold", "bulk_speedup"}
