@@ -63,6 +63,11 @@ ENV_WAREHOUSE_STATEMENT_TIMEOUT = "SAFEBEAT_WAREHOUSE_STATEMENT_TIMEOUT_SECONDS"
 ENV_WAREHOUSE_LOCK_TIMEOUT = "SAFEBEAT_WAREHOUSE_LOCK_TIMEOUT_SECONDS"
 ENV_MAX_REMOVED_PER_MONTH = "SAFEBEAT_MAX_REMOVED_FRACTION_PER_MONTH"
 ENV_MAX_REMOVED_OVERALL = "SAFEBEAT_MAX_REMOVED_FRACTION_OVERALL"
+# How often the automation and raw-month sensors tick. Production: every 30 s; the end-to-end
+# tests and the benchmark shorten it. The daemon's loops run every 5 s, so less gains nothing.
+ENV_AUTOMATION_TICK_SECONDS = "SAFEBEAT_AUTOMATION_TICK_SECONDS"
+DEFAULT_AUTOMATION_TICK_SECONDS = 30
+MIN_AUTOMATION_TICK_SECONDS = 5
 RELIABILITY_ENV = (
     ENV_RETRY_DELAY_SECONDS,
     ENV_WAREHOUSE_CONNECT_TIMEOUT,
@@ -237,4 +242,22 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}={raw!r} is not a number") from exc
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def automation_tick_seconds(environ: Mapping[str, str] | None = None) -> int:
+    """The sensors' minimum interval (`SAFEBEAT_AUTOMATION_TICK_SECONDS`, at least 5 s)."""
+    env = os.environ if environ is None else environ
+    raw = env.get(ENV_AUTOMATION_TICK_SECONDS, "").strip()
+    if not raw:
+        return DEFAULT_AUTOMATION_TICK_SECONDS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{ENV_AUTOMATION_TICK_SECONDS}={raw!r} is not a whole number") from exc
+    if value < MIN_AUTOMATION_TICK_SECONDS:
+        raise SettingsError(
+            f"{ENV_AUTOMATION_TICK_SECONDS} must be at least {MIN_AUTOMATION_TICK_SECONDS}, "
+            f"got {value}"
+        )
     return value

@@ -34,7 +34,6 @@ and warehouse checks) unless some check of the asset has an automation condition
 check that never runs never passes, and whatever it guards (zone risk scores) was never built.
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
@@ -54,7 +53,7 @@ from ..asset_names import (
     ZONE_CLUSTERS,
     ZONE_RISK_SCORES,
 )
-from ..settings import SettingsError
+from ..settings import ENV_AUTOMATION_TICK_SECONDS, automation_tick_seconds
 from .jobs import PIPELINE_RUN_TAGS, REPORT_AFTER_TAG
 
 AC = dg.AutomationCondition
@@ -63,11 +62,8 @@ AC = dg.AutomationCondition
 MONTHS_FROM_SENSOR = (CLEANED_CALLS, QUARANTINED_CALLS)
 MODELS = (ASSOCIATION_RULES, ZONE_CLUSTERS, CALL_FORECAST)
 
-# Production ticks every 30 s. The end-to-end tests shorten it; the daemon's loops run every 5 s,
-# so a shorter interval gains nothing.
-TICK_SECONDS_ENV = "SAFEBEAT_AUTOMATION_TICK_SECONDS"
-DEFAULT_TICK_SECONDS = 30
-MIN_TICK_SECONDS = 5
+# The sensors' tick interval is a setting (`settings.automation_tick_seconds`).
+TICK_SECONDS_ENV = ENV_AUTOMATION_TICK_SECONDS
 
 # The longest dependency path in the graph (raw calls -> ... -> the report): how far
 # `upstream_busy` looks. A test checks it against the graph.
@@ -76,16 +72,7 @@ UPSTREAM_DEPTH = 6
 
 def tick_interval_seconds() -> int:
     """Minimum interval of the automation and raw-month sensors (`SAFEBEAT_AUTOMATION_TICK_SECONDS`)."""
-    raw = os.environ.get(TICK_SECONDS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TICK_SECONDS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{TICK_SECONDS_ENV}={raw!r} is not a whole number") from exc
-    if value < MIN_TICK_SECONDS:
-        raise SettingsError(f"{TICK_SECONDS_ENV} must be at least {MIN_TICK_SECONDS}, got {value}")
-    return value
+    return automation_tick_seconds()
 
 
 def upstream_busy(depth: int = UPSTREAM_DEPTH) -> dg.AutomationCondition:
