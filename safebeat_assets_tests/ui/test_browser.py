@@ -85,8 +85,17 @@ def test_asset_checks_page_renders_check_names(chromium, ui_server, tmp_path):
     dom = screenshot_and_dom(chromium, tmp_path, url, "fact_911_calls-checks")
     assert "Join the Dagster community" not in dom
     assert "fact_911_calls" in dom
-    for check in ["no_duplicate_calls", "geo_match_rate_above_minimum", "enough_calls_for_rules"]:
+    for check in [
+        "no_duplicate_calls",
+        "geo_match_rate_above_minimum",
+        "response_dates_in_plausible_range",
+    ]:
         assert check in dom, f"check {check} not rendered on the checks page"
+    # Each model's blocking pre-check is shown with the model it guards.
+    url = f"{ui_server.url}/assets/association_rules?view=checks"
+    dom = screenshot_and_dom(chromium, tmp_path, url, "association_rules-checks")
+    for check in ["enough_calls_for_rules", "rules_meet_thresholds"]:
+        assert check in dom, f"check {check} not rendered on association_rules' checks page"
 
 
 def test_forecast_plot_renders_in_the_asset_page(chromium, ui_server, tmp_path):
