@@ -7,6 +7,7 @@ itself live in the Dagster-free `reporting.status`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -92,19 +93,21 @@ def _built_at(instance: dg.DagsterInstance, asset: str) -> str | None:
     return datetime.fromtimestamp(event.timestamp, UTC).isoformat(timespec="seconds")
 
 
-def _skipped(part: str, assets: tuple[str, ...], asset: str, check: str, metadata: Mapping):
-    threshold = metadata.get("threshold")
-    measured = {k: v for k, v in metadata.items() if k != "threshold"}
-    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in measured.items())
-    return dict(
+def _held_back(
+    part: str, assets: tuple[str, ...], asset: str, check: str, metadata: Mapping, skipped: bool
+) -> PartOutcome:
+    """A part a blocking check held back. The check, its measured values and threshold are
+    fields that `PartOutcome.summary` words; the reason only says which asset it concerns."""
+    return PartOutcome(
         part=part,
         assets=assets,
+        state="skipped" if skipped else "failed",
         check=check,
-        measured=measured,
-        threshold=threshold,
-        reason=f"{asset}: {check} failed ({shown}"
-        + (f"; threshold {threshold}" if threshold is not None else "")
-        + ")",
+        measured={k: v for k, v in metadata.items() if k != "threshold"},
+        threshold=metadata.get("threshold"),
+        reason=f"{asset} was not built"
+        if skipped
+        else f"{asset} was built from data that did not pass",
     )
 
 
@@ -125,9 +128,10 @@ def part_outcomes(
             asset, check, metadata = checks[0]
             # A failed pre-check means the model was not fitted on purpose; any other failed
             # ERROR check means the part's data is wrong.
-            state = "skipped" if check in PRE_CHECK_NAMES else "failed"
-            fields = _skipped(part, assets, asset, check, metadata)
-            outcomes.append(PartOutcome(state=state, last_built=last_built, **fields))
+            held_back = _held_back(
+                part, assets, asset, check, metadata, skipped=check in PRE_CHECK_NAMES
+            )
+            outcomes.append(replace(held_back, last_built=last_built))
         elif errors:
             outcomes.append(
                 PartOutcome(
@@ -135,7 +139,7 @@ def part_outcomes(
                     assets=assets,
                     state="failed",
                     error=errors[0].error,
-                    reason=f"step {errors[0].step_key} failed: {errors[0].error}",
+                    reason=f"step {errors[0].step_key} failed",
                     last_built=last_built,
                 )
             )
