@@ -2,6 +2,7 @@
 #   make demo   materialize every asset on the embedded local profile and print a summary
 #   make test   run the test suite
 #   make ui     Dagster UI + daemon on http://127.0.0.1:3000 (local profile; sample data if none)
+#   make dashboard  analysts' dashboard + event planner on http://127.0.0.1:8501 (demo data if none)
 #   make bench  Austin-scale benchmark (835,198 calls; BENCH_ARGS="--repeats 1" for a quick one)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
@@ -11,7 +12,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test ui bench lint format lock sample clean
+.PHONY: demo test ui dashboard dashboard-bench bench lint format lock sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,8 +31,15 @@ test: $(VENV)/.synced
 ui: $(VENV)/.synced
 	$(VENV)/bin/python -m safebeat_assets.ui
 
+dashboard: $(VENV)/.synced
+	$(VENV)/bin/safebeat dashboard
+
 bench: $(VENV)/.synced
 	$(VENV)/bin/safebeat bench $(BENCH_ARGS)
+
+# Per-page render times of the dashboard (DASHBOARD_BENCH_ARGS="--austin" at Austin scale).
+dashboard-bench: $(VENV)/.synced
+	$(VENV)/bin/python -m safebeat_assets.dashboard.timing $(DASHBOARD_BENCH_ARGS)
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""`safebeat` command line: sample data, the demo run and warehouse housekeeping."""
+"""`safebeat` command line: sample data, the demo run, the dashboard and warehouse housekeeping."""
 
 import argparse
 import sys
@@ -36,6 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         "bench", help="Austin-scale benchmark (cold, no-change, one-new-day, bulk vs row-by-row)"
     )
 
+    dashboard = commands.add_parser(
+        "dashboard", help="the analysts' dashboard and event planner on http://127.0.0.1:8501"
+    )
+    from .dashboard.launcher import add_arguments as add_dashboard_arguments
+
+    add_dashboard_arguments(dashboard)
+    dashboard.set_defaults(handler=_run_dashboard)
+
     stop = commands.add_parser("warehouse-stop", help="stop the embedded PostgreSQL server")
     stop.set_defaults(handler=_stop_warehouse)
 
@@ -54,6 +62,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(calls=args.calls, seed=args.seed, keep_warehouse=args.keep_warehouse)
+
+
+def _run_dashboard(args: argparse.Namespace) -> int:
+    quiet.install()
+    from .dashboard.launcher import run
+
+    return run(args)
 
 
 def _stop_warehouse(_: argparse.Namespace) -> int:

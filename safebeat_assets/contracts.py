@@ -473,6 +473,48 @@ FORECAST = _columns(
     ),
 )
 
+# event_impact_model: one row per historical event-day; the model itself is in the summary.
+EVENT_IMPACT = _columns(
+    ("event_id", "int64", EVENTS["event_id"].description),
+    ("event_name", "str", EVENTS["event_name"].description),
+    ("date", "datetime64[ns]", "The event-day (a date within the event's dates and the history)"),
+    ("tier", "int64", "Event tier (event-days of events without one are left out)"),
+    ("has_alcohol", "bool", EVENTS["has_alcohol"].description),
+    ("has_amplified_sound", "bool", EVENTS["has_amplified_sound"].description),
+    ("has_road_closure", "bool", EVENTS["has_road_closure"].description),
+    ("expected_attendance", "Int64", EVENTS["expected_attendance"].description),
+    ("linked_calls", "int64", "Calls linked to the event that day (fact_event_incidents)"),
+    (
+        "baseline_calls",
+        "float64",
+        "Calls expected that weekday without an event: call_baseline_rates summed over the block "
+        "groups within the link radius and all 24 hours (> 0: event-days without are left out)",
+    ),
+    ("uplift", "float64", "linked_calls − baseline_calls"),
+    (
+        "predicted_calls",
+        "float64",
+        "The served model's prediction for the event-day (what the planner returns for it)",
+    ),
+    (
+        "naive_predicted_calls",
+        "float64",
+        "Naive model: baseline_calls + the mean uplift of the tier's training event-days "
+        "(all event-days without a backtest), at least 0",
+    ),
+    (
+        "backtest_predicted_calls",
+        "float64",
+        "Backtest rows: the prediction of the model fitted on the training rows only; NULL on "
+        "training rows",
+    ),
+    (
+        "split",
+        "str",
+        "`train` (the earliest ~80 % of event-days, whole dates) or `backtest` (the rest)",
+    ),
+)
+
 # --- the daily report (JSON): its top-level keys and their JSON types ---------------------------
 
 REPORT_KEYS = _columns(
@@ -535,6 +577,7 @@ CONTRACTS: dict[str, dict[str, ColumnDoc]] = {
     names.ASSOCIATION_RULES: RULES,
     names.ZONE_CLUSTERS: ZONES,
     names.CALL_FORECAST: FORECAST,
+    names.EVENT_IMPACT_MODEL: EVENT_IMPACT,
     names.DAILY_REPORT: REPORT_KEYS,
 }
 

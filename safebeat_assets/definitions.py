@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .defs import cleaned, enriched, ml, raw, reporting, risk, warehouse
+from .defs import cleaned, enriched, event_impact, hot_spots, ml, raw, reporting, risk, warehouse
 from .defs.automation import automation_sensor, with_check_conditions, with_policies
 from .defs.checks import ASSET_CHECKS
 from .defs.jobs import safebeat_daily_job, safebeat_report_job
@@ -15,7 +15,7 @@ from .defs.sensors import build_sensors
 from .resources import build_resources
 from .settings import Settings, load_settings
 
-STAGE_MODULES = (raw, cleaned, enriched, warehouse, ml, risk, reporting)
+STAGE_MODULES = (raw, cleaned, enriched, warehouse, ml, hot_spots, event_impact, risk, reporting)
 
 
 def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:

@@ -33,8 +33,11 @@ ASSET_GROUPS: dict[str, str] = {
     names.ASSOCIATION_RULES: "ml",
     names.ZONE_CLUSTERS: "ml",
     names.CALL_FORECAST: "ml",
+    names.CALL_BASELINE_RATES: "ml",
+    names.EVENT_IMPACT_MODEL: "ml",
     names.EVENT_RISK_SCORES: "risk",
     names.ZONE_RISK_SCORES: "risk",
+    names.CALL_HOT_SPOTS: "risk",
     names.DAILY_REPORT: "reporting",
 }
 SENSOR_NAMES = {

@@ -89,6 +89,7 @@ def test_shared_columns_share_one_text(warehouse, lake, renamed):
 
 
 def test_lake_contracts_follow_the_column_constants():
+    from safebeat_assets.analytics.event_impact import IMPACT_MODEL_COLUMNS
     from safebeat_assets.analytics.forecast import FORECAST_COLUMNS
     from safebeat_assets.analytics.rules import RULE_COLUMNS
     from safebeat_assets.analytics.zones import ZONE_COLUMNS
@@ -104,6 +105,7 @@ def test_lake_contracts_follow_the_column_constants():
         "association_rules": list(RULE_COLUMNS),
         "zone_clusters": list(ZONE_COLUMNS),
         "call_forecast": list(FORECAST_COLUMNS),
+        "event_impact_model": list(IMPACT_MODEL_COLUMNS),
     }
     for name, columns in expected.items():
         assert list(CONTRACTS[name]) == columns, name
@@ -139,7 +141,9 @@ def _dtype_label(series: pd.Series) -> str:
 def sample_run(sample_landing) -> SampleRun:
     """raw -> cleaned -> enriched -> links -> models -> report, as the assets call them."""
     from safebeat_assets import transform
+    from safebeat_assets.analytics import event_impact
     from safebeat_assets.analytics.forecast import forecast_daily_calls
+    from safebeat_assets.analytics.hot_spots import hot_spots
     from safebeat_assets.analytics.risk import score_event_risk, zone_risk_table
     from safebeat_assets.analytics.rules import mine_association_rules
     from safebeat_assets.analytics.zones import cluster_zones
@@ -192,6 +196,10 @@ def sample_run(sample_landing) -> SampleRun:
             outputs=["daily/2025-07-01_report.html"],
         )
     )
+    located = enriched.drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"})
+    first, last = event_impact.history_range(located)
+    event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
+    baseline_rates = event_impact.baseline_rates(located, event_days, first, last)
     frames = {
         "raw_911_calls": raw_calls,
         "raw_events": raw_events,
@@ -209,6 +217,15 @@ def sample_run(sample_landing) -> SampleRun:
         "fact_event_incidents": links,
         "event_risk_scores": event_risk,
         "zone_risk_scores": zone_risk_table(zones.zones),
+        # As the event-impact assets do: the matched block group is the location.
+        "call_baseline_rates": baseline_rates,
+        "event_impact_model": event_impact.fit_event_impact(
+            located, links, dim_event, dim_geo, baseline_rates
+        ).frame,
+        # As the hot-spot asset does: the matched block group (the FK) is the location.
+        "call_hot_spots": hot_spots(
+            enriched.drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"}), dim_geo
+        ).table,
     }
     return SampleRun(frames=frames, report=report)
 
@@ -217,6 +234,8 @@ def test_sample_run_exercises_every_output(sample_run):
     # Empty model outputs would come from the empty-frame branches, not the real ones.
     assert not sample_run.frames["quarantined_911_calls"].empty
     for name in ("association_rules", "zone_clusters", "fact_event_incidents"):
+        assert not sample_run.frames[name].empty, name
+    for name in ("call_baseline_rates", "event_impact_model"):
         assert not sample_run.frames[name].empty, name
     assert not sample_run.frames["call_forecast"]["is_fallback"].any()
 

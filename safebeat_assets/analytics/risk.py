@@ -62,6 +62,23 @@ HIGH_THRESHOLD = 70.0
 MEDIUM_THRESHOLD = 40.0
 # Points per call by priority: P0 (most urgent) weighs 4, P3 weighs 1, unknown 0.
 PRIORITY_POINTS = {0: 4, 1: 3, 2: 2, 3: 1}
+# What Formula A reads per event, and what it adds.
+FORMULA_A_INPUTS = (
+    "incident_count",
+    "p0_count",
+    "p1_count",
+    "p2_count",
+    "p3_count",
+    "avg_distance_km",
+    "has_alcohol",
+)
+FORMULA_A_OUTPUTS = (
+    "incident_score",
+    "priority_score",
+    "distance_score",
+    "risk_score",
+    "risk_category",
+)
 
 
 def risk_category(score: pd.Series) -> pd.Series:
@@ -135,6 +152,32 @@ def _event_flags(links: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFra
     return flags
 
 
+def formula_a(aggregates: pd.DataFrame, radius_km: float = DEFAULT_LINK_RADIUS_KM) -> pd.DataFrame:
+    """Formula A over per-event aggregates: the `FORMULA_A_INPUTS` columns, one row per event
+    (counts may be fractional, e.g. a planned event's expected calls). Returns the
+    `FORMULA_A_OUTPUTS` columns on the same index.
+
+    The incident and priority scores are relative to the maxima over *these* rows, so a
+    planned event is scored like the pipeline would score it: together with every scored
+    historical event (`analytics.planner`)."""
+    points = sum(pts * aggregates[f"p{lvl}_count"] for lvl, pts in PRIORITY_POINTS.items())
+    scores = pd.DataFrame(index=aggregates.index)
+    scores["incident_score"] = _share_of_max(aggregates["incident_count"])
+    scores["priority_score"] = _share_of_max(points)
+    scores["distance_score"] = (
+        (100.0 * (1.0 - aggregates["avg_distance_km"] / radius_km)).clip(0.0, 100.0).fillna(0.0)
+    )
+    raw = (
+        WEIGHT_INCIDENTS * scores["incident_score"]
+        + WEIGHT_PRIORITY * scores["priority_score"]
+        + WEIGHT_DISTANCE * scores["distance_score"]
+        + ALCOHOL_BONUS * aggregates["has_alcohol"].astype("float64")
+    )
+    scores["risk_score"] = raw.clip(upper=MAX_RISK).astype("float64")
+    scores["risk_category"] = risk_category(scores["risk_score"])
+    return scores[list(FORMULA_A_OUTPUTS)]
+
+
 def score_event_risk(
     links: pd.DataFrame, events: pd.DataFrame | None, radius_km: float = DEFAULT_LINK_RADIUS_KM
 ) -> pd.DataFrame:
@@ -163,21 +206,7 @@ def score_event_risk(
     )
     per_event = per_event.join(_event_flags(links, events))
     per_event["top_final_category"] = _top_category(links)
-
-    points = sum(pts * per_event[f"p{lvl}_count"] for lvl, pts in PRIORITY_POINTS.items())
-    per_event["incident_score"] = _share_of_max(per_event["incident_count"])
-    per_event["priority_score"] = _share_of_max(points)
-    per_event["distance_score"] = (
-        (100.0 * (1.0 - per_event["avg_distance_km"] / radius_km)).clip(0.0, 100.0).fillna(0.0)
-    )
-    raw = (
-        WEIGHT_INCIDENTS * per_event["incident_score"]
-        + WEIGHT_PRIORITY * per_event["priority_score"]
-        + WEIGHT_DISTANCE * per_event["distance_score"]
-        + ALCOHOL_BONUS * per_event["has_alcohol"].astype("float64")
-    )
-    per_event["risk_score"] = raw.clip(upper=MAX_RISK).astype("float64")
-    per_event["risk_category"] = risk_category(per_event["risk_score"])
+    per_event = per_event.join(formula_a(per_event, radius_km))
 
     out = per_event.reset_index().sort_values(
         ["risk_score", "event_id"], ascending=[False, True], kind="mergesort"

@@ -456,6 +456,109 @@ ZONE_RISK_SCORES = TableSpec(
     ),
 )
 
+_HOT_SPOT_TEXTS = {
+    "time_window": (
+        "`All day`, `Night 00-06`, `Morning 06-12`, `Afternoon 12-18`, `Evening 18-24` (local "
+        "response_hour bands) or `Weekdays` / `Weekends` (all hours)"
+    ),
+    "category": "final_problem_category of the calls mapped, or `All calls` for every call",
+    "geo_id": "Block group (dim_geo GEOID); every block group of dim_geo is in every map",
+    "calls": "Located calls of the window and category in the block group (0 when none)",
+    "gi_z": (
+        "Getis-Ord Gi* z-score: binary Queen contiguity weights with the block group itself "
+        "included, islands linked to their nearest block group; above 0: the block group and "
+        "its neighbours hold more calls than the map's mean predicts"
+    ),
+    "p_value": "Two-sided p-value of gi_z under the normal approximation, 2·(1 − Φ(|gi_z|))",
+    "confidence": (
+        "99, 95 or 90 when |gi_z| ≥ 2.576, 1.960 or 1.645 (p < 0.01, 0.05, 0.10); else 0"
+    ),
+    "hot_spot": (
+        "`Hot spot 99%`, `Hot spot 95%`, `Hot spot 90%`, `Not significant`, `Cold spot 90%`, "
+        "`Cold spot 95%` or `Cold spot 99%`: confidence and the sign of gi_z"
+    ),
+}
+
+CALL_HOT_SPOTS = TableSpec(
+    name=names.CALL_HOT_SPOTS,
+    description=(
+        "Getis-Ord Gi* hot and cold spots of calls per block group, one map per (time window, "
+        "call category) with enough calls."
+    ),
+    columns=_cols(
+        ("time_window", "text", False),
+        ("category", "text", False),
+        ("geo_id", GEOID, False),
+        ("calls", "integer", False),
+        ("gi_z", DOUBLE, False),
+        ("p_value", DOUBLE, False),
+        ("confidence", "smallint", False),
+        ("hot_spot", "text", False),
+        texts=_HOT_SPOT_TEXTS,
+    ),
+    # The key's index serves the dashboard's (time_window, category) lookups; geo_id has its
+    # own for one block group's maps and for the cascade from dim_geo.
+    primary_key=("time_window", "category", "geo_id"),
+    foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",)),),
+    indexes=(("geo_id",),),
+    audits=(
+        Audit("calls are not negative", "calls < 0"),
+        # NaN compares above every number in PostgreSQL, so these also catch NaN.
+        Audit("z-score is finite", "NOT (gi_z > '-Infinity' AND gi_z < 'Infinity')"),
+        Audit("p-value lies in [0, 1]", "NOT (p_value >= 0 AND p_value <= 1)"),
+        Audit("confidence is 0, 90, 95 or 99", "confidence NOT IN (0, 90, 95, 99)"),
+        # chr(37) is '%': a literal one would be read as a placeholder by the query that
+        # lists a failing audit's example rows (it runs with parameters).
+        Audit(
+            "class matches confidence and the sign of the z-score",
+            "hot_spot <> CASE WHEN confidence = 0 THEN 'Not significant' "
+            "WHEN gi_z > 0 THEN 'Hot spot ' || confidence || chr(37) "
+            "ELSE 'Cold spot ' || confidence || chr(37) END",
+        ),
+    ),
+)
+
+CALL_BASELINE_RATES = TableSpec(
+    name=names.CALL_BASELINE_RATES,
+    description=(
+        "Calls per comparable day without an event, per block group, weekday and hour: the "
+        "baseline of the event impact model and the event planner."
+    ),
+    columns=_cols(
+        ("geo_id", GEOID, False, "Block group (dim_geo GEOID) of the calls"),
+        ("day_of_week_index", "smallint", False, CALL["day_of_week_index"]),
+        ("hour", "smallint", False, "Local hour 0..23 of the calls' response_datetime"),
+        (
+            "calls_per_day",
+            DOUBLE,
+            False,
+            "Calls at the block group in that weekday and hour on days that were not event days "
+            "there, divided by comparable_days (a mean per day; a combination without such calls "
+            "has no row and means 0)",
+        ),
+        (
+            "comparable_days",
+            "integer",
+            False,
+            "Days of that weekday between the first and last call date of the history that were "
+            "not event days at the block group (an event within the link radius ran that date)",
+        ),
+    ),
+    primary_key=("geo_id", "day_of_week_index", "hour"),
+    foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",)),),
+    audits=(
+        Audit(
+            "weekday and hour are on the clock",
+            "day_of_week_index NOT BETWEEN 0 AND 6 OR hour NOT BETWEEN 0 AND 23",
+        ),
+        # NaN compares above every number in PostgreSQL, so this also catches NaN.
+        Audit(
+            "rate is a positive number", "NOT (calls_per_day > 0 AND calls_per_day < 'Infinity')"
+        ),
+        Audit("rate is a mean over at least one day", "comparable_days < 1"),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -465,5 +568,7 @@ TABLES: dict[str, TableSpec] = {
         FACT_EVENT_INCIDENTS,
         EVENT_RISK_SCORES,
         ZONE_RISK_SCORES,
+        CALL_HOT_SPOTS,
+        CALL_BASELINE_RATES,
     )
 }

@@ -19,10 +19,13 @@ import pytest
 from safebeat_assets import quiet
 from safebeat_assets.asset_names import (
     ASSOCIATION_RULES,
+    CALL_BASELINE_RATES,
     CALL_FORECAST,
+    CALL_HOT_SPOTS,
     CLEANED_CALLS,
     DAILY_REPORT,
     ENRICHED_CALLS,
+    EVENT_IMPACT_MODEL,
     EVENT_RISK_SCORES,
     FACT_CALLS,
     FACT_EVENT_INCIDENTS,
@@ -62,6 +65,9 @@ DOWNSTREAM = (
     CALL_FORECAST,
     EVENT_RISK_SCORES,
     ZONE_RISK_SCORES,
+    CALL_HOT_SPOTS,
+    CALL_BASELINE_RATES,
+    EVENT_IMPACT_MODEL,
     DAILY_REPORT,
 )
 

@@ -16,7 +16,15 @@ from safebeat_assets.storage.tables import FACT_911_CALLS
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import all_months_tags, materialize_subset, run_daily_job
 
-ML_AND_RISK = {"association_rules", "zone_clusters", "call_forecast", "event_risk_scores"}
+ML_AND_RISK = {
+    "association_rules",
+    "zone_clusters",
+    "call_forecast",
+    "event_risk_scores",
+    "call_hot_spots",
+    "call_baseline_rates",
+    "event_impact_model",
+}
 
 
 def sensor_runs(defs, instance, cursor):

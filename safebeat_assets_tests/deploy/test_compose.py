@@ -47,6 +47,8 @@ from .compose import (
 )
 
 DAGSTER_SERVICES = ("code-server", "webserver", "daemon", "dagster-init")
+# Built from the same image as the Dagster services, with an environment of its own.
+IMAGE_SERVICES = (*DAGSTER_SERVICES, "dashboard")
 LONG_RUNNING = (
     "postgis",
     "dagster-postgres",
@@ -54,6 +56,7 @@ LONG_RUNNING = (
     "code-server",
     "webserver",
     "daemon",
+    "dashboard",
     "proxy",
 )
 ONE_SHOT = ("check-secrets", "warehouse-init", "minio-init", "dagster-init")
@@ -77,7 +80,8 @@ EXPECTED_DEPENDS_ON = {
     },
     "webserver": {**CHECKED, "code-server": HEALTHY, "dagster-init": COMPLETED},
     "daemon": {**CHECKED, "code-server": HEALTHY, "dagster-init": COMPLETED},
-    "proxy": {**CHECKED, "webserver": HEALTHY},
+    "dashboard": {**CHECKED, "warehouse-init": COMPLETED, "minio-init": COMPLETED},
+    "proxy": {**CHECKED, "webserver": HEALTHY, "dashboard": HEALTHY},
 }
 # host port -> (service, container port)
 EXPECTED_PUBLISHED = {
@@ -89,7 +93,7 @@ EXPECTED_PUBLISHED = {
     5433: ("dagster-postgres", 5432),
 }
 # Services behind the proxy: reachable inside the compose network only.
-UNPUBLISHED = ("webserver", "code-server")
+UNPUBLISHED = ("webserver", "code-server", "dashboard")
 
 
 # --- services, images, commands -----------------------------------------------------------------
@@ -109,10 +113,10 @@ def test_images_and_builds(services):
     assert services["minio"]["image"].split(":")[0] == "minio/minio"
     assert services["minio-init"]["image"].split(":")[0] == "minio/mc"
     assert re.fullmatch(r"caddy:2\.\d+-alpine", services["proxy"]["image"])
-    for name in set(services) - set(DAGSTER_SERVICES):
+    for name in set(services) - set(IMAGE_SERVICES):
         assert "build" not in services[name], name
     images = set()
-    for name in DAGSTER_SERVICES:
+    for name in IMAGE_SERVICES:
         build = services[name]["build"]
         assert build == {"context": ".", "dockerfile": "Dockerfile"}, name
         assert (ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
@@ -185,6 +189,23 @@ def test_dagster_services_share_the_anchor_environment(compose, services):
     shared = compose["x-safebeat-env"]
     for name in DAGSTER_SERVICES:
         assert services[name]["environment"] == shared, name
+
+
+def test_dashboard_reads_as_the_read_only_role(services, sentinel_env):
+    """The dashboard gets the reader's credentials, never the pipeline's warehouse password,
+    and runs the package's own launcher on the port the proxy forwards to."""
+    env = env_of(resolve(services["dashboard"], sentinel_env))
+    roles_env = env_of(resolve(services["warehouse-init"], sentinel_env))
+    url = urlsplit(env["SAFEBEAT_WAREHOUSE_URL"])
+    assert url.username == roles_env["SAFEBEAT_READER_USER"]
+    assert url.password == roles_env["SAFEBEAT_READER_PASSWORD"]
+    assert url.hostname == "postgis"
+    assert "SAFEBEAT_WAREHOUSE_PASSWORD" not in services["dashboard"]["environment"]
+    assert env["SAFEBEAT_ENV"] == "prod"
+    assert command_of(services["dashboard"])[:2] == ["safebeat", "dashboard"]
+    assert option(command_of(services["dashboard"]), "--port") == "8501"
+    missing = [n for n in sb_settings.PROD_REQUIRED_ENV if not env.get(n)]
+    assert not missing, f"the dashboard's settings need {missing}"
 
 
 def test_required_env_is_provided_to_the_dagster_services(services, dagster_home):

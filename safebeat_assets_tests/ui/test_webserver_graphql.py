@@ -25,6 +25,7 @@ ROW_COUNTED = {
     "call_forecast",
     "event_risk_scores",
     "zone_risk_scores",
+    "call_hot_spots",
 }
 SCHEDULE = DAILY_SCHEDULE_NAME
 

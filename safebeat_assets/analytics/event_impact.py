@@ -1,0 +1,1096 @@
+"""Event impact: how many 911 calls does a permitted event add around it?
+
+Permits are day-level and calls are located by block group only, so everything here is counted
+per event-day within the link radius, with the link rule of `transform.linkage` (a block
+group's internal point within `radius_km` of the event point, the call's local date within the
+event's dates).
+
+1. **Baseline rates** (`baseline_rates`, the `call_baseline_rates` table): per block group,
+   weekday (0 = Mon) and hour, the mean number of calls per *comparable day*: calls on days
+   without an event at that block group, divided by the number of that weekday's days in the
+   history span (first to last call date, the same span for every block group) that were not
+   event days there. A (block group, date) is an event day when some event lies within the
+   link radius and runs that date (`event_geo_days`), whether or not a call was linked.
+2. **Training frame** (`event_day_frame`): one row per historical event-day, with the calls
+   linked that day and its baseline: the sum over the block groups within the radius of their
+   rates for that weekday, all 24 hours (`RateTable`, the same arithmetic as the planner).
+3. **Model**: Poisson log-linear with offset log(baseline), E[linked] = baseline · exp(b0 + b·x)
+   (sklearn `PoissonRegressor` on linked/baseline with sample_weight = baseline, a small ridge
+   `ALPHA`), on tier (one-hot against the most frequent tier), alcohol, amplified sound, road
+   closure and log1p(expected attendance) with a missing indicator; a feature constant in the
+   training rows (ACE delivers no attendance) is dropped and named. Chronological backtest:
+   fit on the earliest 80 % of event-days (whole dates), score the rest against a naive model
+   (baseline + the training part's mean uplift of the event's tier); then refit on every
+   event-day for the served model. Fewer than `MIN_EVENT_DAYS` usable event-days (or a failed
+   fit) serve the naive model instead, said so in `fallback_reason`, with no backtest claimed.
+4. **Mixes** for the planner: priority and category shares of linked calls (overall and per
+   tier), mean unit time on scene and units arrived, the event-day hourly profile.
+
+The model is stored as data (`EventImpactModel.to_summary`, plain JSON), never a pickle.
+No dagster here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..domain import DEFAULT_LINK_RADIUS_KM
+from ..transform.linkage import _eligible_events, _expand_to_days, _pairs_within_radius
+
+# --- contracts -----------------------------------------------------------------------------------
+
+BASELINE_RATE_COLUMNS = ["geo_id", "day_of_week_index", "hour", "calls_per_day", "comparable_days"]
+IMPACT_MODEL_COLUMNS = [
+    "event_id",
+    "event_name",
+    "date",
+    "tier",
+    "has_alcohol",
+    "has_amplified_sound",
+    "has_road_closure",
+    "expected_attendance",
+    "linked_calls",
+    "baseline_calls",
+    "uplift",
+    "predicted_calls",
+    "naive_predicted_calls",
+    "backtest_predicted_calls",
+    "split",
+]
+# What `predict` reads per event (a mapping or frame columns).
+RAW_FEATURES = (
+    "tier",
+    "has_alcohol",
+    "has_amplified_sound",
+    "has_road_closure",
+    "expected_attendance",
+)
+FLAG_FEATURES = ("has_alcohol", "has_amplified_sound", "has_road_closure")
+ATTENDANCE_FEATURES = ("log1p_attendance", "attendance_missing")
+
+# --- settings of the method ----------------------------------------------------------------------
+
+POISSON = "poisson_log_linear"
+NAIVE = "naive_tier_uplift"
+ALPHA = 1e-4  # ridge penalty of the Poisson fit: only keeps collinear dummies finite
+MIN_EVENT_DAYS = 30  # fewer usable event-days: the naive model is served, no backtest
+BACKTEST_FRACTION = 0.2
+MIN_BACKTEST_ROWS = 5
+MIN_CALLS_FOR_TIER_MIX = 200  # a tier with fewer linked calls uses the overall mixes
+TOP_CATEGORIES = 8  # category mix: the most frequent categories, the rest as "Other"
+HOUR_PROFILE_PRIOR_CALLS = 10.0  # shrinks each hour's event-day ratio towards the day's
+MIN_VALUES_FOR_LINKED_MEAN = 30  # fewer linked calls with a unit time: the mean of all calls
+PRIORITY_LABELS = ("P0", "P1", "P2", "P3", "unknown")
+OTHER_CATEGORY = "Other"
+SUMMARY_ATTR = "model_summary"  # the frame attribute carrying the summary (= defs.ml.MODEL_SUMMARY)
+
+DAYS, HOURS = 7, 24
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (0 = Monday)
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def _day_numbers(values: Any) -> np.ndarray:
+    """Calendar dates (datetimes, dates or strings; tz-aware ones by their own local date) ->
+    days since 1970-01-01."""
+    stamps = pd.to_datetime(pd.Series(values) if not isinstance(values, pd.Series) else values)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    return stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype("int64")
+
+
+def weekday_of(day_numbers: np.ndarray) -> np.ndarray:
+    """0 = Monday .. 6 = Sunday of days since 1970-01-01."""
+    return (np.asarray(day_numbers, dtype="int64") + _EPOCH_WEEKDAY) % DAYS
+
+
+def _as_date(day_number: int) -> date:
+    return date.fromordinal(date(1970, 1, 1).toordinal() + int(day_number))
+
+
+def _day_number(value: date) -> int:
+    return value.toordinal() - date(1970, 1, 1).toordinal()
+
+
+def history_range(calls: pd.DataFrame) -> tuple[date, date] | None:
+    """First and last local call date (`response_date`), or None without calls."""
+    if calls is None or calls.empty:
+        return None
+    days = _day_numbers(calls["response_date"].dropna())
+    if not len(days):
+        return None
+    return _as_date(days.min()), _as_date(days.max())
+
+
+# --- geography -----------------------------------------------------------------------------------
+
+
+def _geo_points(geo: pd.DataFrame) -> pd.DataFrame:
+    points = geo[["geo_id", "latitude_centroid", "longitude_centroid"]]
+    points = points[points["latitude_centroid"].notna() & points["longitude_centroid"].notna()]
+    return points.drop_duplicates("geo_id").reset_index(drop=True)
+
+
+def geos_within_radius(
+    geo: pd.DataFrame, latitude: float, longitude: float, radius_km: float
+) -> pd.DataFrame:
+    """The block groups (dim_geo rows) whose internal point lies within `radius_km` of the
+    point, by the link rule: geo_id, distance_km, nearest first."""
+    points = _geo_points(geo)
+    event = pd.DataFrame({"event_lat": [float(latitude)], "event_lon": [float(longitude)]})
+    pairs = _pairs_within_radius(
+        event,
+        points["latitude_centroid"].to_numpy(dtype="float64"),
+        points["longitude_centroid"].to_numpy(dtype="float64"),
+        radius_km,
+    )
+    found = pd.DataFrame(
+        {
+            "geo_id": points["geo_id"].to_numpy(dtype=object)[pairs["geo_code"].to_numpy()],
+            "distance_km": pairs["distance_km"].to_numpy(dtype="float64"),
+        }
+    )
+    return found.sort_values(["distance_km", "geo_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _event_geo_day_pairs(
+    events: pd.DataFrame, geo: pd.DataFrame, radius_km: float, first: date, last: date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(eligible events, dim_geo points, one row per (event, block group within the radius,
+    event day in [first, last])) with event_pos, geo_code, distance_km, day."""
+    eligible = _eligible_events(events)
+    points = _geo_points(geo)
+    if not len(eligible) or not len(points):
+        empty = pd.DataFrame(
+            {
+                "event_pos": np.array([], "int64"),
+                "geo_code": np.array([], "int64"),
+                "distance_km": np.array([], "float64"),
+                "day": np.array([], "int64"),
+            }
+        )
+        return eligible, points, empty
+    pairs = _pairs_within_radius(
+        eligible,
+        points["latitude_centroid"].to_numpy(dtype="float64"),
+        points["longitude_centroid"].to_numpy(dtype="float64"),
+        radius_km,
+    )
+    return eligible, points, _expand_to_days(pairs, eligible, _day_number(first), _day_number(last))
+
+
+def event_geo_days(
+    events: pd.DataFrame,
+    geo: pd.DataFrame,
+    radius_km: float = DEFAULT_LINK_RADIUS_KM,
+    first: date | None = None,
+    last: date | None = None,
+) -> pd.DataFrame:
+    """Every (geo_id, date) that is an event day for that block group: an eligible event lies
+    within the link radius of its internal point and runs that date (clipped to [first, last]
+    when given). Distinct rows, columns geo_id, date."""
+    first = first or date(1990, 1, 1)
+    last = last or date(2100, 1, 1)
+    _, points, pair_days = _event_geo_day_pairs(events, geo, radius_km, first, last)
+    keys = pair_days[["geo_code", "day"]].drop_duplicates()
+    return pd.DataFrame(
+        {
+            "geo_id": points["geo_id"].to_numpy(dtype=object)[keys["geo_code"].to_numpy()],
+            "date": keys["day"]
+            .to_numpy(dtype="int64")
+            .astype("datetime64[D]")
+            .astype("datetime64[ns]"),
+        }
+    ).reset_index(drop=True)
+
+
+# --- baseline rates ------------------------------------------------------------------------------
+
+
+def empty_baseline_rates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "geo_id": pd.Series(dtype="object"),
+            "day_of_week_index": pd.Series(dtype="int64"),
+            "hour": pd.Series(dtype="int64"),
+            "calls_per_day": pd.Series(dtype="float64"),
+            "comparable_days": pd.Series(dtype="int64"),
+        }
+    )
+
+
+def baseline_rates(
+    calls: pd.DataFrame,
+    event_days_by_geo: pd.DataFrame,
+    first: date | None = None,
+    last: date | None = None,
+) -> pd.DataFrame:
+    """Contract call_baseline_rates: per (geo_id, day_of_week_index, hour) with at least one
+    call on a non-event day, calls_per_day = those calls / comparable_days, where
+    comparable_days = that weekday's days in [first, last] (default: the calls' first and last
+    date) that were not event days at the block group.
+
+    `calls`: geo_id (NULL: not located, ignored), response_date, response_hour.
+    `event_days_by_geo`: geo_id, date (e.g. `event_geo_days`). Vectorised: one pass of integer
+    codes over the calls, no per-row Python."""
+    span = history_range(calls) if first is None or last is None else None
+    if first is None or last is None:
+        if span is None:
+            return empty_baseline_rates()
+        first, last = first or span[0], last or span[1]
+    first_day, last_day = _day_number(first), _day_number(last)
+    if last_day < first_day:
+        return empty_baseline_rates()
+    located = calls["geo_id"].notna().to_numpy()
+    day = _day_numbers(calls["response_date"])
+    located &= (day >= first_day) & (day <= last_day)
+    codes, geo_ids = pd.factorize(calls["geo_id"].to_numpy(dtype=object)[located], sort=True)
+    if not len(geo_ids):
+        return empty_baseline_rates()
+    day = day[located]
+    hour = calls["response_hour"].to_numpy(dtype="int64")[located]
+    span_days = last_day - first_day + 1
+
+    # Distinct event days per block group (only those with calls matter), within the span.
+    ev_code = pd.Index(geo_ids).get_indexer(event_days_by_geo["geo_id"].to_numpy(dtype=object))
+    ev_day = _day_numbers(event_days_by_geo["date"]) if len(event_days_by_geo) else ev_code
+    keep = (ev_code >= 0) & (ev_day >= first_day) & (ev_day <= last_day)
+    event_keys = np.unique(ev_code[keep].astype("int64") * span_days + (ev_day[keep] - first_day))
+
+    call_keys = codes.astype("int64") * span_days + (day - first_day)
+    ordinary = ~np.isin(call_keys, event_keys)
+    cell = (codes.astype("int64") * DAYS + weekday_of(day)) * HOURS + hour
+    counts = np.bincount(cell[ordinary], minlength=len(geo_ids) * DAYS * HOURS)
+
+    days_per_weekday = np.bincount(weekday_of(np.arange(first_day, last_day + 1)), minlength=DAYS)
+    event_geo = event_keys // span_days
+    event_weekday = weekday_of(event_keys % span_days + first_day)
+    event_days = np.bincount(event_geo * DAYS + event_weekday, minlength=len(geo_ids) * DAYS)
+    comparable = days_per_weekday[None, :] - event_days.reshape(len(geo_ids), DAYS)
+
+    found = np.flatnonzero(counts)
+    geo_code, weekday, hour_of = found // (DAYS * HOURS), (found // HOURS) % DAYS, found % HOURS
+    comparable_days = comparable[geo_code, weekday]
+    return pd.DataFrame(
+        {
+            "geo_id": np.asarray(geo_ids, dtype=object)[geo_code],
+            "day_of_week_index": weekday.astype("int64"),
+            "hour": hour_of.astype("int64"),
+            "calls_per_day": counts[found] / comparable_days,
+            "comparable_days": comparable_days.astype("int64"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """call_baseline_rates as an array (block group x weekday x hour), absent cells 0: the one
+    place where baselines are summed, for the training frame and the planner alike."""
+
+    geo_index: pd.Index
+    rates: np.ndarray  # shape (block groups, 7, 24), calls per comparable day
+
+    @classmethod
+    def from_frame(cls, rates: pd.DataFrame) -> RateTable:
+        codes, geo_ids = pd.factorize(rates["geo_id"].to_numpy(dtype=object), sort=True)
+        array = np.zeros((len(geo_ids), DAYS, HOURS), dtype="float64")
+        array[
+            codes,
+            rates["day_of_week_index"].to_numpy(dtype="int64"),
+            rates["hour"].to_numpy(dtype="int64"),
+        ] = rates["calls_per_day"].to_numpy(dtype="float64")
+        return cls(pd.Index(geo_ids), array)
+
+    def by_hour(self, geo_ids: Any, day_of_week_index: int) -> np.ndarray:
+        """Calls per comparable day of each block group (rows) and hour (columns) on that
+        weekday; a block group without rates has zeros."""
+        codes = self.geo_index.get_indexer(np.asarray(geo_ids, dtype=object))
+        out = np.zeros((len(codes), HOURS), dtype="float64")
+        known = codes >= 0
+        out[known] = self.rates[codes[known], int(day_of_week_index)]
+        return out
+
+    def codes(self, geo_ids: Any) -> np.ndarray:
+        return self.geo_index.get_indexer(np.asarray(geo_ids, dtype=object))
+
+
+def _as_rate_table(rates: pd.DataFrame | RateTable) -> RateTable:
+    return rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
+
+
+# --- training frame ------------------------------------------------------------------------------
+
+
+@dataclass
+class EventDays:
+    """The training frame and what it took to build it."""
+
+    frame: pd.DataFrame  # one row per usable event-day (IMPACT_MODEL_COLUMNS up to `uplift`)
+    hourly_baseline: np.ndarray  # (24,) summed baseline of the frame's event-days per hour
+    eligible: int = 0  # event-days of eligible events within the history
+    excluded: dict[str, int] = field(default_factory=dict)  # why the others are not in frame
+
+
+def _event_attributes(eligible: pd.DataFrame) -> pd.DataFrame:
+    tier = pd.to_numeric(eligible["tier"], errors="coerce").astype("Float64")
+    attendance = (
+        pd.to_numeric(eligible["expected_attendance"], errors="coerce").astype("Float64")
+        if "expected_attendance" in eligible
+        else pd.Series(pd.NA, index=eligible.index, dtype="Float64")
+    )
+    attributes = pd.DataFrame(
+        {
+            "event_id": eligible["event_id"].to_numpy(dtype="int64"),
+            "event_name": eligible["event_name"].astype(object).to_numpy()
+            if "event_name" in eligible
+            else None,
+            "tier": tier.round().astype("Int64").array,
+            "expected_attendance": attendance.round().astype("Int64").array,
+        }
+    )
+    for flag in FLAG_FEATURES:
+        attributes[flag] = (
+            eligible[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            if flag in eligible
+            else False
+        )
+    return attributes
+
+
+def event_day_frame(
+    events: pd.DataFrame,
+    geo: pd.DataFrame,
+    links: pd.DataFrame,
+    rates: pd.DataFrame | RateTable,
+    first: date,
+    last: date,
+    radius_km: float = DEFAULT_LINK_RADIUS_KM,
+) -> EventDays:
+    """One row per historical event-day (event_id, date) in [first, last] of an eligible event
+    (linkage's rule) with a known tier and a baseline > 0: linked_calls (rows of `links` that
+    day), baseline_calls (the block groups within the radius, that weekday, all 24 hours),
+    uplift = linked − baseline, and the event's attributes. Sorted by (date, event_id)."""
+    table = _as_rate_table(rates)
+    eligible, points, pair_days = _event_geo_day_pairs(events, geo, radius_km, first, last)
+    excluded = dict.fromkeys(("no_block_group_in_radius", "no_baseline", "unknown_tier"), 0)
+    if not len(eligible):
+        return EventDays(_empty_event_days(), np.zeros(HOURS), 0, excluded)
+
+    start = np.maximum(_day_numbers(eligible["start_date"]), _day_number(first))
+    end = np.minimum(_day_numbers(eligible["end_date"]), _day_number(last))
+    total = int(np.maximum(end - start + 1, 0).sum())
+
+    # Baseline per (event, day): the pairs' rates for the day's weekday, summed.
+    rate_code = table.codes(points["geo_id"].to_numpy(dtype=object))[
+        pair_days["geo_code"].to_numpy()
+    ]
+    day = pair_days["day"].to_numpy(dtype="int64")
+    weekday = weekday_of(day)
+    hourly = np.zeros((len(pair_days), HOURS))
+    has_rate = rate_code >= 0
+    hourly[has_rate] = table.rates[rate_code[has_rate], weekday[has_rate]]
+    # One code per (event, day): the pair-days are grouped without a Python loop.
+    span = _day_number(last) - _day_number(first) + 1
+    event_pos = pair_days["event_pos"].to_numpy(dtype="int64")
+    keys, group = np.unique(event_pos * span + (day - _day_number(first)), return_inverse=True)
+    daily_hourly = np.zeros((len(keys), HOURS))
+    np.add.at(daily_hourly, group, hourly)
+    excluded["no_block_group_in_radius"] = total - len(keys)
+
+    attributes = _event_attributes(eligible)
+    frame = attributes.iloc[keys // span].reset_index(drop=True)
+    frame["day"] = keys % span + _day_number(first)
+    frame["baseline_calls"] = daily_hourly.sum(axis=1)
+
+    linked = _linked_per_event_day(links)
+    frame = frame.merge(linked, on=["event_id", "day"], how="left")
+    frame["linked_calls"] = frame["linked_calls"].fillna(0).astype("int64")
+
+    usable = (frame["baseline_calls"] > 0).to_numpy()
+    excluded["no_baseline"] = int((~usable).sum())
+    known_tier = frame["tier"].notna().to_numpy()
+    excluded["unknown_tier"] = int((usable & ~known_tier).sum())
+    keep = usable & known_tier
+    frame, daily_hourly = frame[keep], daily_hourly[keep]
+    frame = frame.assign(
+        date=frame["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
+        uplift=frame["linked_calls"] - frame["baseline_calls"],
+        tier=frame["tier"].astype("int64"),
+    )
+    order = np.lexsort((frame["event_id"].to_numpy(), frame["day"].to_numpy()))
+    frame = frame.iloc[order].reset_index(drop=True)
+    columns = IMPACT_MODEL_COLUMNS[: IMPACT_MODEL_COLUMNS.index("uplift") + 1]
+    return EventDays(frame[columns], daily_hourly.sum(axis=0), total, excluded)
+
+
+def _linked_per_event_day(links: pd.DataFrame) -> pd.DataFrame:
+    if links is None or links.empty:
+        return pd.DataFrame(
+            {
+                "event_id": np.array([], "int64"),
+                "day": np.array([], "int64"),
+                "linked_calls": np.array([], "int64"),
+            }
+        )
+    keys = pd.DataFrame(
+        {
+            "event_id": links["event_id"].to_numpy(dtype="int64"),
+            "day": _day_numbers(links["call_date"]),
+        }
+    )
+    return keys.groupby(["event_id", "day"]).size().rename("linked_calls").reset_index()
+
+
+def _empty_event_days() -> pd.DataFrame:
+    dtypes = {
+        "event_id": "int64",
+        "event_name": "object",
+        "date": "datetime64[ns]",
+        "tier": "int64",
+        "has_alcohol": "bool",
+        "has_amplified_sound": "bool",
+        "has_road_closure": "bool",
+        "expected_attendance": "Int64",
+        "linked_calls": "int64",
+        "baseline_calls": "float64",
+        "uplift": "float64",
+        "predicted_calls": "float64",
+        "naive_predicted_calls": "float64",
+        "backtest_predicted_calls": "float64",
+        "split": "object",
+    }
+    columns = IMPACT_MODEL_COLUMNS[: IMPACT_MODEL_COLUMNS.index("uplift") + 1]
+    return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in columns})
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+def candidate_features(known_tiers: tuple[int, ...], reference_tier: int | None) -> list[str]:
+    tiers = [f"tier_{t}" for t in known_tiers if t != reference_tier]
+    return [*tiers, *FLAG_FEATURES, *ATTENDANCE_FEATURES]
+
+
+def encode_features(
+    raw: pd.DataFrame | Mapping[str, Any], known_tiers: tuple[int, ...], reference_tier: int | None
+) -> pd.DataFrame:
+    """The numeric design columns (`candidate_features`) of raw event attributes
+    (`RAW_FEATURES`): tier one-hot against the reference tier, flags as 0/1,
+    log1p(expected_attendance) (0 when missing) and its missing indicator."""
+    frame = pd.DataFrame([dict(raw)]) if isinstance(raw, Mapping) else raw
+    tier = pd.to_numeric(frame["tier"], errors="coerce").to_numpy(dtype="float64")
+    columns: dict[str, np.ndarray] = {}
+    for t in known_tiers:
+        if t != reference_tier:
+            columns[f"tier_{t}"] = (tier == t).astype("float64")
+    for flag in FLAG_FEATURES:
+        values = frame[flag] if flag in frame else pd.Series(False, index=frame.index)
+        columns[flag] = values.astype("boolean").fillna(False).to_numpy(dtype="float64")
+    attendance = (
+        pd.to_numeric(frame["expected_attendance"], errors="coerce").to_numpy(dtype="float64")
+        if "expected_attendance" in frame
+        else np.full(len(frame), np.nan)
+    )
+    missing = np.isnan(attendance)
+    columns["log1p_attendance"] = np.where(missing, 0.0, np.log1p(np.clip(attendance, 0, None)))
+    columns["attendance_missing"] = missing.astype("float64")
+    return pd.DataFrame(columns, index=frame.index)
+
+
+# --- the model as data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventImpactModel:
+    """The served event-impact model and everything the planner needs, as plain data.
+
+    `kind` POISSON: E[calls on an event-day] = baseline · exp(intercept + Σ coefficients · x);
+    NAIVE (the fallback): max(0, baseline + uplift_by_tier[tier], else mean_uplift)."""
+
+    kind: str
+    feature_names: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    intercept: float
+    alpha: float
+    known_tiers: tuple[int, ...]
+    reference_tier: int | None
+    uplift_by_tier: Mapping[int, float]
+    mean_uplift: float
+    hourly_profile: tuple[float, ...]  # 24 event-day/baseline ratios, relative
+    link_radius_km: float
+    history_start: date
+    history_end: date
+    mixes: Mapping[str, Any]
+    unit_time_on_scene_s: float | None
+    unit_time_on_scene_source: str
+    units_arrived_mean: float | None
+    fallback_reason: str | None = None
+    dropped_features: Mapping[str, str] = field(default_factory=dict)
+    training_rows: int = 0
+    trained_at: str = ""
+    backtest: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.kind != POISSON
+
+    def to_summary(self) -> dict[str, Any]:
+        """Plain JSON (the model output's summary carries these keys)."""
+        return {
+            "model": self.kind,
+            "is_fallback": self.is_fallback,
+            "fallback_reason": self.fallback_reason,
+            "feature_names": list(self.feature_names),
+            "coefficients": dict(zip(self.feature_names, self.coefficients, strict=True)),
+            "intercept": self.intercept,
+            "alpha": self.alpha,
+            "known_tiers": list(self.known_tiers),
+            "reference_tier": self.reference_tier,
+            "dropped_features": dict(self.dropped_features),
+            "naive_uplift_by_tier": {str(t): u for t, u in self.uplift_by_tier.items()},
+            "naive_mean_uplift": self.mean_uplift,
+            "hourly_profile": list(self.hourly_profile),
+            "link_radius_km": self.link_radius_km,
+            "history_start": self.history_start.isoformat(),
+            "history_end": self.history_end.isoformat(),
+            "mixes": dict(self.mixes),
+            "unit_time_on_scene_s": self.unit_time_on_scene_s,
+            "unit_time_on_scene_source": self.unit_time_on_scene_source,
+            "units_arrived_mean": self.units_arrived_mean,
+            "training_rows": self.training_rows,
+            "trained_at": self.trained_at,
+            "backtest": dict(self.backtest),
+        }
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> EventImpactModel:
+        """The model from its summary (e.g. `event_impact_model`'s Parquet attributes)."""
+        names = tuple(summary["feature_names"])
+        coefficients = summary.get("coefficients") or {}
+        return cls(
+            kind=summary["model"],
+            feature_names=names,
+            coefficients=tuple(float(coefficients[n]) for n in names),
+            intercept=float(summary.get("intercept") or 0.0),
+            alpha=float(summary.get("alpha") or 0.0),
+            known_tiers=tuple(int(t) for t in summary.get("known_tiers") or ()),
+            reference_tier=summary.get("reference_tier"),
+            uplift_by_tier={
+                int(t): float(u) for t, u in (summary.get("naive_uplift_by_tier") or {}).items()
+            },
+            mean_uplift=float(summary.get("naive_mean_uplift") or 0.0),
+            hourly_profile=tuple(float(v) for v in summary["hourly_profile"]),
+            link_radius_km=float(summary["link_radius_km"]),
+            history_start=date.fromisoformat(summary["history_start"]),
+            history_end=date.fromisoformat(summary["history_end"]),
+            mixes=summary.get("mixes") or {},
+            unit_time_on_scene_s=summary.get("unit_time_on_scene_s"),
+            unit_time_on_scene_source=summary.get("unit_time_on_scene_source") or "",
+            units_arrived_mean=summary.get("units_arrived_mean"),
+            fallback_reason=summary.get("fallback_reason"),
+            dropped_features=summary.get("dropped_features") or {},
+            training_rows=int(summary.get("training_rows") or 0),
+            trained_at=summary.get("trained_at") or "",
+            backtest=summary.get("backtest") or {},
+        )
+
+
+def model_from_output(frame: pd.DataFrame) -> EventImpactModel:
+    """The served model of a stored `event_impact_model` frame (its summary attribute)."""
+    summary = frame.attrs.get(SUMMARY_ATTR)
+    if not summary:
+        raise ValueError("the frame carries no event-impact model summary")
+    return EventImpactModel.from_summary(summary)
+
+
+def predict(
+    model: EventImpactModel,
+    features: pd.DataFrame | Mapping[str, Any],
+    baseline: float | np.ndarray | pd.Series,
+) -> float | np.ndarray:
+    """Expected calls within the link radius on an event-day with these attributes
+    (`RAW_FEATURES`) and this baseline (calls on a comparable day without an event). A mapping
+    and a scalar baseline give a float; a frame gives one value per row."""
+    single = isinstance(features, Mapping)
+    base = np.asarray(baseline, dtype="float64").reshape(-1)
+    frame = pd.DataFrame([dict(features)]) if single else features
+    if model.kind == POISSON:
+        design = encode_features(frame, model.known_tiers, model.reference_tier)
+        x = design[list(model.feature_names)].to_numpy(dtype="float64")
+        eta = model.intercept + x @ np.asarray(model.coefficients, dtype="float64")
+        out = base * np.exp(eta)
+    else:
+        tier = pd.to_numeric(frame["tier"], errors="coerce").to_numpy(dtype="float64")
+        uplift = np.array(
+            [
+                model.uplift_by_tier.get(int(t), model.mean_uplift)
+                if np.isfinite(t)
+                else model.mean_uplift
+                for t in tier
+            ]
+        )  # one lookup per event-day (hundreds), not per call
+        out = np.maximum(base + uplift, 0.0)
+    return float(out[0]) if single else out
+
+
+# --- fitting -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _PoissonFit:
+    feature_names: tuple[str, ...]
+    coefficients: np.ndarray
+    intercept: float
+    std_errors: np.ndarray  # intercept first, quasi-Poisson
+    dispersion: float
+    dropped: dict[str, str]
+
+
+def _fit_poisson(
+    design: pd.DataFrame, linked: np.ndarray, baseline: np.ndarray, alpha: float
+) -> _PoissonFit | None:
+    """Poisson with offset log(baseline) as the equivalent weighted rate regression; None when
+    the fit does not give finite coefficients."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import PoissonRegressor
+
+    keep = [c for c in design.columns if design[c].nunique() > 1]
+    dropped = {c: "constant in the training rows" for c in design.columns if c not in keep}
+    x = design[keep].to_numpy(dtype="float64")
+    regressor = PoissonRegressor(alpha=alpha, solver="newton-cholesky", max_iter=1000, tol=1e-10)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            regressor.fit(
+                x if keep else np.zeros((len(linked), 0)), linked / baseline, sample_weight=baseline
+            )
+    except (ValueError, ConvergenceWarning, np.linalg.LinAlgError):
+        return None
+    coefficients = np.asarray(regressor.coef_, dtype="float64")
+    intercept = float(regressor.intercept_)
+    if not (np.isfinite(coefficients).all() and math.isfinite(intercept)):
+        return None
+    # Quasi-Poisson standard errors: inverse Fisher information, scaled by the Pearson
+    # dispersion (events vary more than Poisson); the tiny ridge penalty is ignored.
+    full = np.column_stack([np.ones(len(linked)), x])
+    mu = baseline * np.exp(intercept + x @ coefficients)
+    information = full.T @ (full * mu[:, None])
+    degrees = max(len(linked) - full.shape[1], 1)
+    dispersion = float(max(np.sum((linked - mu) ** 2 / np.maximum(mu, 1e-12)) / degrees, 1.0))
+    covariance = np.linalg.pinv(information) * dispersion
+    std_errors = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    return _PoissonFit(tuple(keep), coefficients, intercept, std_errors, dispersion, dropped)
+
+
+def _naive_uplift(frame: pd.DataFrame) -> tuple[dict[int, float], float]:
+    if frame.empty:
+        return {}, 0.0
+    by_tier = frame.groupby("tier")["uplift"].mean()
+    return {int(t): float(u) for t, u in by_tier.items()}, float(frame["uplift"].mean())
+
+
+def _metrics(actual: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
+    error = predicted - actual
+    return float(np.mean(np.abs(error))), float(np.sqrt(np.mean(error**2)))
+
+
+def chronological_split(dates: pd.Series, fraction: float = BACKTEST_FRACTION) -> np.ndarray:
+    """True for the training rows: the earliest ~(1 − fraction) of the rows, cut between two
+    dates so no date is in both parts (all rows train when that leaves no backtest)."""
+    days = _day_numbers(dates)
+    n = len(days)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    ordered = np.sort(days)
+    cut_index = min(max(int(math.ceil(n * (1.0 - fraction))), 1), n - 1) if n > 1 else 0
+    cutoff = ordered[cut_index]  # the first backtest date
+    train = days < cutoff
+    if not train.any():  # one date only, or the first date holds 80 %+
+        return np.ones(n, dtype=bool)
+    return train
+
+
+# --- mixes ---------------------------------------------------------------------------------------
+
+
+def _instants(values: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(values)
+    if getattr(stamps.dt, "tz", None) is None:
+        stamps = stamps.dt.tz_localize(
+            "America/Chicago", ambiguous=True, nonexistent="shift_forward"
+        )
+    return stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view("int64")
+
+
+def linked_call_details(links: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
+    """The linked calls with the call columns the mixes need: event_id, call day, priority,
+    category, response_hour, unit_time_on_scene, number_of_units_arrived (joined on the call
+    key; a link whose call is missing keeps NULLs)."""
+    left = pd.DataFrame(
+        {
+            "incident_number": links["incident_number"].to_numpy(dtype="int64"),
+            "instant": _instants(links["response_datetime"]),
+            "event_id": links["event_id"].to_numpy(dtype="int64"),
+            "day": _day_numbers(links["call_date"]),
+            "priority_numeric": pd.to_numeric(links["priority_numeric"], errors="coerce")
+            .astype("Float64")
+            .to_numpy(dtype="float64", na_value=np.nan),
+            "final_problem_category": links["final_problem_category"].astype(object).to_numpy(),
+        }
+    )
+    wanted = ["response_hour", "unit_time_on_scene", "number_of_units_arrived"]
+    # Only the linked calls' rows are converted (a few thousand of 835K).
+    calls = calls[calls["incident_number"].isin(left["incident_number"].unique())]
+    right = pd.DataFrame(
+        {
+            "incident_number": calls["incident_number"].to_numpy(dtype="int64"),
+            "instant": _instants(calls["response_datetime"]),
+            **{
+                c: pd.to_numeric(calls[c], errors="coerce")
+                .astype("Float64")
+                .to_numpy(dtype="float64", na_value=np.nan)
+                for c in wanted
+                if c in calls
+            },
+        }
+    ).drop_duplicates(["incident_number", "instant"])
+    return left.merge(right, on=["incident_number", "instant"], how="left")
+
+
+def _priority_shares(priority: np.ndarray) -> dict[str, float]:
+    n = len(priority)
+    if n == 0:
+        return dict.fromkeys(PRIORITY_LABELS, 0.0)
+    shares = {f"P{p}": float(np.sum(priority == p) / n) for p in range(4)}
+    shares["unknown"] = float(1.0 - sum(shares.values()))
+    return shares
+
+
+def _category_shares(categories: pd.Series, top: int = TOP_CATEGORIES) -> dict[str, float]:
+    n = len(categories)
+    if n == 0:
+        return {}
+    counts = categories.astype(object).fillna("Unknown").value_counts()
+    counts = counts.sort_index(kind="mergesort").sort_values(ascending=False, kind="mergesort")
+    shares = {str(c): float(v / n) for c, v in counts.head(top).items()}
+    rest = float(counts.iloc[top:].sum() / n)
+    if rest > 0:
+        shares[OTHER_CATEGORY] = rest
+    return shares
+
+
+def call_mixes(
+    linked: pd.DataFrame, tiers: Mapping[int, int], calls: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Priority and category shares of the linked calls, overall and per tier (a tier with
+    fewer than MIN_CALLS_FOR_TIER_MIX linked calls has none: the planner uses the overall).
+    Without any linked call the overall shares are those of all calls (`source` says which)."""
+    source = "linked calls"
+    priority = linked["priority_numeric"].to_numpy(dtype="float64")
+    categories = linked["final_problem_category"]
+    if len(linked) == 0 and calls is not None and len(calls):
+        source = "all calls (no linked calls)"
+        priority = (
+            pd.to_numeric(calls["priority_numeric"], errors="coerce")
+            .astype("Float64")
+            .to_numpy(dtype="float64", na_value=np.nan)
+        )
+        categories = calls["final_problem_category"]
+    tier_of = linked["event_id"].map(tiers)
+    by_tier_priority, by_tier_category, calls_by_tier = {}, {}, {}
+    for tier, rows in linked.groupby(tier_of, sort=True).groups.items():
+        calls_by_tier[str(int(tier))] = len(rows)
+        if len(rows) < MIN_CALLS_FOR_TIER_MIX:
+            continue
+        subset = linked.loc[rows]
+        by_tier_priority[str(int(tier))] = _priority_shares(
+            subset["priority_numeric"].to_numpy(dtype="float64")
+        )
+        by_tier_category[str(int(tier))] = _category_shares(subset["final_problem_category"])
+    return {
+        "source": source,
+        "calls": len(priority),
+        "calls_by_tier": calls_by_tier,
+        "min_calls_for_tier_mix": MIN_CALLS_FOR_TIER_MIX,
+        "priority_shares": {"overall": _priority_shares(priority), "by_tier": by_tier_priority},
+        "category_shares": {"overall": _category_shares(categories), "by_tier": by_tier_category},
+    }
+
+
+def _mean_with_fallback(
+    linked: pd.DataFrame, calls: pd.DataFrame, column: str, label: str
+) -> tuple[float | None, str]:
+    values = linked[column].dropna() if column in linked else pd.Series(dtype="float64")
+    if len(values) >= MIN_VALUES_FOR_LINKED_MEAN:
+        return float(values.mean()), f"mean {label} of {len(values):,} linked calls"
+    every = (
+        pd.to_numeric(calls[column], errors="coerce").dropna()
+        if column in calls
+        else pd.Series(dtype="float64")
+    )
+    if len(every):
+        return (
+            float(every.mean()),
+            f"mean {label} of all {len(every):,} calls (only {len(values)} linked calls have one)",
+        )
+    return None, f"no call has a {label}"
+
+
+def hourly_profile(linked_hours: np.ndarray, hourly_baseline: np.ndarray) -> tuple[float, ...]:
+    """Per hour, the event-day calls relative to the baseline, shrunk towards the all-day ratio
+    with HOUR_PROFILE_PRIOR_CALLS pseudo-calls and divided by that ratio: 1 everywhere means
+    events add calls in proportion to the usual hourly pattern."""
+    linked_hours = np.asarray(linked_hours, dtype="float64")
+    base = np.asarray(hourly_baseline, dtype="float64")
+    if base.sum() <= 0 or linked_hours.sum() <= 0:
+        return tuple([1.0] * HOURS)
+    ratio = linked_hours.sum() / base.sum()
+    prior = HOUR_PROFILE_PRIOR_CALLS
+    profile = (linked_hours + prior) / (ratio * base + prior)
+    return tuple(float(v) for v in profile)
+
+
+# --- the whole fit -------------------------------------------------------------------------------
+
+
+@dataclass
+class EventImpactResult:
+    frame: pd.DataFrame  # IMPACT_MODEL_COLUMNS
+    model: EventImpactModel
+    summary: dict[str, Any]
+
+
+def fit_event_impact(
+    calls: pd.DataFrame,
+    links: pd.DataFrame,
+    events: pd.DataFrame,
+    geo: pd.DataFrame,
+    rates: pd.DataFrame | RateTable,
+    radius_km: float = DEFAULT_LINK_RADIUS_KM,
+    alpha: float = ALPHA,
+    trained_at: datetime | None = None,
+) -> EventImpactResult:
+    """Training frame, backtest, served model, mixes and summary (see the module docstring).
+
+    `calls`: enriched calls (incident_number, response_datetime, response_date, response_hour,
+    priority_numeric, final_problem_category, unit_time_on_scene, number_of_units_arrived);
+    `links`: fact_event_incidents; `events`: dim_event; `geo`: dim_geo; `rates`:
+    call_baseline_rates."""
+    trained = (trained_at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    span = history_range(calls) or (date(1970, 1, 1), date(1970, 1, 1))
+    table = _as_rate_table(rates)
+    days = event_day_frame(events, geo, links, table, span[0], span[1], radius_km)
+    frame = days.frame
+
+    # Mixes and profiles from the links of the frame's event-days.
+    details = linked_call_details(links, calls) if links is not None and len(links) else None
+    if details is None:
+        details = linked_call_details(_no_links(), calls.iloc[:0])
+    in_frame = pd.MultiIndex.from_arrays(
+        [frame["event_id"].to_numpy(), _day_numbers(frame["date"]) if len(frame) else []]
+    )
+    details = details[
+        pd.MultiIndex.from_arrays([details["event_id"], details["day"]]).isin(in_frame)
+    ]
+    tiers = dict(zip(frame["event_id"], frame["tier"], strict=False))
+    mixes = call_mixes(details, tiers, calls)
+    linked_hours = np.bincount(
+        details["response_hour"].dropna().to_numpy(dtype="int64"), minlength=HOURS
+    )[:HOURS]
+    profile = hourly_profile(linked_hours, days.hourly_baseline)
+    unit_time, unit_time_source = _mean_with_fallback(
+        details, calls, "unit_time_on_scene", "unit_time_on_scene (s)"
+    )
+    units, units_source = _mean_with_fallback(
+        details, calls, "number_of_units_arrived", "number_of_units_arrived"
+    )
+
+    tier_counts = frame["tier"].value_counts()
+    known_tiers = tuple(sorted(int(t) for t in tier_counts.index))
+    # The most frequent tier (ties: the lowest) is the reference of the one-hot tiers.
+    reference = (
+        int(min(tier_counts[tier_counts == tier_counts.max()].index)) if len(tier_counts) else None
+    )
+    design = encode_features(frame, known_tiers, reference)
+    linked = frame["linked_calls"].to_numpy(dtype="float64")
+    baseline = frame["baseline_calls"].to_numpy(dtype="float64")
+
+    common = {
+        "alpha": alpha,
+        "known_tiers": known_tiers,
+        "reference_tier": reference,
+        "hourly_profile": profile,
+        "link_radius_km": float(radius_km),
+        "history_start": span[0],
+        "history_end": span[1],
+        "mixes": mixes,
+        "unit_time_on_scene_s": unit_time,
+        "unit_time_on_scene_source": unit_time_source,
+        "units_arrived_mean": units,
+        "training_rows": len(frame),
+        "trained_at": trained,
+    }
+
+    def naive_model(rows: pd.DataFrame, reason: str | None) -> EventImpactModel:
+        by_tier, mean = _naive_uplift(rows)
+        return EventImpactModel(
+            kind=NAIVE,
+            feature_names=(),
+            coefficients=(),
+            intercept=0.0,
+            uplift_by_tier=by_tier,
+            mean_uplift=mean,
+            fallback_reason=reason,
+            **common,
+        )
+
+    def poisson_model(fit: _PoissonFit, naive_rows: pd.DataFrame) -> EventImpactModel:
+        by_tier, mean = _naive_uplift(naive_rows)  # kept for reference, not used to predict
+        return EventImpactModel(
+            kind=POISSON,
+            feature_names=fit.feature_names,
+            coefficients=tuple(float(c) for c in fit.coefficients),
+            intercept=fit.intercept,
+            uplift_by_tier=by_tier,
+            mean_uplift=mean,
+            dropped_features=fit.dropped,
+            **common,
+        )
+
+    split = np.full(len(frame), "train", dtype=object)
+    backtest_predicted = np.full(len(frame), np.nan)
+    backtest: dict[str, Any] = dict.fromkeys(BACKTEST_KEYS)
+    reason = _too_little(frame, linked)
+    train = np.ones(len(frame), dtype=bool)
+    fit: _PoissonFit | None = None
+    if reason is None:
+        train = chronological_split(frame["date"])
+        n_test = int((~train).sum())
+        if n_test < MIN_BACKTEST_ROWS:
+            train[:] = True
+            reason = (
+                f"the chronological split leaves {n_test} backtest event-days "
+                f"(< {MIN_BACKTEST_ROWS}): the naive model is served; no backtest"
+            )
+    if reason is None:
+        split[~train] = "backtest"
+        test = ~train
+        naive_prediction = predict(naive_model(frame[train], None), frame[test], baseline[test])
+        naive_mae, naive_rmse = _metrics(linked[test], naive_prediction)
+        backtest.update(
+            rows=int(test.sum()),
+            train_rows=int(train.sum()),
+            train_end=frame.loc[train, "date"].max().date().isoformat(),
+            backtest_start=frame.loc[test, "date"].min().date().isoformat(),
+            naive_mae=naive_mae,
+            naive_rmse=naive_rmse,
+        )
+        held_out = _fit_poisson(design[train], linked[train], baseline[train], alpha)
+        if held_out is not None:
+            test_model = poisson_model(held_out, frame[train])
+            backtest_predicted[test] = predict(test_model, frame[test], baseline[test])
+            mae, rmse = _metrics(linked[test], backtest_predicted[test])
+            skill = None if naive_mae == 0 else 1.0 - mae / naive_mae
+            backtest.update(mae=mae, rmse=rmse, skill_vs_naive=skill)
+        fit = _fit_poisson(design, linked, baseline, alpha)
+        if fit is None:
+            reason = "the Poisson fit on all event-days gave no finite coefficients: naive served"
+
+    # The naive model of the frame's rows: fitted on the training part (all rows without one).
+    naive = naive_model(frame[train], None)
+    served = poisson_model(fit, frame[train]) if fit is not None and reason is None else None
+    if served is None:
+        served = naive_model(frame, reason)
+    served = replace(served, backtest=backtest)
+
+    out = frame.copy()
+    out["predicted_calls"] = predict(served, frame, baseline) if len(frame) else 0.0
+    out["naive_predicted_calls"] = predict(naive, frame, baseline) if len(frame) else 0.0
+    out["backtest_predicted_calls"] = backtest_predicted
+    out["split"] = split
+    out = out[IMPACT_MODEL_COLUMNS].astype(
+        {
+            "predicted_calls": "float64",
+            "naive_predicted_calls": "float64",
+            "backtest_predicted_calls": "float64",
+            "split": "object",
+        }
+    )
+    poisson = fit if served.kind == POISSON else None
+    summary = served.to_summary()
+    summary.update(
+        {
+            "std_errors": dict(
+                zip(poisson.feature_names, poisson.std_errors[1:].tolist(), strict=True)
+            )
+            if poisson
+            else {},
+            "intercept_std_error": float(poisson.std_errors[0]) if poisson else None,
+            "dispersion": poisson.dispersion if poisson else None,
+            "events": int(frame["event_id"].nunique()),
+            "event_days_eligible": days.eligible,
+            "event_days_excluded": days.excluded,
+            "min_event_days": MIN_EVENT_DAYS,
+            "units_arrived_source": units_source,
+        }
+    )
+    return EventImpactResult(out.reset_index(drop=True), served, summary)
+
+
+BACKTEST_KEYS = (
+    "rows",
+    "train_rows",
+    "train_end",
+    "backtest_start",
+    "mae",
+    "rmse",
+    "naive_mae",
+    "naive_rmse",
+    "skill_vs_naive",
+)
+
+
+def _too_little(frame: pd.DataFrame, linked: np.ndarray) -> str | None:
+    """Why the Poisson model cannot be fitted and backtested, or None."""
+    if len(frame) < MIN_EVENT_DAYS:
+        return (
+            f"only {len(frame)} usable event-days (< {MIN_EVENT_DAYS}): the naive model "
+            "(baseline + mean uplift of the tier over all event-days) is served; no backtest"
+        )
+    if linked.sum() == 0:
+        return "no call was linked to any usable event-day: the naive model is served"
+    return None
+
+
+def _no_links() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "incident_number": pd.Series(dtype="int64"),
+            "response_datetime": pd.Series(dtype="datetime64[ns, America/Chicago]"),
+            "event_id": pd.Series(dtype="int64"),
+            "call_date": pd.Series(dtype="datetime64[ns]"),
+            "priority_numeric": pd.Series(dtype="Int64"),
+            "final_problem_category": pd.Series(dtype="object"),
+        }
+    )
+
+
+def coefficient_table(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """feature, coefficient, rate_ratio (exp), std_error of a summary: intercept first."""
+    rows = []
+    if summary.get("model") == POISSON:
+        errors = summary.get("std_errors") or {}
+        rows.append(("intercept", summary["intercept"], summary.get("intercept_std_error")))
+        rows += [(n, summary["coefficients"][n], errors.get(n)) for n in summary["feature_names"]]
+    table = pd.DataFrame(rows, columns=["feature", "coefficient", "std_error"])
+    table["rate_ratio"] = np.exp(table["coefficient"].astype("float64"))
+    return table[["feature", "coefficient", "rate_ratio", "std_error"]]
