@@ -536,7 +536,7 @@ class EventImpactModel:
     fallback_reason: str | None = None
     dropped_features: Mapping[str, str] = field(default_factory=dict)
     training_rows: int = 0
-    trained_at: str = ""
+    trained_at: str | None = None  # UTC ISO when the caller says; None in the stored model
     backtest: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -599,7 +599,7 @@ class EventImpactModel:
             fallback_reason=summary.get("fallback_reason"),
             dropped_features=summary.get("dropped_features") or {},
             training_rows=int(summary.get("training_rows") or 0),
-            trained_at=summary.get("trained_at") or "",
+            trained_at=summary.get("trained_at"),
             backtest=summary.get("backtest") or {},
         )
 
@@ -884,8 +884,10 @@ def fit_event_impact(
     `calls`: enriched calls (incident_number, response_datetime, response_date, response_hour,
     priority_numeric, final_problem_category, unit_time_on_scene, number_of_units_arrived);
     `links`: fact_event_incidents; `events`: dim_event; `geo`: dim_geo; `rates`:
-    call_baseline_rates."""
-    trained = (trained_at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    call_baseline_rates. `trained_at` goes into the summary when given; the asset leaves it
+    out (None) so that identical inputs store identical bytes, the lake's invariant: the
+    materialization (and the object's write time) says when the model was trained."""
+    trained = trained_at.astimezone(UTC).isoformat(timespec="seconds") if trained_at else None
     span = history_range(calls) or (date(1970, 1, 1), date(1970, 1, 1))
     table = _as_rate_table(rates)
     days = event_day_frame(events, geo, links, table, span[0], span[1], radius_km)

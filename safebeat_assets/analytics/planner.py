@@ -484,12 +484,12 @@ def plan_event(
 
 
 def _model_statement(model: EventImpactModel) -> str:
-    trained = f"trained {model.trained_at}" if model.trained_at else "training time unknown"
+    trained = f", trained {model.trained_at}" if model.trained_at else ""
     if model.kind == NAIVE:
         return (
             "Expected calls: the naive model (the day's baseline plus the mean uplift of "
             f"historical event-days of the tier), because {model.fallback_reason or 'it was chosen'} "
-            f"(event_impact_model, {trained})."
+            f"(event_impact_model{trained})."
         )
     bt = model.backtest or {}
     if bt.get("mae") is not None:
@@ -504,7 +504,7 @@ def _model_statement(model: EventImpactModel) -> str:
     return (
         "Expected calls: Poisson log-linear model with offset log(baseline) fitted on "
         f"{model.training_rows:,} historical event-days ({model.history_start.isoformat()}.."
-        f"{model.history_end.isoformat()}); {quality} (event_impact_model, {trained})."
+        f"{model.history_end.isoformat()}); {quality} (event_impact_model{trained})."
     )
 
 

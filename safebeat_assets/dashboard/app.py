@@ -1,6 +1,7 @@
 """SafeBeat dashboard: `streamlit run safebeat_assets/dashboard/app.py` (see `make dashboard`).
 
-Each page is one module under `pages/` and draws the shared sidebar itself (`context.page`):
+Each page is one module under `views/` (not `pages/`: beside the main script, a folder of
+that name switches Streamlit to its older file-based navigation on a deep link) and draws the shared sidebar itself (`context.page`):
 Streamlit's AppTest runs a page without this script, and the page must still be whole.
 """
 
@@ -9,25 +10,27 @@ from __future__ import annotations
 import streamlit as st
 
 PAGES = (
-    # (module under pages/, title, icon)
-    ("overview", "Overview", ":material/dashboard:"),
-    ("map", "Map", ":material/map:"),
-    ("hot_spots", "Hot spots", ":material/local_fire_department:"),
-    ("time_patterns", "Time patterns", ":material/schedule:"),
-    ("events", "Events", ":material/festival:"),
-    ("event_impact", "Event impact", ":material/compare_arrows:"),
-    ("forecast", "Forecast", ":material/trending_up:"),
-    ("rules", "Association rules", ":material/account_tree:"),
-    ("models", "Models", ":material/model_training:"),
-    ("planner", "Event planner", ":material/event_available:"),
-    ("reports", "Reports", ":material/description:"),
-    ("data", "Data", ":material/table:"),
+    # (module under views/, title, icon: an emoji, drawn by the browser's own fonts)
+    ("overview", "Overview", "📊"),
+    ("map", "Map", "🗺️"),
+    ("hot_spots", "Hot spots", "🔥"),
+    ("time_patterns", "Time patterns", "🕒"),
+    ("events", "Events", "🎪"),
+    ("event_impact", "Event impact", "⚖️"),
+    ("forecast", "Forecast", "📈"),
+    ("rules", "Association rules", "🔗"),
+    ("models", "Models", "🧠"),
+    ("planner", "Event planner", "📅"),
+    ("reports", "Reports", "📄"),
+    ("data", "Data", "🗃️"),
 )
 
-st.set_page_config(page_title="SafeBeat", page_icon=":material/emergency:", layout="wide")
+# Emoji, not Material icons: Streamlit fetches those from fonts.gstatic.com, and the dashboard
+# must work offline. No page_icon for the same reason (Streamlit's own favicon is bundled).
+st.set_page_config(page_title="SafeBeat", layout="wide")
 navigation = st.navigation(
     [
-        st.Page(f"pages/{module}.py", title=title, icon=icon, url_path=module, default=i == 0)
+        st.Page(f"views/{module}.py", title=title, icon=icon, url_path=module, default=i == 0)
         for i, (module, title, icon) in enumerate(PAGES)
     ]
 )

@@ -48,13 +48,16 @@ def local_reader_dsn(data_dir: Path, schema: str) -> str:
     try:
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
-            if cur.fetchone() is None:
+            cur.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
+            found = cur.fetchone()
+            if found is None:
                 cur.execute(
                     sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
                         sql.Identifier(READER_ROLE)
                     )
                 )
+            elif not found[0]:  # made elsewhere as a NOLOGIN group role (as CI's server has it)
+                cur.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(READER_ROLE)))
     finally:
         admin.close()
     owner = psycopg2.connect(owner_dsn)

@@ -5,15 +5,17 @@ Every page of `app.PAGES` is rendered by Streamlit's AppTest, in this process: c
 Streamlit caches emptied first, so the page connects, reads the data version and runs every
 query) and warm (the same session rerun, as when a reader changes a widget that does not alter
 the queries: everything answered from the caches), each `--repeats` times (the median is
-reported: other processes on the machine make single samples noisy). Prints a table and writes
-`bench-results/dashboard.json`. The target is 2 s per page at Austin scale (835,198 calls).
+reported: other processes on the machine make single samples noisy). PostgreSQL's own buffers
+are warm after the first sample, as on a running server. Prints a table and writes
+`bench-results/dashboard.json`. An embedded warehouse this script started is stopped at the end. The target is 2 s per page at Austin scale (835,198 calls).
 
 Which data: the usual settings (SAFEBEAT_DATA_DIR, SAFEBEAT_WAREHOUSE_URL, ...). With no
 variables that is the demo's data under `data/` (`make demo`). At Austin scale:
 
 - `--austin` uses `data/dashboard-bench/` and, if its warehouse holds no calls yet, first builds
   it: `make bench`'s generated inputs (`data/bench/source/`, generated when missing) through the
-  whole pipeline (`safebeat demo --keep-warehouse` in a child process; several minutes).
+  whole pipeline (`safebeat demo --keep-warehouse` in a child process; about 1.5 minutes on
+  2 cores).
 - `make bench` itself keeps its embedded warehouse and lake under `data/bench/data/` (the last
   scenario's full build): `SAFEBEAT_DATA_DIR=data/bench/data make dashboard-bench` times the
   pages over it (outputs added to the pipeline after that bench ran are shown as missing).
@@ -25,6 +27,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -67,7 +70,7 @@ def render(module: str):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(
-        str(DASHBOARD / "pages" / f"{module}.py"), default_timeout=RENDER_TIMEOUT_S
+        str(DASHBOARD / "views" / f"{module}.py"), default_timeout=RENDER_TIMEOUT_S
     )
     started = time.perf_counter()
     at.run()
@@ -125,10 +128,27 @@ def data_summary() -> dict:
         pass
     return {
         "profile": settings.profile,
-        "data_dir": str(settings.data_dir),
+        "data_dir": _shown_path(settings.data_dir),
         "warehouse": "SAFEBEAT_WAREHOUSE_URL" if settings.warehouse_url_env else "embedded",
         "schema": settings.warehouse_schema,
         "calls": calls,
+    }
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the project when inside it (the JSON is compared across machines)."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def machine() -> dict:
+    """Enough to read the figures: cores, and how busy the machine was while measuring."""
+    return {
+        "cores": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
     }
 
 
@@ -191,17 +211,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .. import quiet
+    from ..settings import load_settings
+    from ..storage.embedded import embedded_pgdata, stop_embedded_server
 
     quiet.install()
     if args.austin:
         os.environ[ENV_DATA_DIR] = str(AUSTIN_DATA_DIR)
         os.environ.pop(ENV_WAREHOUSE_URL, None)
-        if data_summary()["calls"] == 0:
+    settings = load_settings()
+    # An embedded server this script starts is stopped again at the end (as `make bench` does).
+    started_here = settings.uses_embedded_warehouse and not (
+        (embedded_pgdata(settings.data_dir) / "postmaster.pid").exists()
+    )
+    try:
+        if args.austin and data_summary()["calls"] == 0:
             build_austin(AUSTIN_DATA_DIR)
+        return measure(args)
+    finally:
+        if started_here:
+            stop_embedded_server(settings.data_dir)
+
+
+def measure(args: argparse.Namespace) -> int:
     data = data_summary()
     if data["calls"] == 0:
         print(
-            f"the warehouse ({data['data_dir']}, schema {data['schema']}) holds no calls: run `make demo` or use --austin",
+            f"the warehouse ({data['data_dir']}, schema {data['schema']}) holds no calls: run "
+            "`make demo`, or use --austin",
             file=sys.stderr,
         )
         return 2
@@ -211,12 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     render(chosen[0][0])
     results = [time_page(module, title, args.repeats) for module, title in chosen]
     clear_caches()
-    table = format_table(results, data)
-    print(table)
+    print(format_table(results, data))
     document = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "target_seconds": TARGET_SECONDS,
         "data": data,
+        "machine": machine(),
         "method": "Streamlit AppTest in one process; cold = first render with both Streamlit "
         "caches empty (connect, data version, every query); warm = the same session rerun; "
         f"median of {args.repeats}",

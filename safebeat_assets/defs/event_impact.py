@@ -5,7 +5,9 @@
 - `event_impact_model` (lake `models`): one row per historical event-day with its linked calls,
   baseline and predictions; the model itself (coefficients, backtest, mixes, …) is plain JSON
   in the frame's `MODEL_SUMMARY` attribute, which the Parquet lake keeps in the file, so the
-  planner (`analytics.planner`) reads it from storage like the rows. Never a pickle.
+  planner (`analytics.planner`) reads it from storage like the rows. Never a pickle. The
+  summary carries no training time (`trained_at` is null): identical inputs store identical
+  bytes, and the materialization's timestamp says when it was trained.
 
 Both read the calls from the lake's `enriched_911_calls` (only the columns they need) and
 depend on `fact_911_calls` too, so the blocking checks on the warehouse facts gate them, as
@@ -108,7 +110,8 @@ def call_baseline_rates(
     first, last = span if span else (None, None)
     event_days = event_geo_days(dim_event, dim_geo, pipeline.link_radius_km, first, last)
     # Every linked (block group, date) is an event day by construction; a link outside the
-    # computed ones would mean the links were built with another radius or other events.
+    # computed ones would mean the links were built with another radius or other events: such
+    # days are left out of the baseline too, and counted in the metadata.
     linked_days = fact_event_incidents[["geo_id", "call_date"]].dropna().drop_duplicates()
     known = pd.MultiIndex.from_frame(event_days[["geo_id", "date"]])
     stray = ~pd.MultiIndex.from_arrays(
@@ -216,7 +219,6 @@ def event_impact_model(
             "link_radius_km": dg.MetadataValue.float(float(summary["link_radius_km"])),
             "history": f"{summary['history_start']} .. {summary['history_end']}",
             "priority_shares": json_metadata(summary["mixes"]["priority_shares"]["overall"]),
-            "trained_at": summary["trained_at"],
         },
         version=_model_version(frame, frame.attrs[MODEL_SUMMARY]),
     )

@@ -4,7 +4,7 @@ model with offset (a planted effect is recovered), the chronological backtest, t
 import json
 import math
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -247,6 +247,24 @@ def test_served_model_is_refitted_on_all_rows_and_stored_as_data(model_fit):
     assert ei.model_from_output(stored) == model
     with pytest.raises(ValueError, match="no event-impact model summary"):
         ei.model_from_output(frame.iloc[:0].copy())
+
+
+def test_identical_inputs_give_identical_outputs(history, model_fit):
+    # No wall-clock time in what is stored: the lake keeps identical bytes for identical inputs.
+    rates, result = model_fit
+    again = ei.fit_event_impact(history.calls, history.links, history.events, history.geo, rates)
+    assert again.summary == result.summary and result.summary["trained_at"] is None
+    pd.testing.assert_frame_equal(again.frame, result.frame)
+    stamped = ei.fit_event_impact(
+        history.calls,
+        history.links,
+        history.events,
+        history.geo,
+        rates,
+        trained_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    assert stamped.summary["trained_at"] == "2025-01-02T03:04:05+00:00"
+    assert stamped.model.trained_at == "2025-01-02T03:04:05+00:00"
 
 
 def test_summary_states_what_the_planner_needs(model_fit):

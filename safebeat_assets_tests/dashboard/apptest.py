@@ -17,7 +17,7 @@ def open_page(module: str) -> AppTest:
     """The app as `streamlit run` starts it, then its navigation switched to the page."""
     at = AppTest.from_file(str(APP), default_timeout=PAGE_TIMEOUT_S).run()
     if module != "overview":  # the default page, already shown
-        at.switch_page(f"pages/{module}.py").run()
+        at.switch_page(f"views/{module}.py").run()
     return at
 
 
@@ -89,13 +89,3 @@ def shown(at: AppTest) -> dict:
         # Boxes too: a filter that empties a section, or a report of another day.
         "boxes": [b.value for kind in ("info", "success", "warning") for b in at.main.get(kind)],
     }
-
-
-def widget_keys(at: AppTest) -> set[str]:
-    """Keys of the widgets on the page (sidebar included)."""
-    keys = set()
-    for node in [*at.main, *at.sidebar]:
-        key = getattr(node, "key", None)
-        if key:
-            keys.add(key)
-    return keys

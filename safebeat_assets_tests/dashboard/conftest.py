@@ -132,7 +132,7 @@ def module(request) -> str:
     """A page module (parametrised by the tests with `page_modules()`); a page not written yet
     is skipped."""
     if is_placeholder(request.param):
-        pytest.skip(f"pages/{request.param}.py is still a placeholder")
+        pytest.skip(f"views/{request.param}.py is still a placeholder")
     return request.param
 
 
@@ -154,5 +154,9 @@ def page_modules() -> list[str]:
 
 def is_placeholder(module: str) -> bool:
     """A page not written yet (its file still says "Coming soon")."""
-    path = APP.parent / "pages" / f"{module}.py"
+    path = APP.parent / "views" / f"{module}.py"
     return "Coming soon" in path.read_text() and len(path.read_text().splitlines()) < 12
+
+
+# Tests taking `module` run once per page of the navigation.
+EVERY_PAGE = pytest.mark.parametrize("module", page_modules(), indirect=True)

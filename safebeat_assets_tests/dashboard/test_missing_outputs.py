@@ -11,10 +11,8 @@ import pytest
 from safebeat_assets.storage.warehouse import Warehouse
 
 from .apptest import open_page, problems
-from .conftest import page_modules, pipeline_env, point_dashboard_at, run_pipeline
-from .test_pages import expectation
-
-EVERY_PAGE = pytest.mark.parametrize("module", page_modules(), indirect=True)
+from .conftest import EVERY_PAGE, pipeline_env, point_dashboard_at, run_pipeline
+from .expected import expectation
 
 
 @pytest.fixture(scope="module")

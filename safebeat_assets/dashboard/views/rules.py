@@ -119,7 +119,7 @@ st.altair_chart(
         color=alt.Color("lift:Q", title="lift", scale=alt.Scale(scheme="orangered")),
         tooltip=[
             alt.Tooltip("antecedents:N", title="if"),
-            alt.Tooltip("consequents:N", title="then"),
+            alt.Tooltip("consequents:N", title="consequent"),
             alt.Tooltip("support:Q", format=".3f"),
             alt.Tooltip("confidence:Q", format=".2f"),
             alt.Tooltip("lift:Q", format=".2f"),
