@@ -145,3 +145,17 @@ def table_fingerprints(warehouse: Warehouse) -> dict[str, tuple]:
             t=name,
         )
     return prints
+
+
+# Headless Chromium for the browser tests: no sandbox (CI runs as root), and none of the
+# background services that would call out of this closed network.
+CHROMIUM_HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)

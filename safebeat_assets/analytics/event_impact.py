@@ -323,6 +323,24 @@ class RateTable:
         return self.geo_index.get_indexer(np.asarray(geo_ids, dtype=object))
 
 
+def place_baseline_by_hour(
+    rates: pd.DataFrame | RateTable,
+    geo: pd.DataFrame,
+    latitude: float,
+    longitude: float,
+    days: Any,
+    radius_km: float,
+) -> np.ndarray:
+    """Calls per hour (24 values) expected at a place on `days` without an event: the rates of
+    the block groups within the radius (the link rule), each day's weekday, summed over days."""
+    table = _as_rate_table(rates)
+    near = geos_within_radius(geo, latitude, longitude, radius_km)["geo_id"].to_numpy(dtype=object)
+    total = np.zeros(HOURS, dtype="float64")
+    for day in days:
+        total += table.by_hour(near, day.weekday()).sum(axis=0)
+    return total
+
+
 def _as_rate_table(rates: pd.DataFrame | RateTable) -> RateTable:
     return rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from ..analytics.event_impact import RateTable
 from ..settings import load_settings
 from . import queries
 from .source import DataSource
@@ -35,6 +36,17 @@ def data_version() -> str:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _run(name: str, version: str, args: tuple, kwargs: tuple) -> Any:
     return _QUERIES[name](source(), *args, **dict(kwargs))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _rate_table(version: str) -> RateTable:
+    return RateTable.from_frame(queries.baseline_rates(source()))
+
+
+def rate_table() -> RateTable:
+    """`call_baseline_rates` as the array the planner and the events page sum baselines from,
+    built once per data version."""
+    return _rate_table(data_version())
 
 
 def cached(query: Callable[..., Any]) -> Callable[..., Any]:

@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def local_warehouse_has_calls(settings: Settings) -> bool:
-    """Whether the local warehouse holds calls, asked as its owner (the read-only role gets
+    """Whether the warehouse holds calls, asked with the pipeline's DSN (embedded: its owner) (the read-only role gets
     its grants only once the schema exists). Starts the embedded server if needed."""
     import psycopg2
     from psycopg2 import sql

@@ -13,7 +13,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from .. import asset_names as names
-from ..domain import EARTH_RADIUS_KM
+from ..settings import MODELS_BUCKET
 from .filters import Filters
 from .source import DataSource
 
@@ -53,14 +53,6 @@ def data_version(src: DataSource) -> str:
     if reports:
         parts.append(src.object_stamp("reports", f"daily/{reports[0]}"))
     return str(hash("\n".join(parts)))
-
-
-def warehouse_is_empty(src: DataSource) -> bool:
-    if not src.has_table(FACT):
-        return True
-    return src.frame("SELECT NOT EXISTS (SELECT 1 FROM {fact}) AS empty", fact=FACT)["empty"].iloc[
-        0
-    ]
 
 
 # --- filter choices --------------------------------------------------------------------------
@@ -225,31 +217,6 @@ def event_links(src: DataSource, event_id: int) -> pd.DataFrame:
     )
 
 
-def event_baseline(src: DataSource, event_id: int, radius_km: float) -> pd.DataFrame:
-    """Per event day and hour: the same place's calls per comparable day (same weekday and
-    hour, no event there), summed over the block groups within the link radius. Only the event
-    days within the call history count (as in the event impact model): a day without calls
-    yet has no linked calls to compare. The distance is the link rule's (R = 6371 km)."""
-    return src.frame(
-        "WITH ev AS (SELECT * FROM {events} WHERE event_id = %(event_id)s), "
-        "near AS (SELECT g.geo_id FROM {geo} g, ev WHERE 2 * %(earth_km)s * asin(sqrt("
-        "power(sin(radians(g.latitude_centroid - ev.event_lat) / 2), 2) + "
-        "cos(radians(ev.event_lat)) * cos(radians(g.latitude_centroid)) * "
-        "power(sin(radians(g.longitude_centroid - ev.event_lon) / 2), 2))) <= %(radius)s), "
-        "span AS (SELECT min(response_date) AS first, max(response_date) AS last FROM {fact}), "
-        "days AS (SELECT d::date AS day FROM ev, span, generate_series(greatest(ev.start_date, "
-        "span.first), least(ev.end_date, span.last), interval '1 day') d) "
-        "SELECT days.day, b.hour, sum(b.calls_per_day) AS baseline_calls FROM days "
-        "JOIN {rates} b ON b.day_of_week_index = extract(isodow FROM days.day)::int - 1 "
-        "JOIN near ON near.geo_id = b.geo_id GROUP BY 1, 2 ORDER BY 1, 2",
-        {"event_id": int(event_id), "radius": float(radius_km), "earth_km": EARTH_RADIUS_KM},
-        events=EVENTS,
-        geo=GEO,
-        fact=FACT,
-        rates=BASELINE_RATES,
-    )
-
-
 # --- time patterns ---------------------------------------------------------------------------
 def hour_weekday(src: DataSource, f: Filters) -> pd.DataFrame:
     where, params = f.call_conditions()
@@ -276,30 +243,6 @@ def daily_calls(src: DataSource, f: Filters) -> pd.DataFrame:
         "LEFT JOIN running ON running.day = calls.day ORDER BY 1",
         {**params, **eparams},
         fact=FACT,
-        events=EVENTS,
-        where=where,
-        ewhere=ewhere,
-    )
-
-
-# --- event impact ----------------------------------------------------------------------------
-def linked_call_sample(src: DataSource, f: Filters) -> pd.DataFrame:
-    """Every call in the filters with whether it is linked to an event (after the event
-    filters) and whether any such event served alcohol."""
-    where, params = f.call_conditions()
-    ewhere, eparams = f.event_conditions("e")
-    return src.frame(
-        "WITH linked AS (SELECT l.incident_number, l.response_datetime, bool_or(e.has_alcohol) "
-        "AS alcohol FROM {links} l JOIN {events} e ON e.event_id = l.event_id "
-        "WHERE {ewhere} GROUP BY 1, 2) "
-        "SELECT f.final_problem_category AS category, f.priority_numeric AS priority, "
-        "f.response_time, (linked.incident_number IS NOT NULL) AS at_event, "
-        "coalesce(linked.alcohol, false) AS alcohol_event FROM {fact} f LEFT JOIN linked "
-        "ON linked.incident_number = f.incident_number "
-        "AND linked.response_datetime = f.response_datetime WHERE {where}",
-        {**params, **eparams},
-        fact=FACT,
-        links=LINKS,
         events=EVENTS,
         where=where,
         ewhere=ewhere,
@@ -348,14 +291,12 @@ def table_rows(src: DataSource, table: str, f: Filters, limit: int = DATA_ROW_LI
         "SELECT count(*) AS n FROM {table} t WHERE {where}",
         params,
         table=table,
-        events=EVENTS,
         where=where,
     )["n"].iloc[0]
     rows = src.frame(
         "SELECT * FROM {table} t WHERE {where} LIMIT %(limit)s",
         {**params, "limit": int(limit)},
         table=table,
-        events=EVENTS,
         where=where,
     )
     geometry = [c for c in rows.columns if c in ("geom", "boundary")]
@@ -524,26 +465,10 @@ def _with_unlinked(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.concat([linked[columns], none[columns]], ignore_index=True)
 
 
-def baseline_rates_built(src: DataSource) -> bool:
-    return src.has_table(BASELINE_RATES)
-
-
 def model_modified(src: DataSource) -> dict[str, dt.datetime | None]:
     """When each model's lake object was last written (UTC), None when it does not exist: the
     training time of models whose summary carries no `trained_at`."""
-    from ..settings import MODELS_BUCKET
-
-    times: dict[str, dt.datetime | None] = {}
-    for name in MODEL_OUTPUTS:
-        # DataSource resolves local folders and S3 alike; both stat results carry st_mtime.
-        path = src._path(MODELS_BUCKET, f"{name}.parquet")
-        try:
-            mtime = path.stat().st_mtime
-        except FileNotFoundError:
-            times[name] = None
-            continue
-        times[name] = dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
-    return times
+    return {name: src.modified_at(MODELS_BUCKET, f"{name}.parquet") for name in MODEL_OUTPUTS}
 
 
 def hot_spots_overview(src: DataSource, all_day: str, all_calls: str) -> dict | None:

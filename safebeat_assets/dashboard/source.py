@@ -10,6 +10,7 @@ with `default_transaction_read_only`, so even a misconfigured role cannot write 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 from dataclasses import dataclass, field
@@ -175,6 +176,15 @@ class DataSource:
         if isinstance(info, os.stat_result):
             return f"{info.st_mtime_ns}:{info.st_size}"
         return str(dict(info).get("ETag") or dict(info).get("LastModified") or "")
+
+    def modified_at(self, bucket: str, key: str) -> dt.datetime | None:
+        """When the object was last written (UTC), None when it does not exist. Local files and
+        S3 objects alike (upath's stat result reads S3's LastModified as st_mtime)."""
+        try:
+            mtime = self._path(bucket, key).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
 
     def report_names(self) -> list[str]:
         """The daily report files (`daily/<date>_report.html|json`), newest first."""

@@ -115,17 +115,15 @@ def data_summary() -> dict:
     """What the timed data is: profile, where, how many calls (no DSN: it may hold a password)."""
     from ..settings import load_settings
     from . import queries
-    from .source import DashboardDataError, DataSource
+    from .launcher import local_warehouse_has_calls
+    from .source import DataSource
 
     settings = load_settings()
     calls = 0
-    try:
+    if local_warehouse_has_calls(settings):
         src = DataSource.from_settings(settings)
-        if not queries.warehouse_is_empty(src):
-            counted = src.frame("SELECT count(*) AS n FROM {fact}", fact=queries.FACT)
-            calls = int(counted["n"].iloc[0])
-    except DashboardDataError:  # the embedded warehouse has no schema yet
-        pass
+        counted = src.frame("SELECT count(*) AS n FROM {fact}", fact=queries.FACT)
+        calls = int(counted["n"].iloc[0])
     return {
         "profile": settings.profile,
         "data_dir": _shown_path(settings.data_dir),

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from safebeat_assets_tests.helpers import CHROMIUM_HEADLESS_FLAGS
+
 from .conftest import APP
 
 CHROMIUM_TIMEOUT_S = 60
@@ -44,14 +46,7 @@ class Chromium:
         self.proc = subprocess.Popen(
             [
                 self.executable,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_HEADLESS_FLAGS,
                 "--remote-debugging-port=0",
                 f"--user-data-dir={self.profile}",
                 f"--window-size={self.width},{self.height}",

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from safebeat_assets_tests.helpers import CHROMIUM_HEADLESS_FLAGS
+
 from .conftest import ARTIFACTS_DIR
 
 CHROMIUM_TIMEOUT_S = 60
@@ -29,14 +31,7 @@ def run_chromium(chromium: str, tmp_path, url: str, *action: str) -> subprocess.
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.iterdir()))}"
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_HEADLESS_FLAGS,
         f"--user-data-dir={profile}",
         "--window-size=1400,900",
         "--virtual-time-budget=15000",

@@ -5,8 +5,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from safebeat_assets.analytics.event_impact import place_baseline_by_hour
 from safebeat_assets.dashboard import queries
-from safebeat_assets.dashboard.cache import cached
+from safebeat_assets.dashboard.cache import cached, rate_table
 from safebeat_assets.dashboard.context import page
 from safebeat_assets.settings import load_settings
 
@@ -153,22 +154,39 @@ else:
 
 st.subheader("Calls during the event vs the place's baseline")
 radius = load_settings().link_radius_km
-if not cached(queries.baseline_rates_built)():
+if cached(queries.baseline_rates)().empty:
     st.info(
         "The baseline rates (warehouse table `call_baseline_rates`) are not built yet: "
         "materialize the asset `call_baseline_rates` to compare this event with comparable days."
     )
     st.stop()
-baseline = cached(queries.event_baseline)(event_id, radius)
-if baseline.empty:
+# Only the event days within the call history count (as in the event impact model): a day
+# without calls yet has no linked calls to compare.
+options = cached(queries.filter_options)()
+event_days = pd.date_range(
+    max(queries.as_date(event["start_date"]), queries.as_date(options["first"])),
+    min(queries.as_date(event["end_date"]), queries.as_date(options["last"])),
+)
+baseline = (
+    None
+    if pd.isna(event["event_lat"]) or pd.isna(event["event_lon"]) or event_days.empty
+    else place_baseline_by_hour(
+        rate_table(),
+        cached(queries.block_groups)(),
+        event["event_lat"],
+        event["event_lon"],
+        event_days,
+        radius,
+    )
+)
+if baseline is None or not baseline.any():
     st.info(
         f"No baseline for this event: no block group with calls lies within {radius:g} km of "
-        "its location (or it has no valid location)."
+        "its location (or it has no valid location, or no day within the call history)."
     )
     st.stop()
 
-hourly = pd.DataFrame({"hour": range(24)})
-hourly["baseline"] = hourly["hour"].map(baseline.groupby("hour")["baseline_calls"].sum()).fillna(0)
+hourly = pd.DataFrame({"hour": range(24), "baseline": baseline})
 hourly["actual"] = hourly["hour"].map(links.groupby("hour").size()).fillna(0)
 actual, expected = float(hourly["actual"].sum()), float(hourly["baseline"].sum())
 uplift = actual - expected

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from safebeat_assets import asset_names as names
-from safebeat_assets.analytics.event_impact import RateTable, model_from_output
+from safebeat_assets.analytics.event_impact import model_from_output
 from safebeat_assets.analytics.planner import (
     PlanInputError,
     PlanRequest,
@@ -20,7 +20,7 @@ from safebeat_assets.analytics.planner import (
     supported_dates,
 )
 from safebeat_assets.dashboard import queries
-from safebeat_assets.dashboard.cache import cached, data_version
+from safebeat_assets.dashboard.cache import cached, rate_table
 from safebeat_assets.dashboard.context import page
 
 BY_BLOCK_GROUP = "Block group"
@@ -40,11 +40,6 @@ if output is None or rates_frame.empty:
         "the pipeline has not built yet."
     )
     st.stop()
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def rate_table(version: str) -> RateTable:
-    return RateTable.from_frame(cached(queries.baseline_rates)())
 
 
 model = model_from_output(output)
@@ -122,7 +117,7 @@ try:
         expected_attendance=int(attendance) or None,
         name=name.strip() or "Planned event",
     )
-    plan = plan_event(request, model, rate_table(data_version()), geo, reference)
+    plan = plan_event(request, model, rate_table(), geo, reference)
 except PlanInputError as exc:
     st.error(f"Cannot plan this event: {exc}")
     st.stop()
