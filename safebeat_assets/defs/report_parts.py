@@ -14,9 +14,12 @@ import dagster as dg
 
 from ..asset_names import (
     ASSOCIATION_RULES,
+    CALL_BASELINE_RATES,
     CALL_FORECAST,
+    CALL_HOT_SPOTS,
     DIM_EVENT,
     DIM_GEO,
+    EVENT_IMPACT_MODEL,
     EVENT_RISK_SCORES,
     FACT_CALLS,
     FACT_EVENT_INCIDENTS,
@@ -36,6 +39,8 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("zones", (ZONE_CLUSTERS, ZONE_RISK_SCORES)),
     ("forecast", (CALL_FORECAST,)),
     ("event risk", (EVENT_RISK_SCORES,)),
+    ("hot spots", (CALL_HOT_SPOTS,)),
+    ("event impact", (CALL_BASELINE_RATES, EVENT_IMPACT_MODEL)),
 )
 PLAN_EVENTS = {
     dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
