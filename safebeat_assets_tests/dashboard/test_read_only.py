@@ -16,7 +16,12 @@ from safebeat_assets.storage.roles import READER_ROLE, grant_read_only
 
 WRITES = {
     "CREATE": "CREATE TABLE {schema}.dashboard_was_here (x int)",
-    "INSERT": "INSERT INTO {schema}.dim_event SELECT * FROM {schema}.dim_event LIMIT 1",
+    # Named columns: with PostGIS, `SELECT *` would also write the generated `geom` column,
+    # which the server refuses for that reason before it gets to the read-only check.
+    "INSERT": (
+        "INSERT INTO {schema}.dim_event (event_id, event_name) "
+        "SELECT event_id + 1000000000, event_name FROM {schema}.dim_event LIMIT 1"
+    ),
     "UPDATE": "UPDATE {schema}.fact_911_calls SET priority_numeric = 0",
     "DELETE": "DELETE FROM {schema}.fact_911_calls",
 }
