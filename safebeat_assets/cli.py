@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # Listed for --help; its own parser (benchmark.main) reads the arguments.
     commands.add_parser(
-        "bench", help="Austin-scale benchmark (cold, no-change, one-new-day, bulk vs row-by-row)"
+        "bench",
+        help="Austin-scale benchmark (--scale N: cold, no-change, new day as a file or in a "
+        "re-export, XLSX, bulk vs row-by-row, start-up)",
     )
 
     dashboard = commands.add_parser(

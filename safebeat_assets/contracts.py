@@ -562,12 +562,33 @@ REPORT_KEYS = _columns(
     ("outputs_generated", "array", "Report files written, relative to the reports bucket"),
 )
 
+# The stored value of raw_911_calls: which landing files make up the export, by month. The
+# rows themselves are in immutable per-file fragments (RAW_CALL_COLUMNS + PROVENANCE).
+RAW_CALLS_MANIFEST = _columns(
+    ("source_file", "str", "Name of a landing file of the export (no folder)"),
+    ("source_sha256", "str", "SHA-256 (hex) of that file's bytes: its fragments' folder"),
+    (
+        "month",
+        "str",
+        "Month the rows are dated in (`YYYY-MM-01`, from the response datetime text), or "
+        "`unreadable`",
+    ),
+    ("rows", "int64", "Rows of that file dated in that month"),
+    ("fingerprint", "str", "Content hash of those rows in file order (provenance excluded)"),
+    (
+        "parts",
+        "str",
+        "Comma-separated fragment objects holding the rows: the raw call columns as text plus "
+        "source_file, source_sha256, source_row",
+    ),
+)
+
 # --- per asset ----------------------------------------------------------------------------------
 
 _RAW_PROVENANCE = {k: PROVENANCE[k] for k in ("source_file", "source_sha256")}
 
 CONTRACTS: dict[str, dict[str, ColumnDoc]] = {
-    names.RAW_CALLS: {**RAW_CALL_COLUMNS, **PROVENANCE},
+    names.RAW_CALLS: RAW_CALLS_MANIFEST,
     names.RAW_EVENTS: {**RAW_EVENTS, **PROVENANCE},
     names.RAW_BLOCK_GROUPS: {**RAW_BLOCK_GROUPS, **_RAW_PROVENANCE},
     names.CLEANED_CALLS: CALLS,

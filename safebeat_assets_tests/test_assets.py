@@ -1,6 +1,7 @@
 """`materialize` of asset subsets on generated data against a real lake folder and PostgreSQL."""
 
 import dagster as dg
+import pandas as pd
 
 from safebeat_assets.storage.tables import FACT_911_CALLS
 from safebeat_assets.storage.warehouse import Warehouse
@@ -15,8 +16,14 @@ def test_lake_stages_write_parquet_per_bucket(local_settings):
     )
     assert result.success
     counts = row_counts(result)
-    assert counts["raw_911_calls"] == SAMPLE_CALLS
-    raw = lake_frame(local_settings, "raw-data", "raw_911_calls")
+    # The raw asset stores the export's manifest; its rows are in per-month fragments.
+    manifest = lake_frame(local_settings, "raw-data", "raw_911_calls")
+    assert counts["raw_911_calls"] == len(manifest) and manifest["rows"].sum() == SAMPLE_CALLS
+    fragments = sorted(
+        (local_settings.lake_dir / "raw-data" / "raw_911_calls" / "fragments").rglob("*.parquet")
+    )
+    raw = pd.concat([pd.read_parquet(path) for path in fragments], ignore_index=True)
+    assert len(raw) == SAMPLE_CALLS
     assert (
         raw["response_datetime"]
         .str.match(r"^\d{4} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} [AP]M$")

@@ -21,7 +21,7 @@ from safebeat_assets.contracts import (
     column_descriptions,
     render_docs,
 )
-from safebeat_assets.sources import list_source_files
+from safebeat_assets.sources import file_sha256, list_source_files
 from safebeat_assets.sources.apd_calls import RAW_CALL_COLUMNS
 from safebeat_assets.sources.columns import (
     ACE_KNOWN_COLUMNS,
@@ -31,6 +31,8 @@ from safebeat_assets.sources.columns import (
     SOURCE_SHA256,
 )
 from safebeat_assets.storage.metadata import column_schema, frame_metadata
+from safebeat_assets.storage.object_store import LakeStorage
+from safebeat_assets.storage.raw_fragments import MANIFEST_COLUMNS, RawCallFragments, manifest_of
 from safebeat_assets.storage.tables import TABLES
 from safebeat_assets.transform.calls import CLEANED_CALL_COLUMNS
 from safebeat_assets.transform.events import CLEANED_EVENT_COLUMNS
@@ -95,7 +97,7 @@ def test_lake_contracts_follow_the_column_constants():
     from safebeat_assets.analytics.zones import ZONE_COLUMNS
 
     expected = {
-        "raw_911_calls": list(RAW_CALL_COLUMNS),
+        "raw_911_calls": list(MANIFEST_COLUMNS),
         "raw_events": [*ACE_KNOWN_COLUMNS, *PROVENANCE_COLUMNS],
         "raw_block_groups": [*BLOCK_GROUP_COLUMNS, SOURCE_FILE, SOURCE_SHA256],
         "quarantined_911_calls": [*RAW_CALL_COLUMNS, "reject_reason"],
@@ -138,7 +140,7 @@ def _dtype_label(series: pd.Series) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample_run(sample_landing) -> SampleRun:
+def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     """raw -> cleaned -> enriched -> links -> models -> report, as the assets call them."""
     from safebeat_assets import transform
     from safebeat_assets.analytics import event_impact
@@ -200,8 +202,13 @@ def sample_run(sample_landing) -> SampleRun:
     first, last = event_impact.history_range(located)
     event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
     baseline_rates = event_impact.baseline_rates(located, event_days, first, last)
+    # As the raw asset does: the stored value is the export's manifest over its fragments.
+    lake = LakeStorage(root=str(tmp_path_factory.mktemp("lake")))
+    fragments = RawCallFragments.in_lake(lake, "raw-data", "raw_911_calls")
+    export = only("calls", ".csv")
+    manifest = manifest_of([(export.name, fragments.ingest(export, file_sha256(export)))])
     frames = {
-        "raw_911_calls": raw_calls,
+        "raw_911_calls": manifest,
         "raw_events": raw_events,
         "raw_block_groups": raw_block_groups,
         "cleaned_911_calls": cleaned.calls,

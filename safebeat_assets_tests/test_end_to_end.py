@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from safebeat_assets.contracts import column_descriptions
+from safebeat_assets.settings import RAW_BUCKET
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import (
     ASSET_GROUPS,
@@ -79,7 +80,10 @@ def test_daily_job_end_to_end(local_settings, warehouse_url):
     assert report["report_metadata"]["status"] == "SUCCESS"
     assert report["report_metadata"]["run_id"] == result.run_id  # the daily run it reports
     assert report["database_stats"]["calls_in_warehouse"] == counts["fact_911_calls"]
-    assert report["data_processing"]["calls_processed"] == counts["raw_911_calls"]
+    # raw_911_calls stores the export's manifest: rows per (file, month).
+    raw = lake_frame(local_settings, RAW_BUCKET, "raw_911_calls")
+    assert len(raw) == counts["raw_911_calls"] and raw["rows"].sum() > len(raw)
+    assert report["data_processing"]["calls_processed"] == raw["rows"].sum()
     assert report["ml_models"]["rules_discovered"] == counts["association_rules"]
     assert report["ml_models"]["zones_clustered"] == counts["zone_clusters"]
     assert sum(report["ml_models"]["risk_distribution"].values()) == scored

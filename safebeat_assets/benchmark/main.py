@@ -1,7 +1,9 @@
-"""`safebeat bench` / `make bench`: generate the Austin-scale inputs once, then per repeat run
-cold, no-change and one-new-day (each in its own process) and cold by automation (the real
-daemon on empty storage), then compare the row-by-row load with the bulk load; print the table
-and write the JSON document."""
+"""`safebeat bench` / `make bench`: generate the Austin-scale inputs (or `--scale N` times them)
+once, then per repeat run cold, no-change, one new day as a daily file (a), one more day in a
+full re-export (b), cold from the XLSX export (1x), each in its own process, and cold by
+automation (the real daemon on empty storage; 1x); then compare the row-by-row load with the
+bulk load, read the XLSX export alone, time the start-up; print the table and write the JSON
+document (`latest.json` at 1x, `latest-x<N>.json` at N x)."""
 
 import argparse
 import datetime as dt
@@ -18,6 +20,7 @@ from .. import quiet
 from ..settings import (
     ENV_DATA_DIR,
     ENV_LANDING_DIR,
+    ENV_PARTITION_START,
     ENV_PROFILE,
     ENV_WAREHOUSE_URL,
     PROJECT_ROOT,
@@ -26,9 +29,24 @@ from ..settings import (
 from ..storage.embedded import ensure_embedded_server, stop_embedded_server
 from ..storage.tables import FACT_911_CALLS
 from ..storage.warehouse import Warehouse
-from .results import AUTOMATION_SCENARIO, format_table, summarize
+from .results import (
+    AUTOMATION_SCENARIO,
+    NEW_DAY_FILE,
+    NEW_DAY_REEXPORT,
+    XLSX_SCENARIO,
+    format_table,
+    summarize,
+)
 from .rowload import SLICE_ROWS, compare_loads
-from .workload import AUSTIN_CALLS, Workload, append_next_day, prepare_source, reset_landing
+from .workload import (
+    AUSTIN_CALLS,
+    Workload,
+    add_daily_file,
+    export_workbook,
+    prepare_source,
+    replace_with_reexport,
+    reset_landing,
+)
 
 
 def machine() -> dict:
@@ -66,6 +84,8 @@ class Bench:
             ENV_PROFILE: "local",
             ENV_DATA_DIR: str(self.data_dir),
             ENV_LANDING_DIR: str(self.landing),
+            # More history at higher scales: the monthly partitions start with it.
+            ENV_PARTITION_START: workload.partition_start,
         }
         self.env.pop(ENV_WAREHOUSE_URL, None)  # the embedded warehouse, by definition
         self.settings = load_settings(self.env)
@@ -127,20 +147,29 @@ class Bench:
         )
         return result
 
-    def repeat(self, source: Path, number: int) -> dict[str, dict]:
+    def repeat(self, source: Path, number: int, xlsx: bool, automation: bool) -> dict[str, dict]:
         self.empty_storage()
         reset_landing(source, self.landing)
         results = {"cold": self.scenario("cold", number)}
         results["no-change"] = self.scenario("no-change", number)
-        calls_file = next((self.landing / "calls").glob("*.csv"))
-        new_day, added = append_next_day(calls_file, self.workload.last_day)
-        one_day = self.scenario("one-new-day", number)
-        one_day.update(new_day=new_day, calls_added=added)
-        results["one-new-day"] = one_day
-        # Cold again, by the daemon alone: the landing files as generated, empty storage.
-        self.empty_storage()
-        reset_landing(source, self.landing)
-        results[AUTOMATION_SCENARIO] = self.scenario(AUTOMATION_SCENARIO, number)
+        calls = self.landing / "calls"
+        # (a) the daily feed: the next day lands as a file of its own beside the export.
+        new_day, added = add_daily_file(calls, self.workload.last_day)
+        results[NEW_DAY_FILE] = self.scenario(NEW_DAY_FILE, number)
+        results[NEW_DAY_FILE].update(new_day=new_day, calls_added=added)
+        # (b) a full re-export replacing both files, holding one more day again.
+        new_day, added = replace_with_reexport(calls, self.workload.first_day, new_day)
+        results[NEW_DAY_REEXPORT] = self.scenario(NEW_DAY_REEXPORT, number)
+        results[NEW_DAY_REEXPORT].update(new_day=new_day, calls_added=added)
+        if xlsx:
+            self.empty_storage()
+            reset_landing(source, self.landing, calls_format="xlsx")
+            results[XLSX_SCENARIO] = self.scenario(XLSX_SCENARIO, number)
+        if automation:
+            # Cold again, by the daemon alone: the landing files as generated, empty storage.
+            self.empty_storage()
+            reset_landing(source, self.landing)
+            results[AUTOMATION_SCENARIO] = self.scenario(AUTOMATION_SCENARIO, number)
         return results
 
 
@@ -151,48 +180,114 @@ def asset_step_names() -> set[str]:
     return {key.to_user_string() for key in graph.get_all_asset_keys()}
 
 
+def _cold_1x_seconds(out: Path) -> float | None:
+    """Cold at 1x from the last full-size 1x results, the base of the linear 10x target."""
+    path = out / "latest.json"
+    if not path.exists():
+        return None
+    summary = json.loads(path.read_text())
+    if summary.get("scale", 1) != 1 or summary.get("workload", {}).get("calls") != AUSTIN_CALLS:
+        return None
+    return summary["scenarios"]["cold"]["median_seconds"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="safebeat bench", description=__doc__)
-    parser.add_argument("--calls", type=int, default=AUSTIN_CALLS)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=PROJECT_ROOT / "data" / "bench")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="N times Austin: N x 835,198 calls, N times the history at Austin's density",
+    )
+    parser.add_argument(
+        "--calls", type=int, default=None, help="total calls instead of 835,198 x scale"
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="3 at 1x, 1 above")
+    parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results")
     parser.add_argument("--load-rows", type=int, default=SLICE_ROWS)
+    parser.add_argument(
+        "--xlsx",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cold from the XLSX export and the XLSX read alone (default: at 1x only)",
+    )
+    parser.add_argument(
+        "--automation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cold by the real daemon (default: at 1x only)",
+    )
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 1 when a target is missed"
     )
     args = parser.parse_args(argv)
 
-    workload = Workload(calls=args.calls)
-    bench = Bench(args.workdir, workload)
+    workload = Workload.at_scale(args.scale)
+    if args.calls is not None:
+        workload = Workload(calls=args.calls, first_day=workload.first_day, scale=workload.scale)
+    repeats = args.repeats or (3 if args.scale == 1 else 1)
+    xlsx = args.scale == 1 if args.xlsx is None else args.xlsx
+    automation = args.scale == 1 if args.automation is None else args.automation
+    default_dir = "bench" if args.scale == 1 else f"bench-x{args.scale}"
+    bench = Bench(args.workdir or PROJECT_ROOT / "data" / default_dir, workload)
     bench.logs.mkdir(parents=True, exist_ok=True)
-    print(f"inputs: {workload.calls:,} calls {workload.first_day}..{workload.last_day}", flush=True)
+    print(
+        f"inputs: {workload.calls:,} calls {workload.first_day}..{workload.last_day} "
+        f"(scale {workload.scale})",
+        flush=True,
+    )
     source, generated = prepare_source(bench.workdir / "source", workload)
     print(
         f"  generated in {generated:.1f} s" if generated else "  reusing the generated files",
         flush=True,
     )
+    workbook = None
+    if xlsx:
+        started = time.perf_counter()
+        workbook = export_workbook(source)
+        print(
+            f"  XLSX export {workbook.name} ({workbook.stat().st_size / 1e6:.0f} MB) ready in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
     started = time.perf_counter()
     try:
-        repeats = [bench.repeat(source, n) for n in range(1, args.repeats + 1)]
+        runs = [bench.repeat(source, n, xlsx, automation) for n in range(1, repeats + 1)]
         print(f"bulk vs row-by-row on {args.load_rows:,} rows of fact_911_calls ...", flush=True)
         loads = compare_loads(
             ensure_embedded_server(bench.data_dir), bench.settings.warehouse_schema, args.load_rows
         )
     finally:
         stop_embedded_server(bench.data_dir)
-    summary = summarize(repeats, loads, asset_step_names())
+    xlsx_read = None
+    if workbook is not None:
+        from .xlsx import measure_xlsx_read
+
+        print(f"reading {workbook.name} alone, {repeats} time(s) ...", flush=True)
+        xlsx_read = measure_xlsx_read(workbook, repeats)
+    from .startup import measure_startup
+
+    print("start-up: safebeat --help and loading the definitions, 3 times each ...", flush=True)
+    startup = measure_startup(3)
+    cold_1x = _cold_1x_seconds(args.out) if args.scale > 1 else None
+    summary = summarize(
+        runs, loads, asset_step_names(), args.scale, cold_1x, xlsx_read=xlsx_read, startup=startup
+    )
     facts = machine()
     summary.update(
         workload=vars(workload),
-        repeats=args.repeats,
+        repeats=repeats,
         machine=facts,
         measured_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         bench_seconds=round(time.perf_counter() - started, 1),
     )
+    if cold_1x is not None:
+        summary["cold_1x_seconds"] = cold_1x
     header = (
-        f"SafeBeat benchmark: {workload.calls:,} calls {workload.first_day}..{workload.last_day}, "
-        f"embedded local profile, median of {args.repeats} run(s)\n"
+        f"SafeBeat benchmark, scale {workload.scale}: {workload.calls:,} calls "
+        f"{workload.first_day}..{workload.last_day}, embedded local profile, median of "
+        f"{repeats} run(s)\n"
         f"machine: {facts['cores']} cores ({facts['cpu']}), {facts['memory_gb']} GB RAM, "
         f"Python {facts['python']}, Dagster {facts['packages']['dagster']}"
     )
@@ -200,10 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    for path in (args.out / f"bench-{stamp}.json", args.out / "latest.json"):
+    suffix = "" if args.scale == 1 else f"-x{args.scale}"
+    latest = args.out / f"latest{suffix}.json"
+    for path in (args.out / f"bench{suffix}-{stamp}.json", latest):
         path.write_text(json.dumps(summary, indent=2))
-    (args.out / "latest.txt").write_text(table + "\n")
-    print(f"\nJSON: {args.out / 'latest.json'} (and bench-{stamp}.json)")
+    (args.out / f"latest{suffix}.txt").write_text(table + "\n")
+    print(f"\nJSON: {latest} (and bench{suffix}-{stamp}.json)")
     return 1 if args.strict and not all(summary["targets_met"].values()) else 0
 
 

@@ -17,7 +17,7 @@ from ..storage.warehouse import Warehouse, frame_to_arrow
 
 SLICE_ROWS = 50_000
 COMMIT_EVERY = 1_000
-BULK_REPEATS = 3
+REPEATS = 3
 SCRATCH_SCHEMA = "safebeat_bench_load"
 
 
@@ -68,13 +68,16 @@ def compare_loads(dsn: str, source_schema: str, rows: int = SLICE_ROWS) -> dict:
     try:
         scratch.replace_table(DIM_GEO, source.read_table(DIM_GEO))
         scratch.ensure_tables([FACT_911_CALLS])
-        row_seconds = load_row_by_row(scratch, fact)
-        if _count(scratch) != rows:
-            raise RuntimeError("the row-by-row load did not store every row")
-        # The bulk load takes a fraction of a second, so it is timed BULK_REPEATS times
-        # (median); the row-by-row load once.
+        # Median of REPEATS on both sides, each load into the emptied table.
+        row_runs = []
+        for _ in range(REPEATS):
+            _reset(scratch)
+            row_runs.append(load_row_by_row(scratch, fact))
+            if _count(scratch) != rows:
+                raise RuntimeError("the row-by-row load did not store every row")
+        row_seconds = statistics.median(row_runs)
         bulk_runs = []
-        for _ in range(BULK_REPEATS):
+        for _ in range(REPEATS):
             _reset(scratch)
             started = time.perf_counter()
             stats = scratch.replace_table(FACT_911_CALLS, fact)
@@ -93,7 +96,9 @@ def compare_loads(dsn: str, source_schema: str, rows: int = SLICE_ROWS) -> dict:
             f"INSERT ... ON CONFLICT DO UPDATE per row, commit every {COMMIT_EVERY:,} rows"
         ),
         "bulk_method": "Warehouse.replace_table: binary COPY, keys/indexes/FKs rebuilt once",
+        "repeats": REPEATS,
         "row_by_row_seconds": round(row_seconds, 2),
+        "row_by_row_seconds_all": [round(v, 2) for v in row_runs],
         "row_by_row_rows_per_second": round(rows / row_seconds),
         "bulk_seconds": round(bulk_seconds, 3),
         "bulk_seconds_all": [round(v, 3) for v in bulk_runs],

@@ -1,9 +1,11 @@
 """One benchmark scenario, run in its own process: `python -m safebeat_assets.benchmark.scenarios
-<cold|no-change|one-new-day|cold-by-automation> <state.json> <result.json>`.
+<scenario> <state.json> <result.json>`.
 
-The first three do what the deployment does, minus the daemon's idle time between ticks:
-- cold: the daily job over every month on empty storage (as `make demo`);
-- no-change / one-new-day: the 03:00 schedule tick's run (raw + missing/stale), then
+All but the last do what the deployment does, minus the daemon's idle time between ticks:
+- cold / cold-xlsx: the daily job over every month on empty storage (as `make demo`), from the
+  CSV export or from its XLSX twin;
+- no-change / new-day-file / new-day-reexport: the 03:00 schedule tick's run (raw +
+  missing/stale), then
   `raw_month_change_sensor` and automation ticks, executing each requested run, until quiet.
 Cursors of the sensor and of automation are kept in the state file between scenarios.
 
@@ -38,7 +40,7 @@ from .daemon import (
     materialization_counts,
     wait_until_settled,
 )
-from .results import AUTOMATION_SCENARIO
+from .results import AUTOMATION_SCENARIO, COLD_SCENARIOS, SCHEDULED_SCENARIOS
 
 MAX_AUTOMATION_TICKS = 12
 AUTOMATION_TICK_SECONDS = 5
@@ -228,9 +230,9 @@ def run(name: str, state_file: Path) -> dict:
             "by_automation": by_automation,
             "peak_rss_mb": peak_rss_mb(),  # this process only: the runs are the daemon's
         }
-    if name == "cold":
+    if name in COLD_SCENARIOS:
         scenario.execute(None, months_tags(scenario.monthly))
-    elif name in ("no-change", "one-new-day"):
+    elif name in SCHEDULED_SCENARIOS:
         scenario.schedule_tick()
     else:
         raise ValueError(f"unknown scenario {name!r}")

@@ -6,19 +6,21 @@ values set to NULL per column (unparseable or implausible), NULLs per output col
 import dagster as dg
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from ..asset_names import RAW_CALLS
 from ..resources import PipelineSettings
 from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
-from ..settings import CLEANED_BUCKET
-from ..storage.lake import ARROW_METADATA_KEY
+from ..settings import CLEANED_BUCKET, RAW_BUCKET
+from ..storage.object_store import LakeStorage
+from ..storage.raw_fragments import RawCallFragments
 from ..transform.calls import (
     call_rules_for_partitions,
     clean_calls_by_group,
+    combine_cleaned,
     rejected_values_by_column,
 )
 from ..transform.events import EventRules, clean_events, rejected_event_values
-from ..transform.months import month_key_of, partition_month_keys
+from ..transform.months import month_key_of
 from ..transform.validation import null_counts
 from .conventions import DATA_OWNERS, SINGLE_RUN, json_metadata, lake_stage, versioned
 from .partitions import monthly_output
@@ -34,7 +36,7 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
 
     @dg.multi_asset(
         group_name=CLEANED.group,
-        ins={"raw_911_calls": dg.AssetIn(metadata={ARROW_METADATA_KEY: True})},
+        ins={"raw_911_calls": dg.AssetIn()},
         partitions_def=monthly,
         backfill_policy=SINGLE_RUN,
         retry_policy=TRANSIENT_RETRY,
@@ -61,15 +63,22 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
     )
     @fail_fast_unless_transient_fn
     def cleaned_911_calls(
-        context: dg.AssetExecutionContext, raw_911_calls: pa.Table, pipeline: PipelineSettings
+        context: dg.AssetExecutionContext,
+        raw_911_calls: pd.DataFrame,
+        pipeline: PipelineSettings,
+        lake_storage: LakeStorage,
     ):
-        # Only the run's months, one at a time, become Python objects: a full run never holds
-        # every call of the export as objects at once.
+        # raw_911_calls is the export's manifest: only the run's months are read from their
+        # fragments, one month at a time, so a run never holds the whole export.
         first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
-        months = partition_month_keys(raw_911_calls["response_datetime"], first, last)
-        in_run = np.isin(months, list(context.partition_keys))
         rules = call_rules_for_partitions(first, last, tuple(pipeline.county_fips))
-        result = clean_calls_by_group(raw_911_calls, np.where(in_run, months, None), rules)
+        fragments = RawCallFragments.in_lake(lake_storage, RAW_BUCKET, RAW_CALLS)
+        parts = []
+        for month in sorted(context.partition_keys):
+            raw = fragments.read_partition(raw_911_calls, month, first, last)
+            if raw is not None:
+                parts.append(clean_calls_by_group(raw, np.full(raw.num_rows, month), rules))
+        result = combine_cleaned(parts, rules)
         stats = result.stats
         yield monthly_output(
             context,

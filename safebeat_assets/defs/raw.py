@@ -7,27 +7,30 @@ before anything is written, unless the run carries the override tag (`guards.ALL
 
 import hashlib
 import json
+import time
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
 from pydantic import Field
 
+from ..asset_names import RAW_CALLS
 from ..domain import DEFAULT_COUNTY_FPS
 from ..guards import ALLOW_SHRINK_TAG, refuse_destructive_change
 from ..resources import PipelineSettings
 from ..settings import RAW_BUCKET
-from ..sources import file_sha256, read_ace_events, read_apd_calls_table
-from ..sources.columns import PROVENANCE_COLUMNS
+from ..sources import read_ace_events
 from ..sources.tiger_block_groups import load_block_groups
 from ..storage.landing import LandingZone
-from ..transform.geo import COUNTY_NAMES
-from ..transform.months import (
-    month_row_counts,
-    route_partition_keys,
-    table_month_fingerprints,
-    text_month_keys,
+from ..storage.object_store import LakeStorage
+from ..storage.raw_fragments import (
+    FileIngest,
+    RawCallFragments,
+    manifest_of,
+    partition_fingerprints,
+    partition_rows,
+    rows_outside,
 )
+from ..transform.geo import COUNTY_NAMES
 from .conventions import DATA_OWNERS, json_metadata, lake_stage, versioned
 from .partitions import MONTH_FINGERPRINTS_KEY
 
@@ -35,6 +38,8 @@ RAW = lake_stage("raw", RAW_BUCKET, DATA_OWNERS, kinds=())
 SOURCES_FINGERPRINT_KEY = "sources_fingerprint"
 # Rows per monthly partition of the stored export: what the next export is compared with.
 ROWS_BY_MONTH_KEY = "rows_by_month"
+# SHA-256 of the files of the stored export (their fragments must outlive a failed next run).
+SOURCE_SHAS_KEY = "source_shas"
 # Rejected block-group features listed by name in the metadata (all are counted).
 _LISTED_REJECTS = 20
 _DEFAULT_COUNTIES = ", ".join(f"{COUNTY_NAMES[c]} {c}" for c in DEFAULT_COUNTY_FPS)
@@ -125,21 +130,60 @@ def _refuse_sharp_shrink(
     return problems
 
 
+def _last_source_shas(context: dg.AssetExecutionContext) -> set[str]:
+    """The files of the stored export: their fragments stay until a newer export is stored."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return set()
+    value = event.asset_materialization.metadata.get(SOURCE_SHAS_KEY)
+    return set(value.value) if value is not None and isinstance(value.value, list) else set()
+
+
+def _ingest(
+    context: dg.AssetExecutionContext,
+    fragments: RawCallFragments,
+    paths: list,
+    files: list[tuple[str, str]],
+    reread: bool,
+) -> tuple[list[tuple[str, FileIngest]], int]:
+    """Each landing file's record: read (streamed) when new, reused when its bytes were read
+    before; returns the records and how many files were read."""
+    records, read = [], 0
+    for path, (name, sha) in zip(paths, files, strict=True):
+        record = None if reread else fragments.ingested(sha)
+        if record is None:
+            started = time.perf_counter()
+            record = fragments.ingest(path, sha)
+            read += 1
+            context.log.info(
+                f"read {name}: {record.total_rows:,} rows in {len(record.rows)} month(s), "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+        else:
+            context.log.info(f"{name} (sha256 {sha[:12]}…) was read before: not read again")
+        records.append((name, record))
+    return records, read
+
+
 def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The raw calls asset; `monthly` tells which months its rows belong to downstream."""
 
     @RAW.asset(
-        code_version="3",
+        code_version="4",
         kinds={"pyarrow", "csv"},
         output_required=False,
         description=(
             "APD '911 Calls for Service' exports (CSV or XLSX, 25- or 27-column layout) from the "
             "landing zone, columns bound by header name and every value kept as text, plus the "
-            "source file, its SHA-256 and the row number. An export whose files are "
-            "byte-for-byte the ones already stored is not re-read (no materialization, nothing "
-            "downstream runs). An export that removes more rows than the configured bounds "
-            "allow compared with the last good load (an empty or truncated file) is refused, "
-            f"nothing stored, unless the run has the tag {ALLOW_SHRINK_TAG}=true."
+            "source file, its SHA-256 and the row number. Each landing file is read once, "
+            "streamed in batches, into immutable fragments by month (under "
+            "raw/raw_911_calls/fragments/, keyed by the file's SHA-256); the stored value is the "
+            "manifest: one row per (file, month) with rows, content fingerprint and fragments. A "
+            "file read before is not read again, and an export whose files are all the ones "
+            "already stored is not even listed again (no materialization, nothing downstream "
+            "runs). An export that removes more rows than the configured bounds allow compared "
+            "with the last good load (an empty or truncated file) is refused, the stored "
+            f"manifest unchanged, unless the run has the tag {ALLOW_SHRINK_TAG}=true."
         ),
     )
     def raw_911_calls(
@@ -147,9 +191,12 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         config: RawCallsConfig,
         landing: LandingZone,
         pipeline: PipelineSettings,
+        lake_storage: LakeStorage,
     ):
-        paths = landing.source_files("calls")
-        files = [(path.name, file_sha256(path)) for path in paths]
+        # Snapshots come hashed; an unchanged landed file is not even copied again.
+        landed = landing.snapshot("calls")
+        paths = [file.path for file in landed]
+        files = [(file.name, file.sha256) for file in landed]
         fingerprint = _sources_fingerprint(files)
         if not config.reread_unchanged_files and fingerprint == _last_sources_fingerprint(context):
             context.log.info(
@@ -157,30 +204,28 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                 f"{fingerprint[:12]}…): not re-read, nothing downstream is stale"
             )
             return
-        tables = [
-            read_apd_calls_table(path, sha) for path, (_, sha) in zip(paths, files, strict=True)
-        ]
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        context.log.info(f"read {table.num_rows:,} call rows from {len(files)} file(s)")
+        fragments = RawCallFragments.in_lake(lake_storage, RAW_BUCKET, RAW_CALLS)
+        records, read = _ingest(context, fragments, paths, files, config.reread_unchanged_files)
+        manifest = manifest_of(records)
         first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
-        read_months = text_month_keys(table["response_datetime"])
         # Rows dated before/after the calendar belong to its first/last partition, whose
         # cleaning quarantines them: a change to them re-runs that partition.
-        months = route_partition_keys(read_months, first, last)
-        counts = month_row_counts(months)
+        counts = partition_rows(manifest, first, last)
         overridden = _refuse_sharp_shrink(context, counts, pipeline, files)
-        meta = _files_metadata(files, [t.num_rows for t in tables])
+        meta = _files_metadata(files, [record.total_rows for _, record in records])
         meta[SOURCES_FINGERPRINT_KEY] = fingerprint
         meta[ROWS_BY_MONTH_KEY] = json_metadata(counts)
+        meta["call_rows"] = int(manifest["rows"].sum())
+        meta["files_read"] = read
+        meta["files_already_read"] = len(files) - read
         if overridden:
             meta["removal_bounds_overridden"] = json_metadata(overridden)
-        # What tells the month-change sensor which monthly partitions this export changed.
-        # Provenance (file name, hash, row number) changes with any edit of the file; a month
-        # counts as changed only when its own rows do.
-        prints = table_month_fingerprints(table.drop_columns(list(PROVENANCE_COLUMNS)), months)
+        # What tells the month-change sensor which monthly partitions this export changed: a
+        # partition counts as changed only when its own rows do (file names, hashes and row
+        # numbers do not enter).
+        prints = partition_fingerprints(manifest, first, last)
         meta[MONTH_FINGERPRINTS_KEY] = prints
-        readable = read_months[pd.notna(read_months)]
-        outside = int(((readable < first) | (readable > last)).sum())
+        outside = rows_outside(manifest, first, last)
         meta["rows_outside_partitions"] = outside
         if outside:
             context.log.warning(
@@ -188,8 +233,16 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                 f"{last} (see SAFEBEAT_PARTITION_START): cleaning quarantines them in the "
                 "first or last partition"
             )
+        # The stored export's files keep their fragments until this manifest replaces it.
+        current = {sha for _, sha in files}
+        pruned = fragments.prune(current | _last_source_shas(context))
+        if pruned:
+            context.log.info(f"removed the fragments of {len(pruned)} file(s) no longer landed")
+        meta[SOURCE_SHAS_KEY] = json_metadata(sorted(current))
         version = hashlib.sha256(json.dumps([files, prints], sort_keys=True).encode())
-        yield dg.Output(table, metadata=meta, data_version=dg.DataVersion(version.hexdigest()[:24]))
+        yield dg.Output(
+            manifest, metadata=meta, data_version=dg.DataVersion(version.hexdigest()[:24])
+        )
 
     return raw_911_calls
 

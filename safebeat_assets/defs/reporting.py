@@ -39,7 +39,11 @@ from ..reporting import (
 from ..reporting.status import StepError, build_failed_report
 from ..resources import PipelineSettings
 from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
-from ..storage.lake import MISSING_AS_NONE_METADATA_KEY, ROW_COUNT_METADATA_KEY
+from ..storage.lake import (
+    COLUMNS_METADATA_KEY,
+    MISSING_AS_NONE_METADATA_KEY,
+    ROW_COUNT_METADATA_KEY,
+)
 from ..storage.report_queries import warehouse_figures
 from ..storage.reports import ReportStore
 from ..storage.tables import TABLES
@@ -117,9 +121,10 @@ OPTIONAL_MODEL = dg.AssetIn(metadata={MISSING_AS_NONE_METADATA_KEY: True})
     owners=list(ANALYTICS_OWNERS),
     code_version="1",
     ins={
-        # Only their stored row counts (Parquet footers), not their rows.
+        # Only the quarantine's stored row count (Parquet footers), not its rows; the raw
+        # export's manifest counts its rows per file and month.
         "quarantined_911_calls": dg.AssetIn(metadata={ROW_COUNT_METADATA_KEY: True}),
-        "raw_911_calls": dg.AssetIn(metadata={ROW_COUNT_METADATA_KEY: True}),
+        "raw_911_calls": dg.AssetIn(metadata={COLUMNS_METADATA_KEY: ["rows"]}),
         "association_rules": OPTIONAL_MODEL,
         "zone_clusters": OPTIONAL_MODEL,
         "call_forecast": OPTIONAL_MODEL,
@@ -138,7 +143,7 @@ OPTIONAL_MODEL = dg.AssetIn(metadata={MISSING_AS_NONE_METADATA_KEY: True})
 def daily_report(
     context: dg.AssetExecutionContext,
     config: ReportConfig,
-    raw_911_calls: int,
+    raw_911_calls: pd.DataFrame,
     quarantined_911_calls: int,
     association_rules: pd.DataFrame | None,
     zone_clusters: pd.DataFrame | None,
@@ -171,7 +176,7 @@ def daily_report(
         report_date=report_date,
         run_id=source_run_id or context.run.run_id,
         generated_at=datetime.now(UTC),
-        calls_processed=raw_911_calls,
+        calls_processed=int(raw_911_calls["rows"].sum()),
         calls_quarantined=quarantined_911_calls,
         calls_in_warehouse=figures.calls,
         calls_on_latest_date=figures.calls_on_latest_date,

@@ -20,6 +20,7 @@ skipped with a warning, by the runs and by the sensor alike.
 
 import fnmatch
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -46,6 +47,9 @@ _COPY_CHUNK = 1 << 20
 # Snapshots unused for this long are removed when the same source is snapshotted again.
 SNAPSHOT_RETENTION_SECONDS = 24 * 3600
 _INCOMING_PREFIX = ".incoming-"
+_INDEX_NAME = "snapshots.json"
+# A local file is taken as unchanged from its stat only once it is older than this.
+SNAPSHOT_REUSE_AGE_SECONDS = 2.0
 
 
 class MissingSourceError(DataError, FileNotFoundError):
@@ -101,6 +105,50 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _identity(stat: os.stat_result) -> tuple[int, ...]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+class _SnapshotIndex:
+    """Which snapshot holds each landed file, by the version that identifies it unchanged
+    (`LandingZone._unchanged_version`): an unchanged export of gigabytes is neither copied nor
+    hashed again on every run, only listed."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / _INDEX_NAME
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def get(self, name: str, version: str | None) -> LandedFile | None:
+        known = self._read().get(name)
+        if version is None or not known or known.get("unchanged_version") != version:
+            return None
+        path = Path(known["path"])
+        try:
+            if path.stat().st_size != known["size"]:
+                return None
+            os.utime(path.parent)  # in use again: `_prune` leaves it alone
+        except FileNotFoundError:
+            return None
+        fields = {k: known[k] for k in ("source", "name", "origin", "sha256", "size", "version")}
+        return LandedFile(path=path, attempts=0, **fields)
+
+    def put(self, landed: LandedFile, version: str | None) -> None:
+        if version is None:
+            return
+        entries = self._read()
+        entries[landed.name] = {
+            **landed.metadata(),
+            "source": landed.source,
+            "path": str(landed.path),
+            "unchanged_version": version,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{_INCOMING_PREFIX}{uuid.uuid4().hex[:12]}.json")
+        tmp.write_text(json.dumps(entries, sort_keys=True))
+        os.replace(tmp, self.path)
 
 
 class _Incoming:
@@ -260,9 +308,33 @@ class LandingZone(dg.ConfigurableResource):
         return Path(tempfile.gettempdir()) / "safebeat-landing-cache"
 
     def _snapshot(self, source: str, entry: _Entry) -> LandedFile:
+        index = _SnapshotIndex(self._cache_root() / source)
+        version = self._unchanged_version(entry)
+        known = index.get(entry.name, version)
+        if known is not None:
+            return known
         if entry.local is not None:
-            return self._snapshot_local(source, entry)
-        return self._snapshot_s3(source, entry)
+            landed = self._snapshot_local(source, entry)
+        else:
+            landed = self._snapshot_s3(source, entry)
+        index.put(landed, self._unchanged_version(entry))
+        return landed
+
+    @staticmethod
+    def _unchanged_version(entry: _Entry) -> str | None:
+        """What says a landed file is the one snapshotted before without reading it: the
+        object's ETag on S3; locally device, inode, size, mtime and ctime (ctime cannot be
+        set back by a writer), and only for a file older than SNAPSHOT_REUSE_AGE_SECONDS, so
+        a write in the same clock tick as the earlier snapshot cannot pass for it."""
+        if entry.local is None:
+            return f"etag:{entry.etag}"
+        try:
+            stat = os.stat(entry.local)
+        except FileNotFoundError:
+            return None
+        if time.time() - max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9 < SNAPSHOT_REUSE_AGE_SECONDS:
+            return None
+        return "stat:" + ":".join(str(v) for v in _identity(stat))
 
     def _snapshot_local(self, source: str, entry: _Entry) -> LandedFile:
         path = entry.local

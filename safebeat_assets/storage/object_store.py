@@ -16,6 +16,7 @@ step's retry policy applies), naming the endpoint and the object.
 import glob
 import os
 import re
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -295,20 +296,53 @@ class LakeStorage(dg.ConfigurableResource):
 
     def object_names(self, folder: UPath) -> set[str]:
         """Names of the objects directly in `folder` (empty when it does not exist)."""
+        return self._children(folder)[0]
+
+    def folder_names(self, folder: UPath) -> set[str]:
+        """Names of the sub-folders directly in `folder` (empty when it does not exist)."""
+        return self._children(folder)[1]
+
+    def _children(self, folder: UPath) -> tuple[set[str], set[str]]:
+        """(object names, sub-folder names) directly in `folder`."""
         if is_local(folder):
             local = Path(folder.path)
-            return {p.name for p in local.iterdir() if p.is_file()} if local.is_dir() else set()
+            if not local.is_dir():
+                return set(), set()
+            entries = list(local.iterdir())
+            return {p.name for p in entries if p.is_file()}, {p.name for p in entries if p.is_dir()}
         bucket, prefix = self.bucket_and_key(folder)
         prefix = f"{prefix.rstrip('/')}/" if prefix else ""
         names: set[str] = set()
+        folders: set[str] = set()
         try:
             with self.answering("LIST", str(folder)):
                 pages = self.s3_client().get_paginator("list_objects_v2")
                 for page in pages.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
                     names.update(obj["Key"][len(prefix) :] for obj in page.get("Contents", []))
+                    folders.update(
+                        p["Prefix"][len(prefix) :].rstrip("/")
+                        for p in page.get("CommonPrefixes", [])
+                    )
         except FileNotFoundError:  # no such bucket
-            return set()
-        return names
+            return set(), set()
+        return names, folders
+
+    def delete_folder(self, folder: UPath) -> None:
+        """Remove `folder` and every object under it (nothing when it does not exist)."""
+        if is_local(folder):
+            if Path(folder.path).exists():
+                shutil.rmtree(Path(folder.path))
+            return
+        bucket, prefix = self.bucket_and_key(folder)
+        prefix = f"{prefix.rstrip('/')}/"
+        client = self.s3_client()
+        with self.answering("DELETE", str(folder)):
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            ):
+                keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 def _is_missing(exc: BaseException) -> bool:

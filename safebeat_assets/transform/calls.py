@@ -25,6 +25,7 @@ import pyarrow as pa
 from safebeat_assets.domain import DEFAULT_COUNTY_FPS, LOCAL_TZ
 from safebeat_assets.sources.columns import (
     APD_CORE_COLUMNS,
+    APD_RAW_COLUMNS,
     PROVENANCE_COLUMNS,
     SOURCE_FILE,
     SourceSchemaError,
@@ -325,6 +326,29 @@ def clean_calls_by_group(
         pd.concat(quarantined, ignore_index=True),
         stats,
         np.concatenate(quarantined_groups),
+    )
+
+
+def combine_cleaned(parts: list[CleanedCalls], rules: CallRules) -> CleanedCalls:
+    """Several groups' `clean_calls_by_group` results as one (stats summed); the empty result
+    of the contract's columns when there are none."""
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        columns = [*APD_RAW_COLUMNS, *PROVENANCE_COLUMNS]
+        empty = clean_calls(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), rules)
+        empty.quarantined_groups = np.array([], dtype=object)
+        return empty
+    if len(parts) == 1:
+        return parts[0]
+    stats: dict[str, int] = {}
+    for part in parts:
+        for name, count in part.stats.items():
+            stats[name] = stats.get(name, 0) + count
+    return CleanedCalls(
+        pd.concat([part.calls for part in parts], ignore_index=True),
+        pd.concat([part.quarantined for part in parts], ignore_index=True),
+        stats,
+        np.concatenate([part.quarantined_groups for part in parts]),
     )
 
 

@@ -149,3 +149,57 @@ def _hash_segments(column: pa.Array, bounds: np.ndarray, digests: list) -> None:
         start, end = bounds[i], bounds[i + 1]
         digest.update(np.packbits(nulls[start:end]).tobytes())
         digest.update(np.ascontiguousarray(array[start:end]).tobytes())
+
+
+class StreamingMonthFingerprints:
+    """`table_month_fingerprints`' idea for a file read in batches: per (month, column) three
+    digests, of the null flags (a byte per row), the value lengths and the value bytes, each fed
+    every batch's rows of that month in turn. Each digest sees one continuous byte stream, so
+    the result depends only on the rows and their order, never on where the batches were cut
+    (a daily file and the same rows inside a re-export's month agree)."""
+
+    def __init__(self) -> None:
+        self._digests: dict[str, dict[str, tuple]] = {}
+
+    def update(self, table: pa.Table, keys: np.ndarray) -> None:
+        months, codes = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
+        codes = codes.reshape(-1)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(months) + 1))
+        in_order = bool(np.all(order[1:] > order[:-1])) if len(order) > 1 else True
+        gather = None if in_order else pa.array(order)
+        for name in table.column_names:
+            column = table[name] if in_order else table[name].take(gather)
+            column = column.combine_chunks()
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                raise TypeError(f"cannot fingerprint a {column.type} column")
+            nulls = column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8)
+            offset_type = np.int64 if pa.types.is_large_string(column.type) else np.int32
+            offsets = np.frombuffer(column.buffers()[1], dtype=offset_type)
+            offsets = offsets[column.offset : column.offset + len(column) + 1].astype(np.int64)
+            data = column.buffers()[2]
+            data = memoryview(data) if data is not None else memoryview(b"")
+            lengths = np.diff(offsets)
+            for i, month in enumerate(months):
+                first, last = bounds[i], bounds[i + 1]
+                null_digest, length_digest, data_digest = self._digests.setdefault(
+                    str(month), {}
+                ).setdefault(name, _three_digests(name))
+                null_digest.update(nulls[first:last].tobytes())
+                length_digest.update(lengths[first:last].tobytes())
+                data_digest.update(data[offsets[first] : offsets[last]])
+
+    def fingerprints(self) -> dict[str, str]:
+        """Month -> fingerprint, columns in the order first seen."""
+        result = {}
+        for month, columns in sorted(self._digests.items()):
+            combined = hashlib.blake2b(digest_size=16)
+            for digests in columns.values():
+                for digest in digests:
+                    combined.update(digest.digest())
+            result[month] = combined.hexdigest()[:16]
+        return result
+
+
+def _three_digests(name: str) -> tuple:
+    return tuple(hashlib.blake2b(f"{name}/{part}".encode(), digest_size=16) for part in "nld")

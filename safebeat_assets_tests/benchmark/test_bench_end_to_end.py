@@ -26,8 +26,13 @@ def test_bench_prints_and_writes_all_five_figures(tmp_path, capsys):
     for label in (
         "cold (s)",
         "no-change (s)",
-        "one-new-day (s)",
+        "new-day-file (s)",
+        "new-day-reexport (s)",
+        "cold-xlsx (s)",
         "peak resident memory",
+        "read the XLSX export (s)",
+        "safebeat --help (s)",
+        "load the definitions (s)",
         "cold by automation (s)",
     ):
         assert label in printed
@@ -36,19 +41,30 @@ def test_bench_prints_and_writes_all_five_figures(tmp_path, capsys):
 
     summary = json.loads((out / "latest.json").read_text())
     scenarios = summary["scenarios"]
-    cold, same, one_day = scenarios["cold"], scenarios["no-change"], scenarios["one-new-day"]
+    cold, same = scenarios["cold"], scenarios["no-change"]
+    daily_file, reexport = scenarios["new-day-file"], scenarios["new-day-reexport"]
     assert (
         cold["materializations"]["fact_911_calls"] == cold["materializations"]["cleaned_911_calls"]
     )
     # Identical input: the schedule's run reads the raw files' hashes and nothing else runs.
     assert "raw_911_calls" not in same["materializations"] and same["runs"] == 1
-    # One more day: its month once, then the models, risk scores and report once each.
-    assert one_day["calls_added"] > 0
-    assert one_day["materializations"]["cleaned_911_calls"] == 1
-    assert one_day["materializations"]["fact_911_calls"] == 1
-    assert one_day["materializations"]["daily_report"] == 1
+    # One more day, as a daily file (a) and then in a full re-export (b): its month once,
+    # then the models, risk scores and report once each.
+    for one_day in (daily_file, reexport):
+        assert one_day["calls_added"] > 0
+        assert one_day["materializations"]["cleaned_911_calls"] == 1
+        assert one_day["materializations"]["fact_911_calls"] == 1
+        assert one_day["materializations"]["daily_report"] == 1
     # (an exact duplicate copied from the template day would be dropped by cleaning)
-    assert cold["fact_rows"] < one_day["fact_rows"] <= cold["fact_rows"] + one_day["calls_added"]
+    assert cold["fact_rows"] < daily_file["fact_rows"] < reexport["fact_rows"]
+    assert (
+        reexport["fact_rows"]
+        <= cold["fact_rows"] + daily_file["calls_added"] + reexport["calls_added"]
+    )
+    # The same calls from the XLSX twin of the export.
+    assert scenarios["cold-xlsx"]["fact_rows"] == cold["fact_rows"]
+    assert summary["xlsx_read"]["rows"] == 3000
+    assert summary["startup"]["definitions_median_seconds"] > 0
     # The daemon alone on empty storage: every asset and month, each exactly once, and the same
     # warehouse as the cold job.
     by_daemon = scenarios["cold-by-automation"]

@@ -330,3 +330,33 @@ def test_fault5_s3_object_replaced_while_read(s3_storage, s3_client, tmp_path):
         stop.set()
         thread.join()
     assert sum(seen.values()) == 40
+
+
+def test_an_unchanged_file_is_neither_copied_nor_hashed_again(local, monkeypatch):
+    """A multi-gigabyte export is only listed on a run that finds it unchanged; a rewrite that
+    keeps size and mtime still changes the ctime, and is copied again."""
+    zone, export = local
+    monkeypatch.setattr(landing_module, "SNAPSHOT_REUSE_AGE_SECONDS", 0.0)
+    (first,) = zone.snapshot("calls")
+    assert first.attempts == 1
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("an unchanged file was copied again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LandingZone, "_snapshot_local", no_copy)
+        (again,) = zone.snapshot("calls")
+    assert again.attempts == 0
+    assert (again.path, again.sha256, again.size) == (first.path, first.sha256, first.size)
+
+    stat = export.stat()
+    time.sleep(0.01)
+    with export.open("r+b") as handle:
+        handle.write(NEW)
+    os.utime(export, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    (rewritten,) = zone.snapshot("calls")
+    assert rewritten.attempts == 1 and rewritten.sha256 == sha(NEW)
+    # A file younger than the reuse age is always copied (same clock tick as a writer).
+    monkeypatch.setattr(landing_module, "SNAPSHOT_REUSE_AGE_SECONDS", 3600.0)
+    (young,) = zone.snapshot("calls")
+    assert young.attempts == 1

@@ -1,0 +1,141 @@
+"""APD call exports read in bounded batches: the same text, checks and errors as
+`read_apd_calls_table`, without ever holding a whole export in memory.
+
+A CSV export is parsed block by block (STREAM_BLOCK_BYTES of text at a time, about 150,000
+rows); an XLSX workbook has no row-streaming reader that meets the speed target, so its one
+sheet comes as a single batch. Each batch carries the canonical 27 columns plus provenance,
+with `source_row` counted from the file's first data row, so a batch is indistinguishable from
+the matching slice of `read_apd_calls_table(path)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from safebeat_assets.errors import SourceFormatError
+from safebeat_assets.sources.apd_calls import read_apd_calls_table
+from safebeat_assets.sources.columns import (
+    APD_CORE_COLUMNS,
+    APD_RAW_COLUMNS,
+    canonical_header_map,
+    check_columns,
+)
+from safebeat_assets.sources.files import (
+    _HEAD_BYTES,
+    _ZIP_MAGIC,
+    CSV_SUFFIXES,
+    _csv_error,
+    _drop_blank_headed_empty_columns,
+    _read_csv_header,
+    _refuse_nul_characters,
+    select_text_columns,
+    with_provenance,
+)
+
+STREAM_BLOCK_BYTES = 32 << 20
+
+
+def iter_apd_call_batches(path: Path, sha256: str) -> Iterator[pa.Table]:
+    """`read_apd_calls_table(path, sha256)` as consecutive row batches (a header-only file
+    yields nothing). Raises the same SourceFormatError/SourceSchemaError, at the first batch
+    holding the problem, with the row number counted over the whole file."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    if path.suffix.lower() not in CSV_SUFFIXES or not head or head.startswith(_ZIP_MAGIC):
+        # Workbooks, and files whose format error the whole-file reader words best.
+        table = read_apd_calls_table(path, sha256)
+        if table.num_rows:
+            yield table
+        return
+    header, header_bytes = _read_csv_header(path, head)
+    # Blank-headed columns are dropped (when empty) before names are bound, as in the
+    # whole-file reader.
+    mapping = canonical_header_map([name for name in header if name.strip()], path)
+    check_columns(
+        list(mapping.values()),
+        required=APD_CORE_COLUMNS,
+        source=path,
+        allowed=APD_RAW_COLUMNS,
+    )
+    offset = 0
+    for batch in _csv_text_batches(path, header, header_bytes):
+        batch = _checked(path, batch, offset)
+        batch = batch.rename_columns([mapping[name] for name in batch.column_names])
+        batch = select_text_columns(batch, APD_RAW_COLUMNS)
+        yield _shift_rows(with_provenance(batch, path, sha256), offset)
+        offset += batch.num_rows
+
+
+def _csv_text_batches(path: Path, header: list[str], header_bytes: int) -> Iterator[pa.Table]:
+    """Text batches of the data rows under their original header names. A quoted value
+    holding a line break splits its record in the fast parser: from the batch where that shows,
+    the file is parsed again allowing them, skipping the rows already given out (which held
+    none, so both parsers agree on them)."""
+    given = 0
+    for newlines_in_values in (False, True):
+        skip = given
+        try:
+            for batch in _open_csv(path, header, header_bytes, newlines_in_values):
+                if skip >= batch.num_rows:
+                    skip -= batch.num_rows
+                    continue
+                batch = batch.slice(skip)
+                skip = 0
+                given += batch.num_rows
+                yield batch
+            return
+        except pa.ArrowInvalid as exc:
+            if str(exc).startswith("Empty CSV file"):  # header only
+                return
+            if newlines_in_values or "columns, got" not in str(exc):
+                raise _csv_error(path, header, exc) from exc
+
+
+def _open_csv(
+    path: Path, header: list[str], header_bytes: int, newlines_in_values: bool
+) -> Iterator[pa.Table]:
+    # Positional placeholders read every column as text even when the header repeats a name.
+    placeholders = [f"c{i}" for i in range(len(header))]
+    with path.open("rb") as handle:
+        handle.seek(header_bytes)
+        reader = pa_csv.open_csv(
+            handle,
+            read_options=pa_csv.ReadOptions(
+                column_names=placeholders, block_size=STREAM_BLOCK_BYTES
+            ),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(placeholders, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            yield pa.Table.from_batches([batch]).rename_columns(header)
+
+
+def _checked(path: Path, batch: pa.Table, offset: int) -> pa.Table:
+    """The whole-file reader's checks on one batch, rows counted over the file."""
+    try:
+        batch = _drop_blank_headed_empty_columns(path, batch)
+        _refuse_nul_characters(path, batch)
+    except SourceFormatError as exc:
+        if exc.row is None:
+            raise
+        raise SourceFormatError(exc.source, exc.reason, exc.column, exc.row + offset) from None
+    return batch
+
+
+def _shift_rows(batch: pa.Table, offset: int) -> pa.Table:
+    if not offset:
+        return batch
+    position = batch.schema.get_field_index("source_row")
+    rows = pc.add(batch.column(position), offset)
+    return batch.set_column(position, "source_row", rows)
