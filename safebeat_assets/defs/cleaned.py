@@ -22,7 +22,7 @@ from ..transform.calls import (
 from ..transform.events import EventRules, clean_events, rejected_event_values
 from ..transform.months import month_key_of
 from ..transform.validation import null_counts
-from .conventions import DATA_OWNERS, SINGLE_RUN, json_metadata, lake_stage, versioned
+from .conventions import BOUNDED_RUNS, DATA_OWNERS, json_metadata, lake_stage, versioned
 from .partitions import monthly_output
 
 # Quarantined event rows shown in the metadata (all are counted).
@@ -38,7 +38,7 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
         group_name=CLEANED.group,
         ins={"raw_911_calls": dg.AssetIn()},
         partitions_def=monthly,
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=BOUNDED_RUNS,
         retry_policy=TRANSIENT_RETRY,
         outs={
             "cleaned_911_calls": CLEANED.out(

@@ -21,8 +21,11 @@ from .checks.alert_rules import alert_check_specs
 DATA_OWNERS = ("team:safebeat-data",)
 ANALYTICS_OWNERS = ("team:safebeat-analytics",)
 
-# Monthly assets run as single-run backfills: one run may cover many months.
-SINGLE_RUN = dg.BackfillPolicy.single_run()
+# Monthly assets run as backfills of at most MONTHS_PER_RUN months per run: one run covers many
+# months (a run's fixed cost is paid once per year, not per month), while a step never holds
+# more than a year of calls, whatever the history (memory depends on a month's size).
+MONTHS_PER_RUN = 12
+BOUNDED_RUNS = dg.BackfillPolicy.multi_run(max_partitions_per_run=MONTHS_PER_RUN)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Stage:
             arguments["metadata"] = {BUCKET_METADATA_KEY: self.bucket}
         if monthly is not None:
             arguments["partitions_def"] = monthly
-            arguments["backfill_policy"] = SINGLE_RUN
+            arguments["backfill_policy"] = BOUNDED_RUNS
         return arguments
 
     def asset(

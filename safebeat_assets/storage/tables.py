@@ -122,6 +122,10 @@ class TableSpec:
     # slice of the run's months.
     partition_column: str | None = None
     audits: tuple[Audit, ...] = ()
+    # Every run recomputes every row (scores over the whole history shift with one new day):
+    # a full replace empties the table and bulk-loads it in one transaction, instead of a diff
+    # that would update nearly every row.
+    replaced_wholesale: bool = False
 
     def __post_init__(self) -> None:
         names = set(self.column_names)
@@ -501,6 +505,7 @@ CALL_HOT_SPOTS = TableSpec(
     primary_key=("time_window", "category", "geo_id"),
     foreign_keys=(ForeignKey(("geo_id",), names.DIM_GEO, ("geo_id",)),),
     indexes=(("geo_id",),),
+    replaced_wholesale=True,
     audits=(
         Audit("calls are not negative", "calls < 0"),
         # NaN compares above every number in PostgreSQL, so these also catch NaN.

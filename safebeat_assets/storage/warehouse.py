@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import psycopg2
@@ -439,6 +439,12 @@ class Warehouse:
                             deleted=0,
                             seconds=time.perf_counter() - started,
                         )
+                    if spec.replaced_wholesale and date_slice is None:
+                        stats = self._replace_wholesale(
+                            cur, spec, table, cols, removal_bounds, run_tags or {}
+                        )
+                        conn.commit()
+                        return replace(stats, seconds=time.perf_counter() - started)
                     cur.execute(
                         sql.SQL(
                             "CREATE TEMPORARY TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -484,6 +490,34 @@ class Warehouse:
             updated=int(updated or 0),
             deleted=max(deleted, 0),
             seconds=time.perf_counter() - started,
+            removal_overridden=tuple(overridden),
+        )
+
+    def _replace_wholesale(
+        self,
+        cur,
+        spec: TableSpec,
+        table: pa.Table,
+        cols: sql.Composable,
+        removal_bounds: RemovalBounds | None,
+        run_tags: Mapping[str, str],
+    ) -> WriteStats:
+        """`replace_table` for a table whose every row is recomputed by every run: the removal
+        bounds as for a diff, then TRUNCATE and the first load's bulk path in the caller's
+        transaction (a failure leaves the previous rows; readers wait for the commit)."""
+        overridden = self._bound_removal(cur, spec, table, None, removal_bounds, run_tags)
+        target = self._table(spec.name)
+        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(target))
+        previous = int(cur.fetchone()[0])
+        cur.execute(sql.SQL("TRUNCATE {}").format(target))
+        self._bulk_load(cur, spec, table, cols)
+        return WriteStats(
+            table=spec.name,
+            rows=table.num_rows,
+            inserted=table.num_rows,
+            updated=0,
+            deleted=previous,
+            seconds=0.0,
             removal_overridden=tuple(overridden),
         )
 

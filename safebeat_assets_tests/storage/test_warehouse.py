@@ -321,3 +321,51 @@ def test_a_whole_table_replace_compares_every_month(warehouse):
         warehouse.replace_table(FACT_911_CALLS, without_march)
     assert "2025-01:" not in str(raised.value)
     assert len(warehouse.read_table(FACT_911_CALLS, ["incident_number"])) == 900
+
+
+def hot_spot_frame(z: float, geo_ids=("484530412002", "484530412001")) -> pd.DataFrame:
+    n = len(geo_ids)
+    return pd.DataFrame(
+        {
+            "time_window": ["All day"] * n,
+            "category": ["All calls"] * n,
+            "geo_id": list(geo_ids),
+            "calls": [10] * n,
+            "gi_z": [z] * n,
+            "p_value": [0.5] * n,
+            "confidence": [0] * n,
+            "hot_spot": ["Not significant"] * n,
+        }
+    )
+
+
+def test_a_wholesale_table_is_emptied_and_bulk_loaded_in_one_transaction(warehouse):
+    """Scores recomputed over the whole history change nearly every row each day: truncate and
+    bulk load, with the diff path's guarantees (audits, keys, removal bounds, atomicity)."""
+    spec = TABLES["call_hot_spots"]
+    assert spec.replaced_wholesale
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    warehouse.replace_table(spec, hot_spot_frame(0.1))
+    stats = warehouse.replace_table(spec, hot_spot_frame(0.2))
+    assert (stats.inserted, stats.updated, stats.deleted) == (2, 0, 2)
+    rows = table_rows(warehouse, "call_hot_spots")
+    assert [row[4] for row in rows] == [0.2, 0.2]
+    broken = hot_spot_frame(0.3)
+    broken.loc[1, "p_value"] = 2.0
+    with pytest.raises(WarehouseAuditError, match="p-value lies in"):
+        warehouse.replace_table(spec, broken)
+    with pytest.raises(WarehouseAuditError, match="key is unique"):
+        warehouse.replace_table(spec, pd.concat([hot_spot_frame(0.3)] * 2, ignore_index=True))
+    assert table_rows(warehouse, "call_hot_spots") == rows
+    # The key, index and foreign key are back after the bulk path.
+    kinds = warehouse.query(
+        "SELECT contype FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype IN ('f', 'p') ORDER BY contype",
+        (f"{warehouse.schema}.call_hot_spots",),
+    )
+    assert [kind for (kind,) in kinds] == ["f", "p"]
+    indexes = warehouse.query(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'call_hot_spots'",
+        (warehouse.schema,),
+    )
+    assert len(indexes) == 2

@@ -16,6 +16,7 @@ import dagster as dg
 
 from ...asset_names import CLEANED_CALLS, RAW_CALLS
 from ..automation import MONTHS_FROM_SENSOR, tick_interval_seconds
+from ..conventions import MONTHS_PER_RUN
 from ..jobs import PIPELINE_RUN_TAGS
 from ..partitions import MONTH_FINGERPRINTS_KEY, RANGE_END_TAG, RANGE_START_TAG, months_tags
 
@@ -39,19 +40,29 @@ def changed_months(
     return sorted(k for k, v in current.items() if previous.get(k) != v and k in valid)
 
 
-def month_spans(monthly: dg.PartitionsDefinition, months: Iterable[str]) -> list[tuple[str, str]]:
-    """The months as runs of consecutive calendar months, (first, last) each: one run covers a
-    range, and a range over an unchanged month would rebuild it."""
+def month_spans(
+    monthly: dg.PartitionsDefinition, months: Iterable[str], max_months: int = MONTHS_PER_RUN
+) -> list[tuple[str, str]]:
+    """The months as runs of consecutive calendar months, (first, last) each, at most
+    `max_months` long: one run covers a range, a range over an unchanged month would rebuild
+    it, and a longer one would hold more calls in one step than the backfill policy allows."""
     wanted = set(months)
     spans: list[tuple[str, str]] = []
     first = last = None
+    length = 0
     for key in monthly.get_partition_keys():
-        if key in wanted:
+        if key in wanted and length < max_months:
             first = first or key
             last = key
+            length += 1
+        elif key in wanted:
+            spans.append((first, last))
+            first = last = key
+            length = 1
         elif first is not None:
             spans.append((first, last))
             first = last = None
+            length = 0
     if first is not None:
         spans.append((first, last))
     return spans
