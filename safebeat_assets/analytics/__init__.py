@@ -1,4 +1,5 @@
 """Pure analytics over warehouse frames: rules, zones, forecast, risk and alerts (no Dagster).
 
-Import the submodule you need (`analytics.alerts` is light; `rules`, `zones` and `forecast`
-bring in mlxtend or scikit-learn)."""
+Import the submodule you need. Heavy libraries (scikit-learn, mlxtend, scipy, shapely) are
+imported inside the functions that use them, so the Dagster definitions, which import these
+modules for their constants, load without them."""

@@ -48,16 +48,17 @@ any map and are counted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shapely
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
-from scipy.special import ndtr
 
 from ..domain import EARTH_RADIUS_KM
+
+# scipy and shapely are imported in the functions that use them: importing them here cost
+# ~0.5 s every time the Dagster definitions load (code server, sensors, each run).
+if TYPE_CHECKING:
+    from scipy import sparse
 
 ALL_CALLS = "All calls"
 ALL_DAY = "All day"
@@ -141,6 +142,9 @@ class ContiguityWeights:
         """Connected groups of block groups (e.g. counties that do not touch)."""
         if self.n == 0:
             return 0
+        # imported here: see the module imports
+        from scipy.sparse.csgraph import connected_components
+
         return int(connected_components(self.matrix, directed=False)[0])
 
 
@@ -167,6 +171,8 @@ def _km_coordinates(geo: pd.DataFrame) -> np.ndarray:
 
 def _contiguity_edges(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(i, j) position pairs, i != j, of polygons that share at least one point."""
+    import shapely  # imported here: see the module imports
+
     usable = np.flatnonzero(~(shapely.is_missing(geometries) | shapely.is_empty(geometries)))
     if len(usable) < 2:
         return np.empty(0, "int64"), np.empty(0, "int64")
@@ -184,6 +190,8 @@ def _contiguity_edges(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _nearest_other(points: np.ndarray, islands: np.ndarray) -> np.ndarray:
     """For each island position, the position of its nearest other block group (ties: the
     lowest position, i.e. geo_id)."""
+    from scipy.spatial import cKDTree  # imported here: see the module imports
+
     tree = cKDTree(points)
     nearest = np.empty(len(islands), dtype="int64")
     for slot, i in enumerate(islands):
@@ -198,6 +206,9 @@ def build_contiguity_weights(geo_frame: pd.DataFrame) -> ContiguityWeights:
     """Queen contiguity of dim_geo's block groups (see the module docstring), islands linked to
     their nearest block group. `geo_frame` needs geo_id, boundary_wkt, latitude_centroid and
     longitude_centroid; rows are ordered by geo_id."""
+    import shapely  # imported here: see the module imports
+    from scipy import sparse
+
     _require(geo_frame, GEO_COLUMNS, "the block-group frame")
     geo = geo_frame.sort_values("geo_id", kind="stable").reset_index(drop=True)
     geo_ids = geo["geo_id"].astype(str)
@@ -231,6 +242,8 @@ def build_contiguity_weights(geo_frame: pd.DataFrame) -> ContiguityWeights:
 def gi_star(weights: ContiguityWeights, counts: np.ndarray) -> np.ndarray:
     """Gi* z-scores (binary weights, self included) of every column of `counts` (n x m) at once;
     0 where a column has no variance."""
+    from scipy import sparse  # imported here: see the module imports
+
     n = weights.n
     values = np.asarray(counts, dtype="float64").reshape(n, -1)
     with_self = weights.matrix + sparse.eye_array(n, format="csr")
@@ -248,6 +261,8 @@ def gi_star(weights: ContiguityWeights, counts: np.ndarray) -> np.ndarray:
 
 def two_sided_p(z: np.ndarray) -> np.ndarray:
     """p = 2 (1 - Phi(|z|)) under the normal approximation."""
+    from scipy.special import ndtr  # imported here: see the module imports
+
     return np.minimum(2.0 * ndtr(-np.abs(z)), 1.0)
 
 

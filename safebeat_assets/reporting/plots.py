@@ -7,12 +7,14 @@ Dagster process and never try to open a display.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from ..analytics.zones import ZONE_LABELS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIGSIZE = (8.0, 3.6)
 DPI = 90
@@ -21,6 +23,10 @@ ZONE_COLOURS = dict(zip(ZONE_LABELS, ("#c62828", "#ef8f00", "#2e7d32"), strict=T
 
 
 def _new_figure(figsize=FIGSIZE) -> tuple[Figure, object]:
+    # imported here: the Dagster definitions import this module, and matplotlib costs ~0.3 s.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot(1, 1, 1)

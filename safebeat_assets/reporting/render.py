@@ -11,8 +11,10 @@ import base64
 import math
 from collections.abc import Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE_NAME = "daily_report.html.j2"
 
@@ -35,6 +37,9 @@ def _percent(value, digits: int = 1) -> str:
 
 @cache
 def _environment() -> Environment:
+    # imported here: the Dagster definitions import this module, and jinja2 costs ~0.1 s.
+    from jinja2 import Environment, PackageLoader
+
     # PackageLoader reads the template shipped inside the package (works from a wheel too).
     env = Environment(
         loader=PackageLoader("safebeat_assets.reporting", "templates"),

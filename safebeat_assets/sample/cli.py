@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .generate import _check, build_sample, write_sample
-
 
 def add_sample_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--calls", type=int, default=110_000, help="number of 911 calls (rows)")
@@ -29,6 +27,9 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 
 def run_sample(args: argparse.Namespace) -> int:
     """Generate the sample described by ``args`` and print the paths and row counts."""
+    # imported here: the generator's pandas/geopandas would slow down every `safebeat --help`.
+    from .generate import _check, build_sample, write_sample
+
     _check(args.calls, args.start, args.end, args.layout, args.calls_format)
     out = args.out if args.out is not None else _default_landing_dir()
     tables = build_sample(args.calls, args.seed, args.start, args.end)

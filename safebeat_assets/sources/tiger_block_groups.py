@@ -21,11 +21,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from safebeat_assets.domain import DEFAULT_COUNTY_FPS
 from safebeat_assets.errors import SourceFormatError
@@ -38,6 +37,11 @@ from safebeat_assets.sources.columns import (
     check_columns,
 )
 from safebeat_assets.sources.files import file_sha256
+
+# geopandas and shapely are imported in the functions that use them: the Dagster definitions
+# import this module, and geopandas (with shapely and pyproj) costs ~0.2 s at start-up.
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 TEXAS_STATE_FP = "48"
 TIGER_CRS = "EPSG:4269"
@@ -100,6 +104,8 @@ def load_block_groups(
     path: Path, county_fps: Sequence[str] = DEFAULT_COUNTY_FPS
 ) -> BlockGroupsRead:
     """`read_block_groups` with the rejected features and the counts."""
+    import geopandas as gpd  # imported here: see the module imports
+
     path = Path(path)
     frame, unreadable = _read_layer(path)
     stats: dict[str, int] = {"features_read": len(frame)}
@@ -195,7 +201,9 @@ def _read_layer(path: Path) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         raise SourceFormatError(
             path, "empty file (0 bytes): expected GeoJSON, GeoPackage or a zipped shapefile"
         )
+    import geopandas as gpd  # imported here: see the module imports
     import pyogrio.errors
+    import shapely
 
     try:
         try:
@@ -234,7 +242,9 @@ def _read_layer(path: Path) -> tuple[gpd.GeoDataFrame, np.ndarray]:
 
 
 def _read_layer_leniently(path: Path) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    import geopandas as gpd  # imported here: see the module imports
     import pyogrio
+    import shapely
     from pyogrio.raw import read
 
     attributes = pyogrio.read_dataframe(path, read_geometry=False)
@@ -345,6 +355,8 @@ def _areas(series: pd.Series, missing_ok: bool) -> tuple[np.ndarray, np.ndarray]
 def _polygonal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MultiPolygons of the features, and masks: empty (no geometry), unusable (no polygonal
     area even after repair, or non-finite coordinates), repaired (was invalid, made valid)."""
+    import shapely  # imported here: see the module imports
+
     n = len(values)
     out = np.empty(n, dtype=object)
     empty = np.zeros(n, dtype=bool)
@@ -378,6 +390,8 @@ def _polygonal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 def _polygons_of(geometry) -> list:
+    import shapely  # imported here: see the module imports
+
     kind = shapely.get_type_id(geometry)
     if kind == shapely.GeometryType.POLYGON:
         return [] if geometry.is_empty or geometry.area <= 0 else [geometry]

@@ -12,12 +12,12 @@ A failure that is not transient (see `errors.is_transient`) fails the step witho
 """
 
 import io
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
-import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -158,7 +158,7 @@ class ParquetLake(dg.IOManager):
     # Objects are serialized in memory and stored whole (see LakeStorage.write_bytes): a
     # writer streaming into the final key could leave a truncated object behind.
     def _write_frame(self, obj: pd.DataFrame | pa.Table, path: UPath) -> None:
-        if isinstance(obj, gpd.GeoDataFrame):
+        if _is_geo_frame(obj):
             buffer = io.BytesIO()
             obj.to_parquet(buffer, index=False, compression="zstd")
             self.storage.write_bytes(path, buffer.getvalue())
@@ -178,6 +178,8 @@ class ParquetLake(dg.IOManager):
         is_geo = bool(schema.metadata and b"geo" in schema.metadata)
         as_arrow = wanted.get(ARROW_METADATA_KEY)
         if is_geo and not as_arrow and (columns is None or "geometry" in columns):
+            import geopandas as gpd  # imported here: see _is_geo_frame
+
             return gpd.read_parquet(io.BytesIO(data), columns=columns)
         table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
         return table if as_arrow else table.to_pandas()
@@ -203,6 +205,13 @@ class ParquetLake(dg.IOManager):
         meta = frame_metadata(obj, exclude, column_descriptions(context.asset_key.path[-1]))
         meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
         return meta
+
+
+def _is_geo_frame(obj: Any) -> bool:
+    # geopandas (with shapely and pyproj) costs ~0.2 s to import, so it is not imported with the
+    # definitions; a GeoDataFrame can only exist once something else has imported it.
+    geopandas = sys.modules.get("geopandas")
+    return geopandas is not None and isinstance(obj, geopandas.GeoDataFrame)
 
 
 @contextmanager

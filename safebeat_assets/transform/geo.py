@@ -10,15 +10,17 @@ covers every county the reader was given (default Travis, Hays, Williamson).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from safebeat_assets.errors import DataError
 from safebeat_assets.sources.columns import BLOCK_GROUP_REQUIRED_COLUMNS, SourceSchemaError
 from safebeat_assets.sources.tiger_block_groups import TEXAS_LATITUDE, TEXAS_LONGITUDE
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 COUNTY_NAMES: dict[str, str] = {
     "453": "Travis",
@@ -122,6 +124,10 @@ def _water_sq_km(frame: pd.DataFrame) -> pd.Series:
 
 def _boundary_wkt(block_groups: gpd.GeoDataFrame) -> pd.Series:
     """Polygons as WKT in EPSG:4326 (the warehouse SRID); NAD83 -> WGS84 moves < 2 m here."""
+    # imported here: the Dagster definitions import this module, and shapely (with geopandas)
+    # costs ~0.2 s at start-up; the frame given is already a GeoDataFrame.
+    import shapely
+
     geometry = block_groups.geometry
     if geometry.crs is None:
         geometry = geometry.set_crs(TIGER_CRS)
