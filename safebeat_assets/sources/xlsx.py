@@ -38,19 +38,19 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlE
 
 from safebeat_assets.errors import SourceFormatError
 
-# About 20,000 APD rows a piece. Measured on the 835,198-row export (docs/data-contracts.md):
-# 48 MB pieces peak at 1.50 GB, 24 MB at 1.39 GB; each piece reads the shared strings and
-# styles again, which costs ~0.1 s a piece at most.
-_BATCH_BYTES = 24 << 20
+# About 40,000 APD rows a piece; each piece reads the shared strings and styles again (~0.02 s
+# here). Measured on the 835,198-row export (docs/data-contracts.md), seconds / peak RSS:
+# 2 parsing threads and 48 MB pieces 11.3 s / 1.06 GB, 24 MB 13.1 s / 0.93 GB; 1 thread and
+# 48 MB 14.8 s / 0.93 GB. Two threads use both cores while the main thread inflates.
+_BATCH_BYTES = 48 << 20
 _INFLATE_CHUNK = 8 << 20
-# One parsing thread beside the inflating main thread: two parsing threads were faster but
-# held two pieces' cells at once (1.97 GB peak).
-_WORKERS = 1
+_WORKERS = 2
 _ROW_NUMBER = re.compile(rb'\s*<row\b[^>]*?\sr="(\d+)"[^>]*>')
 _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 _SHEET_DATA = re.compile(rb"<sheetData\s*(/?)>")
 _SHEET_END = b"</sheetData></worksheet>"
-_MIXED_COLUMN = re.compile(r"__UNNAMED__(\d+)")
+# A column is named by its pin-row cell: "pin" for column A, `__UNNAMED__<position>` after it.
+_MIXED_COLUMN = re.compile(r"for column (?:__UNNAMED__(\d+)|pin)\b")
 # Text that fastexcel prints for a non-text cell differently from the reference reader, in a
 # column it had to read as text: booleans, datetimes, and numbers Python prints with an exponent.
 _AMBIGUOUS_TEXT = r"^(true|false|-0|-?0\.0000\d*|-?\d{16,}|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d.*)$"
@@ -236,9 +236,9 @@ def _read_sheet(path: Path, stream, parts: dict[str, bytes], sheet: str) -> pa.T
             book = _workbook_bytes(parts, sheet, *_pinned(head, rows, first_row))
             if not batches and not pending:
                 # The first piece alone, so that the columns it finds mixed are known to all.
-                batches.append(_read_piece(book, first_row, mixed))
+                batches.append(_read_piece(book, mixed))
                 continue
-            pending.append(pool.submit(_read_piece, book, first_row, mixed))
+            pending.append(pool.submit(_read_piece, book, mixed))
             if len(pending) > _WORKERS:
                 batches.append(pending.popleft().result())
         batches.extend(future.result() for future in pending)
@@ -263,32 +263,35 @@ def _blank_header(path: Path):
     )
 
 
-def _read_piece(book: bytes, first_row: int, mixed: set[int]) -> list[pa.Array]:
+def _read_piece(book: bytes, mixed: set[int]) -> list[pa.Array]:
     """One piece as text columns (position = sheet column), blank rows dropped. `mixed`
     carries the columns found holding several kinds of cell to the next pieces."""
     reader = fastexcel.read_excel(book)
+    known = set(mixed)  # this piece's own view: other threads add to `mixed` meanwhile
     while True:
         try:
             batch = reader.load_sheet(
                 0,
-                header_row=None,
-                # Rows count from sheet row 1 once skip_rows is given (columns from the
-                # first used one, hence the pin): this skips the rows above and the pin.
-                skip_rows=first_row - 1,
+                # The pin row as the header: fastexcel then starts at the piece's first row
+                # (skip_rows counts from sheet row 1 and costs more the further down it
+                # starts: 0.53 s against 0.19 s for a piece at row 800,000).
+                header_row=0,
                 schema_sample_rows=None,
                 dtype_coercion="strict",
-                dtypes=dict.fromkeys(sorted(mixed), "string") or None,
+                dtypes=dict.fromkeys(sorted(known), "string") or None,
                 eager=True,
             )
             break
         except fastexcel.UnsupportedColumnTypeCombinationError as exc:
             found = _MIXED_COLUMN.search(str(exc))
-            if found is None or int(found.group(1)) in mixed:
+            position = None if found is None else int(found.group(1) or 0)
+            if position is None or position in known:
                 raise _NeedsReference from exc
-            mixed.add(int(found.group(1)))
+            known.add(position)
+            mixed.add(position)
     try:
         columns = [
-            _text(column, position in mixed) for position, column in enumerate(batch.columns)
+            _text(column, position in known) for position, column in enumerate(batch.columns)
         ]
     except _NeedsReference:
         columns = _reference_piece(book)
@@ -401,7 +404,7 @@ def _assemble(path: Path, header: list[object], batches: list[list[pa.Array]]) -
 
 def read_xlsx_with_calamine(path: Path) -> pa.Table:
     """The reference reader: python-calamine's cells, one `_cell_text` call each. Exact but
-    34 s and 2.75 GB for the APD export; the fast reader falls back to it where it must."""
+    30–40 s and 2.2 GB for the 835,198-row export; the fast reader falls back to it where it must."""
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         try:
