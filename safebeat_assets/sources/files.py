@@ -15,7 +15,6 @@ non-UTF-8 byte means a re-saved or damaged file, and decoding it as cp1252/latin
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,6 +27,8 @@ import pyarrow.csv as pa_csv
 
 from safebeat_assets.errors import SourceFormatError
 from safebeat_assets.sources.columns import SOURCE_FILE, SOURCE_ROW, SOURCE_SHA256
+from safebeat_assets.sources.xlsx import _cell_text as _cell_text  # the XLSX cell contract
+from safebeat_assets.sources.xlsx import read_xlsx_as_text
 
 CSV_SUFFIXES = (".csv",)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -95,7 +96,7 @@ def read_text_table(path: Path) -> pa.Table:
                 else ""
             )
             raise SourceFormatError(path, f"not an XLSX workbook (no ZIP signature){hint}")
-        table = _read_xlsx_as_text(path)
+        table = read_xlsx_as_text(path)
     table = _drop_blank_headed_empty_columns(path, table)
     _refuse_nul_characters(path, table)
     return table
@@ -363,70 +364,3 @@ def _rows_with_wrong_field_count(path: Path, expected: int) -> list[tuple[int, i
             # own message is reported instead.
             return found
     return found
-
-
-# --- XLSX ------------------------------------------------------------------------------------
-
-
-def _excel_datetime_text(value: dt.datetime) -> str:
-    # Excel stores datetimes as day fractions; a reader can hand back 23:59:46.999999 for
-    # 23:59:47, so round to the nearest second before printing.
-    if value.microsecond:
-        value = (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
-    return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _cell_text(value: object) -> str | None:
-    """One XLSX cell as the text a CSV export would carry (contract: datetimes as
-    `YYYY-MM-DD HH:MM:SS`, floats as their repr, e.g. `484530412002.0`)."""
-    if value is None:
-        return None
-    kind = type(value)
-    if kind is str:
-        return value or None
-    if kind is float and value.is_integer() and abs(value) < 2**53:
-        # Excel keeps every number as a double; an integral one reads as the integer a CSV
-        # export would carry (`253041790`, not `253041790.0`).
-        return str(int(value))
-    if kind is float:
-        return repr(value)
-    if kind is bool:
-        return str(value)
-    if kind is int:
-        return str(value)
-    if kind is dt.datetime:
-        return _excel_datetime_text(value)
-    if kind is dt.date or kind is dt.time:
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx_as_text(path: Path) -> pa.Table:
-    # calamine (Rust) parses a 180 MB APD workbook in seconds; openpyxl needed ~10 minutes.
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        try:
-            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-        finally:
-            workbook.close()
-    except (CalamineError, PasswordError, XmlError, ZipError, IndexError, ValueError) as exc:
-        raise SourceFormatError(path, f"cannot read as an XLSX workbook: {exc}") from exc
-    if not rows:
-        raise SourceFormatError(path, "empty workbook: the first sheet has no header row")
-    header_row = [None if cell == "" else cell for cell in rows[0]]
-    if all(cell is None for cell in header_row):
-        raise SourceFormatError(
-            path, "the first row of the first sheet is blank: expected a header row"
-        )
-    # calamine reports empty cells as "", which a CSV export would leave blank too.
-    body = [row for row in rows[1:] if any(cell not in ("", None) for cell in row)]
-
-    headers: list[str] = []
-    arrays: list[pa.Array] = []
-    for index, name in enumerate(header_row):
-        values = [_cell_text(row[index]) if index < len(row) else None for row in body]
-        headers.append("" if name is None else _cell_text(name) or "")
-        arrays.append(pa.array(values, type=pa.string()))
-    return pa.Table.from_arrays(arrays, names=headers)
