@@ -7,7 +7,9 @@ Who requests what, so that no two actors request the same work:
   on a code change;
 - cleaned and quarantined calls: the raw-month sensor, for the months a new export changed and
   the months never built; automation only on a code change;
-- everything else: automation (`on_change`), once per change of what it reads.
+- everything else: automation (`on_change`), once per change of what it reads; for the monthly
+  assets (facts, event links, model aggregates) per month, so a changed month of enriched calls
+  rebuilds that month's aggregates only, then the models that read them.
 
 `on_change` is built for what the daemon actually does, not for a run that executes a whole
 graph at once:
@@ -65,9 +67,9 @@ MODELS = (ASSOCIATION_RULES, ZONE_CLUSTERS, CALL_FORECAST)
 # The sensors' tick interval is a setting (`settings.automation_tick_seconds`).
 TICK_SECONDS_ENV = ENV_AUTOMATION_TICK_SECONDS
 
-# The longest dependency path in the graph (raw calls -> ... -> the report): how far
-# `upstream_busy` looks. A test checks it against the graph.
-UPSTREAM_DEPTH = 6
+# The longest dependency path in the graph (raw calls -> ... -> event links -> rule transactions
+# -> rules -> the report): how far `upstream_busy` looks. A test checks it against the graph.
+UPSTREAM_DEPTH = 7
 
 
 def tick_interval_seconds() -> int:
