@@ -459,6 +459,8 @@ def hot_spot_counts(calls: pd.DataFrame, by: pd.Series | None = None) -> pd.Data
     counted: a NULL geo_id, hour band or is_weekend is a group of its own, so the maps' counts
     of calls that could not be placed are recomputed from it too. A blank category is
     `UNKNOWN_CATEGORY`, as on the maps."""
+    from .counting import count_rows
+
     _require(calls, CALL_COLUMNS, "the call frame")
     frame = pd.DataFrame(
         {
@@ -471,16 +473,9 @@ def hot_spot_counts(calls: pd.DataFrame, by: pd.Series | None = None) -> pd.Data
             "is_weekend": calls["is_weekend"].astype("boolean"),
         }
     )
-    keys = HOT_SPOT_COUNT_COLUMNS[:4]
     if by is not None:
         frame.insert(0, "by", by.to_numpy())
-        keys = ["by", *keys]
-    table = frame.groupby(keys, dropna=False, sort=True).size().rename("calls").reset_index()
-    table["geo_id"] = table["geo_id"].astype(object).where(table["geo_id"].notna(), None)
-    table["hour_band"] = table["hour_band"].astype("Int64")
-    table["is_weekend"] = table["is_weekend"].astype("boolean")
-    table["calls"] = table["calls"].astype("int64")
-    return table[[*keys, "calls"]]
+    return count_rows(frame)
 
 
 def _count_cube_from_counts(

@@ -340,18 +340,14 @@ def rule_transactions(
     combination of `call_items` (per value of `by`, e.g. the month, when given: column `by`)
     with how many calls have it. Every call is counted, those with fewer than 2 items too
     (the pre-check counts all calls; mining leaves them out)."""
+    from .counting import count_rows
+
     items = call_items(calls, links)
-    keys = [*ITEM_COLUMNS, *FLAG_COLUMNS]
+    for column in ITEM_COLUMNS:
+        items[column] = items[column].astype(object).where(items[column].notna(), None)
     if by is not None:
         items.insert(0, "by", by.to_numpy())
-        keys = ["by", *keys]
-    table = items.groupby(keys, dropna=False, sort=True).size().rename("calls").reset_index()
-    for column in ITEM_COLUMNS:
-        table[column] = table[column].astype(object).where(table[column].notna(), None)
-    for column in FLAG_COLUMNS:
-        table[column] = table[column].astype(bool)
-    table["calls"] = table["calls"].astype("int64")
-    return table[[*(["by"] if by is not None else []), *TRANSACTION_COLUMNS]]
+    return count_rows(items)
 
 
 def mine_rules_from_transactions(

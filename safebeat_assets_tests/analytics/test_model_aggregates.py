@@ -286,3 +286,23 @@ def test_hot_spots_from_monthly_counts_equal_hot_spots_from_every_call(calls):
     assert actual.stats == expected.stats
     assert counts["calls"].sum() == len(odd)
     assert len(counts) < len(odd)
+
+
+def test_count_rows_is_the_sorted_groupby_size_with_missing_values_last():
+    from safebeat_assets.analytics.counting import count_rows
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["b", None, "a", "b", None, "a", "b"], dtype=object),
+            "number": pd.array([2, 1, pd.NA, 2, 1, pd.NA, 3], dtype="Int64"),
+            "flag": pd.array([True, pd.NA, False, True, pd.NA, False, False], dtype="boolean"),
+            "plain": np.array([True, False, True, True, False, True, False]),
+        }
+    )
+    expected = frame.groupby(list(frame.columns), dropna=False, sort=True).size()
+    table = count_rows(frame)
+    assert table["calls"].tolist() == expected.tolist() == [2, 2, 1, 2]
+    assert table.drop(columns="calls").dtypes.to_dict() == frame.dtypes.to_dict()
+    assert table["text"].tolist() == ["a", "b", "b", None]
+    assert table["number"].isna().tolist() == [True, False, False, False]
+    assert count_rows(frame.iloc[:0])["calls"].tolist() == []
