@@ -19,6 +19,18 @@ DIM_EVENT = "dim_event"
 FACT_CALLS = "fact_911_calls"
 FACT_EVENT_INCIDENTS = "fact_event_incidents"
 
+# Per-month aggregates of the calls: what the models (and the hot-spot maps) are fitted on.
+RULE_TRANSACTIONS = "rule_transactions"
+CALLS_BY_DAY = "calls_by_day"
+BLOCK_GROUP_CALL_SUMS = "block_group_call_sums"
+HOT_SPOT_CALL_COUNTS = "hot_spot_call_counts"
+MODEL_AGGREGATES: tuple[str, ...] = (
+    RULE_TRANSACTIONS,
+    CALLS_BY_DAY,
+    BLOCK_GROUP_CALL_SUMS,
+    HOT_SPOT_CALL_COUNTS,
+)
+
 ASSOCIATION_RULES = "association_rules"
 ZONE_CLUSTERS = "zone_clusters"
 CALL_FORECAST = "call_forecast"

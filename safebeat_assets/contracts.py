@@ -381,6 +381,56 @@ RAW_BLOCK_GROUPS = _columns(
     ("geometry", "geometry", "Block-group boundary, MultiPolygon in EPSG:4269 (NAD83)"),
 )
 
+# --- per-month aggregates (what the models read) -------------------------------------------------
+
+_ITEM = "; NULL when unknown (the call then has no such item)"
+RULE_TRANSACTIONS = _columns(
+    (
+        "time",
+        "str",
+        "Time-of-day item: `Time_Night` (<6), `Time_Morning`, `Time_Afternoon`, "
+        f"`Time_Evening` (≥18){_ITEM}",
+    ),
+    ("week", "str", f"`Weekday` or `Weekend`{_ITEM}"),
+    ("priority", "str", f"`Priority_0`..`Priority_3`{_ITEM}"),
+    ("incident", "str", f"`Incident_<first word of final_problem_category>`{_ITEM}"),
+    ("festival", "bool", "Linked to a permitted event (fact_event_incidents)"),
+    ("alcohol", "bool", "Linked to an event that serves alcohol"),
+    (
+        "calls",
+        "int64",
+        "Calls of the month with exactly these items (all calls counted, also "
+        "those with fewer than 2 items, which mining leaves out)",
+    ),
+)
+CALLS_BY_DAY = _columns(
+    ("date", "datetime64[ns]", "Local calendar date (response_date) with at least one call"),
+    ("calls", "int64", "Calls that day"),
+)
+BLOCK_GROUP_CALL_SUMS = _columns(
+    ("geo_id", "str", "Block group (dim_geo GEOID) with at least one located call that month"),
+    ("latitude", "float64", "Census internal point latitude of the block group (degrees)"),
+    ("longitude", "float64", "Census internal point longitude of the block group (degrees)"),
+    ("calls", "int64", "Located calls of the month in the block group"),
+    ("priority_sum", "float64", "Sum of the known priorities 0..3 of those calls"),
+    ("priority_calls", "int64", "Calls with a known priority 0..3"),
+    ("response_time_sum", "float64", "Sum of the known response times, seconds"),
+    ("response_time_calls", "int64", "Calls with a known response time"),
+    ("hour_sum", "float64", "Sum of the local response hours"),
+    ("hour_calls", "int64", "Calls with a known response hour"),
+)
+HOT_SPOT_CALL_COUNTS = _columns(
+    ("geo_id", "str", "Matched block group (enriched dim_geo_id); NULL when unmatched"),
+    ("category", "str", "final_problem_category; `Unknown` when blank"),
+    (
+        "hour_band",
+        "Int64",
+        "First local hour of the 6-hour band (0, 6, 12, 18); NULL when the hour is unknown",
+    ),
+    ("is_weekend", "boolean", "The calls fall on a Saturday or Sunday; NULL when unknown"),
+    ("calls", "int64", "Calls of the month in this block group, category, band and day type"),
+)
+
 # --- models -------------------------------------------------------------------------------------
 
 RULES = _columns(
@@ -595,6 +645,10 @@ CONTRACTS: dict[str, dict[str, ColumnDoc]] = {
     names.QUARANTINED_CALLS: {**RAW_CALL_COLUMNS, **PROVENANCE, **QUARANTINE},
     names.CLEANED_EVENTS: EVENTS,
     names.ENRICHED_CALLS: {**CALLS, **ENRICHMENT},
+    names.RULE_TRANSACTIONS: RULE_TRANSACTIONS,
+    names.CALLS_BY_DAY: CALLS_BY_DAY,
+    names.BLOCK_GROUP_CALL_SUMS: BLOCK_GROUP_CALL_SUMS,
+    names.HOT_SPOT_CALL_COUNTS: HOT_SPOT_CALL_COUNTS,
     names.ASSOCIATION_RULES: RULES,
     names.ZONE_CLUSTERS: ZONES,
     names.CALL_FORECAST: FORECAST,

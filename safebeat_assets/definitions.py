@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .defs import cleaned, enriched, event_impact, hot_spots, ml, raw, reporting, risk, warehouse
+from .defs import (
+    aggregates,
+    cleaned,
+    enriched,
+    event_impact,
+    hot_spots,
+    ml,
+    raw,
+    reporting,
+    risk,
+    warehouse,
+)
 from .defs.automation import automation_sensor, with_check_conditions, with_policies
 from .defs.checks import ASSET_CHECKS
 from .defs.jobs import safebeat_daily_job, safebeat_report_job
@@ -26,6 +37,7 @@ def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
         cleaned.build_cleaned_calls(monthly),
         enriched.build_enriched_calls(monthly),
         *warehouse.build_call_facts(monthly),
+        *aggregates.build_model_aggregates(monthly),
     ]
 
 

@@ -92,9 +92,10 @@ def test_shared_columns_share_one_text(warehouse, lake, renamed):
 
 def test_lake_contracts_follow_the_column_constants():
     from safebeat_assets.analytics.event_impact import IMPACT_MODEL_COLUMNS
-    from safebeat_assets.analytics.forecast import FORECAST_COLUMNS
-    from safebeat_assets.analytics.rules import RULE_COLUMNS
-    from safebeat_assets.analytics.zones import ZONE_COLUMNS
+    from safebeat_assets.analytics.forecast import DAY_COUNT_COLUMNS, FORECAST_COLUMNS
+    from safebeat_assets.analytics.hot_spots import HOT_SPOT_COUNT_COLUMNS
+    from safebeat_assets.analytics.rules import RULE_COLUMNS, TRANSACTION_COLUMNS
+    from safebeat_assets.analytics.zones import BLOCK_GROUP_SUM_COLUMNS, ZONE_COLUMNS
 
     expected = {
         "raw_911_calls": list(MANIFEST_COLUMNS),
@@ -104,6 +105,10 @@ def test_lake_contracts_follow_the_column_constants():
         "cleaned_911_calls": list(CLEANED_CALL_COLUMNS),
         "enriched_911_calls": [*CLEANED_CALL_COLUMNS, *ENRICHMENT_COLUMNS],
         "cleaned_events": list(CLEANED_EVENT_COLUMNS),
+        "rule_transactions": list(TRANSACTION_COLUMNS),
+        "calls_by_day": list(DAY_COUNT_COLUMNS),
+        "block_group_call_sums": list(BLOCK_GROUP_SUM_COLUMNS),
+        "hot_spot_call_counts": list(HOT_SPOT_COUNT_COLUMNS),
         "association_rules": list(RULE_COLUMNS),
         "zone_clusters": list(ZONE_COLUMNS),
         "call_forecast": list(FORECAST_COLUMNS),
@@ -144,11 +149,11 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     """raw -> cleaned -> enriched -> links -> models -> report, as the assets call them."""
     from safebeat_assets import transform
     from safebeat_assets.analytics import event_impact
-    from safebeat_assets.analytics.forecast import forecast_daily_calls
-    from safebeat_assets.analytics.hot_spots import hot_spots
+    from safebeat_assets.analytics.forecast import calls_per_day, forecast_from_day_counts
+    from safebeat_assets.analytics.hot_spots import hot_spot_counts, hot_spots_from_counts
     from safebeat_assets.analytics.risk import score_event_risk, zone_risk_table
-    from safebeat_assets.analytics.rules import mine_association_rules
-    from safebeat_assets.analytics.zones import cluster_zones
+    from safebeat_assets.analytics.rules import mine_rules_from_transactions, rule_transactions
+    from safebeat_assets.analytics.zones import block_group_sums, cluster_zones_from_sums
     from safebeat_assets.reporting.report import ReportInputs, build_report
     from safebeat_assets.sources import read_ace_events, read_apd_calls, read_block_groups
 
@@ -169,10 +174,17 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     events = transform.clean_events(raw_events).events
     dim_event = transform.to_dim_event(events)
     links = transform.link_calls_to_events(enriched, events)
-    rules = mine_association_rules(enriched, links).rules
-    # As the zone asset does: the matched block group (the FK) is the location.
-    zones = cluster_zones(enriched.drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"}))
-    forecast = forecast_daily_calls(enriched)
+    # As the aggregate assets do: the matched block group (the FK) is the location.
+    located = enriched.drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"})
+    aggregates = {
+        "rule_transactions": rule_transactions(enriched, links),
+        "calls_by_day": calls_per_day(enriched),
+        "block_group_call_sums": block_group_sums(located),
+        "hot_spot_call_counts": hot_spot_counts(located),
+    }
+    rules = mine_rules_from_transactions(aggregates["rule_transactions"]).rules
+    zones = cluster_zones_from_sums(aggregates["block_group_call_sums"])
+    forecast = forecast_from_day_counts(aggregates["calls_by_day"])
     event_risk = score_event_risk(links, dim_event)
     report = build_report(
         ReportInputs(
@@ -198,7 +210,6 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
             outputs=["daily/2025-07-01_report.html"],
         )
     )
-    located = enriched.drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"})
     first, last = event_impact.history_range(located)
     event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
     baseline_rates = event_impact.baseline_rates(located, event_days, first, last)
@@ -215,6 +226,7 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
         "quarantined_911_calls": cleaned.quarantined,
         "cleaned_events": events,
         "enriched_911_calls": enriched,
+        **aggregates,
         "association_rules": rules,
         "zone_clusters": zones.zones,
         "call_forecast": forecast.forecast,
@@ -229,10 +241,7 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
         "event_impact_model": event_impact.fit_event_impact(
             located, links, dim_event, dim_geo, baseline_rates
         ).frame,
-        # As the hot-spot asset does: the matched block group (the FK) is the location.
-        "call_hot_spots": hot_spots(
-            enriched.drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"}), dim_geo
-        ).table,
+        "call_hot_spots": hot_spots_from_counts(aggregates["hot_spot_call_counts"], dim_geo).table,
     }
     return SampleRun(frames=frames, report=report)
 
@@ -240,7 +249,7 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
 def test_sample_run_exercises_every_output(sample_run):
     # Empty model outputs would come from the empty-frame branches, not the real ones.
     assert not sample_run.frames["quarantined_911_calls"].empty
-    for name in ("association_rules", "zone_clusters", "fact_event_incidents"):
+    for name in ("association_rules", "zone_clusters", "fact_event_incidents", "call_hot_spots"):
         assert not sample_run.frames[name].empty, name
     for name in ("call_baseline_rates", "event_impact_model"):
         assert not sample_run.frames[name].empty, name

@@ -45,7 +45,18 @@ def test_lineage(defs):
         return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
 
     assert parents("enriched_911_calls") == {"cleaned_911_calls", "raw_block_groups"}
-    assert {"fact_911_calls", "fact_event_incidents"} <= parents("association_rules")
+    # The models read only their per-month aggregates (and depend on the call fact, whose
+    # blocking checks gate them); the aggregates read the enriched calls of their month.
+    assert parents("rule_transactions") == {"enriched_911_calls", "fact_event_incidents"}
+    for aggregate, model in (
+        ("rule_transactions", "association_rules"),
+        ("block_group_call_sums", "zone_clusters"),
+        ("calls_by_day", "call_forecast"),
+    ):
+        assert parents(model) == {"fact_911_calls", aggregate}, model
+    for aggregate in ("calls_by_day", "block_group_call_sums", "hot_spot_call_counts"):
+        assert parents(aggregate) == {"enriched_911_calls"}, aggregate
+    assert parents("call_hot_spots") == {"fact_911_calls", "hot_spot_call_counts", "dim_geo"}
     assert parents("zone_risk_scores") == {"zone_clusters"}
     assert {"association_rules", "zone_clusters", "call_forecast", "event_risk_scores"} <= parents(
         "daily_report"
@@ -109,6 +120,10 @@ def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
             "enriched_911_calls",
             "fact_911_calls",
             "fact_event_incidents",
+            "rule_transactions",
+            "calls_by_day",
+            "block_group_call_sums",
+            "hot_spot_call_counts",
         ),
         "2024-03-01",
     )
@@ -119,3 +134,15 @@ def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
         )
         request = defs.resolve_schedule_def(DAILY_SCHEDULE_NAME)(context)
     assert request.tags[RANGE_START_TAG] == "2024-03-01"
+
+
+def test_upstream_busy_looks_as_far_as_the_longest_path(defs):
+    """`upstream_busy` must see every ancestor: its depth is the graph's longest path."""
+    from safebeat_assets.defs.automation import UPSTREAM_DEPTH
+
+    graph = defs.resolve_asset_graph()
+    depths: dict[dg.AssetKey, int] = {}
+    for key in graph.toposorted_asset_keys:
+        parents = graph.get(key).parent_keys
+        depths[key] = 1 + max((depths[p] for p in parents), default=-1)
+    assert max(depths.values()) == UPSTREAM_DEPTH

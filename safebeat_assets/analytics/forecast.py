@@ -55,16 +55,45 @@ class ForecastResult:
     stats: dict = field(default_factory=dict)
 
 
-def daily_call_counts(calls: pd.DataFrame) -> pd.Series:
-    """Calls per calendar day, days without calls inside the observed range filled with 0."""
-    if calls.empty:
-        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+DAY_COUNT_COLUMNS = ["date", "calls"]
+
+
+def calls_per_day(calls: pd.DataFrame) -> pd.DataFrame:
+    """The per-day aggregate (asset `calls_by_day`): one row per local date with at least
+    one call (`date`, `calls`), sorted by date; calls without a date are not counted."""
     dates = pd.to_datetime(calls["response_date"])
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
     counts = dates.dt.normalize().value_counts().sort_index()
-    full = pd.date_range(counts.index.min(), counts.index.max(), freq="D", name="date")
-    return counts.reindex(full, fill_value=0).astype("float64")
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex(counts.index).astype("datetime64[ns]"),
+            "calls": counts.to_numpy(dtype="int64"),
+        },
+        columns=DAY_COUNT_COLUMNS,
+    )
+
+
+def daily_series(day_counts: pd.DataFrame) -> pd.Series:
+    """Calls per calendar day from per-day aggregates (any number of months concatenated),
+    days without calls inside the observed range filled with 0."""
+    counts = day_counts[day_counts["calls"] > 0]
+    if counts.empty:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+    dates = pd.to_datetime(counts["date"])
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    dates = dates.astype("datetime64[ns]")
+    per_day = counts["calls"].groupby(dates.dt.normalize().to_numpy()).sum().sort_index()
+    full = pd.date_range(per_day.index.min(), per_day.index.max(), freq="D", name="date")
+    return per_day.reindex(full, fill_value=0).astype("float64")
+
+
+def daily_call_counts(calls: pd.DataFrame) -> pd.Series:
+    """Calls per calendar day, days without calls inside the observed range filled with 0."""
+    if calls.empty:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+    return daily_series(calls_per_day(calls))
 
 
 def calendar_features(dates: pd.DatetimeIndex) -> pd.DataFrame:
@@ -279,12 +308,29 @@ def forecast_available(forecast: pd.DataFrame) -> bool:
 def forecast_daily_calls(
     calls: pd.DataFrame, horizon_days: int = FORECAST_HORIZON_DAYS, seed: int = 42
 ) -> ForecastResult:
-    """Fit Ridge and GradientBoosting on the daily series, keep the better, forecast recursively."""
+    """Fit Ridge and GradientBoosting on the daily series, keep the better, forecast recursively.
+
+    The all-calls form of `forecast_from_daily` (the asset's path, from the per-day
+    aggregates)."""
+    return forecast_from_daily(daily_call_counts(calls), horizon_days, seed)
+
+
+def forecast_from_day_counts(
+    day_counts: pd.DataFrame, horizon_days: int = FORECAST_HORIZON_DAYS, seed: int = 42
+) -> ForecastResult:
+    """`forecast_daily_calls` from the per-day aggregates (`calls_per_day`, months
+    concatenated)."""
+    return forecast_from_daily(daily_series(day_counts), horizon_days, seed)
+
+
+def forecast_from_daily(
+    daily: pd.Series, horizon_days: int = FORECAST_HORIZON_DAYS, seed: int = 42
+) -> ForecastResult:
+    """Fit on the daily series (`daily_series`), keep the better model, forecast recursively."""
     from sklearn.preprocessing import StandardScaler  # imported here: see _metrics
 
     if horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
-    daily = daily_call_counts(calls)
     features = build_features(daily).dropna()
     usable = len(features)
     if daily.empty:

@@ -86,6 +86,20 @@ WINDOW_DEFINITIONS: tuple[TimeWindow, ...] = (
     TimeWindow("Weekends", ALL_HOURS, weekend=True),
 )
 TIME_WINDOWS: tuple[str, ...] = tuple(window.name for window in WINDOW_DEFINITIONS)
+HOURS = ALL_HOURS
+
+
+def _hour_bands() -> tuple[int, ...]:
+    """The first hours of the coarsest hour bands every window is a union of: hours in the same
+    windows belong to the same band (0, 6, 12, 18 for the windows above)."""
+    firsts: dict[tuple[bool, ...], int] = {}
+    for hour in ALL_HOURS:
+        firsts.setdefault(tuple(hour in w.hours for w in WINDOW_DEFINITIONS), hour)
+    return tuple(sorted(firsts.values()))
+
+
+# The aggregates count calls per band of hours, not per hour: enough for every window.
+HOUR_BANDS: tuple[int, ...] = _hour_bands()
 
 # A map needs at least this many located calls in its (window, category).
 MIN_CALLS = 30
@@ -310,10 +324,14 @@ def _count_cube(
     return cube, [str(name) for name in names], dropped
 
 
-def _window_counts(cube: np.ndarray, window: TimeWindow) -> np.ndarray:
-    """Calls per (block group, category) in the window."""
+def _window_counts(
+    cube: np.ndarray, window: TimeWindow, hour_slots: tuple[int, ...] = ALL_HOURS
+) -> np.ndarray:
+    """Calls per (block group, category) in the window; the cube's hour axis holds the slots
+    starting at `hour_slots` (single hours, or the `HOUR_BANDS` of the aggregates)."""
     days = [0, 1] if window.weekend is None else [int(window.weekend)]
-    return cube[:, :, list(window.hours), :][:, :, :, days].sum(axis=(2, 3))
+    slots = [slot for slot, first in enumerate(hour_slots) if first in window.hours]
+    return cube[:, :, slots, :][:, :, :, days].sum(axis=(2, 3))
 
 
 def empty_hot_spot_frame() -> pd.DataFrame:
@@ -346,13 +364,26 @@ def hot_spots(
     (or pass `weights` built from it)."""
     _require(calls, CALL_COLUMNS, "the call frame")
     weights = weights if weights is not None else build_contiguity_weights(geo)
-    n = weights.n
     cube, categories, dropped = _count_cube(calls, weights.geo_ids)
+    return _maps(cube, HOURS, categories, dropped, len(calls), weights, min_calls)
 
+
+def _maps(
+    cube: np.ndarray,
+    hour_slots: tuple[int, ...],
+    categories: list[str],
+    dropped: dict,
+    n_calls: int,
+    weights: ContiguityWeights,
+    min_calls: int,
+) -> HotSpotResult:
+    """The maps from the calls per (block group, category, hour slot, weekend); `hour_slots`
+    names the first hour of each slot of the cube's third axis."""
+    n = weights.n
     # Columns of the count matrix: window by window, ALL_CALLS first, then each category.
     blocks, keys = [], []
     for window in WINDOW_DEFINITIONS:
-        per_category = _window_counts(cube, window)
+        per_category = _window_counts(cube, window, hour_slots)
         blocks.append(per_category.sum(axis=1, keepdims=True))
         blocks.append(per_category)
         keys += [(window.name, ALL_CALLS)] + [(window.name, name) for name in categories]
@@ -394,7 +425,7 @@ def hot_spots(
         "block_groups_without_boundary": list(weights.without_boundary),
         "components": weights.components,
         "mean_neighbours": float(neighbours.mean()) if n else 0.0,
-        "calls": len(calls),
+        "calls": int(n_calls),
         "calls_mapped": int(cube.sum()),
         **dropped,
         "categories": len(categories),
@@ -421,3 +452,82 @@ def top_hot_spots(table: pd.DataFrame, limit: int = 10) -> pd.DataFrame:
     return top.head(limit)[["geo_id", "calls", "gi_z", "p_value", "hot_spot"]].reset_index(
         drop=True
     )
+
+
+# --- per-month aggregate: calls per block group, category, hour band and weekday/weekend ------
+
+HOT_SPOT_COUNT_COLUMNS = ["geo_id", "category", "hour_band", "is_weekend", "calls"]
+
+
+def band_of_hour(hour: pd.Series) -> pd.Series:
+    """The first hour of the `HOUR_BANDS` band holding each hour (0..23); NA otherwise."""
+    h = pd.to_numeric(hour, errors="coerce").astype("float64")
+    valid = h.between(0, 23)
+    bands = np.asarray(HOUR_BANDS, dtype="int64")
+    slot = np.searchsorted(bands, h.where(valid, 0).to_numpy(dtype="int64"), side="right") - 1
+    return pd.Series(bands[slot], index=hour.index, dtype="Int64").where(valid)
+
+
+def hot_spot_counts(calls: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame:
+    """The hot-spot aggregate (asset `hot_spot_call_counts`): calls per (geo_id, category,
+    hour band, weekend) (and value of `by`, e.g. the month: column `by`). Every call is
+    counted: a NULL geo_id, hour band or is_weekend is a group of its own, so the maps' counts
+    of calls that could not be placed are recomputed from it too. A blank category is
+    `UNKNOWN_CATEGORY`, as on the maps."""
+    from .counting import count_rows
+
+    _require(calls, CALL_COLUMNS, "the call frame")
+    frame = pd.DataFrame(
+        {
+            "geo_id": calls["geo_id"].astype(object).where(calls["geo_id"].notna(), None),
+            "category": calls["final_problem_category"]
+            .astype(object)
+            .where(calls["final_problem_category"].notna(), UNKNOWN_CATEGORY)
+            .astype(str),
+            "hour_band": band_of_hour(calls["response_hour"]),
+            "is_weekend": calls["is_weekend"].astype("boolean"),
+        }
+    )
+    if by is not None:
+        frame.insert(0, "by", by.to_numpy())
+    return count_rows(frame)
+
+
+def _count_cube_from_counts(
+    counts: pd.DataFrame, geo_ids: tuple[str, ...]
+) -> tuple[np.ndarray, list[str], dict]:
+    """`_count_cube` from hot-spot aggregates, per hour band instead of per hour."""
+    weight = counts["calls"].to_numpy(dtype="int64")
+    position = pd.Categorical(counts["geo_id"], categories=list(geo_ids)).codes.astype("int64")
+    band = pd.to_numeric(counts["hour_band"], errors="coerce")
+    weekend = counts["is_weekend"].astype("boolean")
+    located = position >= 0
+    timed = (band.isin(HOUR_BANDS) & weekend.notna()).to_numpy()
+    usable = located & timed & (weight > 0)
+    codes, names = pd.factorize(counts["category"].astype(str)[usable], sort=True)
+    n, c, b = len(geo_ids), len(names), len(HOUR_BANDS)
+    slot = np.searchsorted(np.asarray(HOUR_BANDS), band[usable].to_numpy("int64"))
+    flat = ((position[usable] * c + codes) * b + slot) * 2 + weekend[usable].to_numpy("int64")
+    cube = np.bincount(flat, weights=weight[usable], minlength=n * c * b * 2)
+    cube = np.rint(cube).astype("int64").reshape(n, c, b, 2)
+    dropped = {
+        "calls_without_block_group": int(weight[~located].sum()),
+        "calls_without_hour_or_weekday": int(weight[located & ~timed].sum()),
+    }
+    return cube, [str(name) for name in names], dropped
+
+
+def hot_spots_from_counts(
+    counts: pd.DataFrame,
+    geo: pd.DataFrame,
+    *,
+    weights: ContiguityWeights | None = None,
+    min_calls: int = MIN_CALLS,
+) -> HotSpotResult:
+    """`hot_spots` from hot-spot aggregates (any number of months concatenated): the same
+    counts per map, hence the same rows."""
+    _require(counts, tuple(HOT_SPOT_COUNT_COLUMNS), "the hot-spot counts")
+    weights = weights if weights is not None else build_contiguity_weights(geo)
+    cube, categories, dropped = _count_cube_from_counts(counts, weights.geo_ids)
+    n_calls = int(counts["calls"].sum())
+    return _maps(cube, HOUR_BANDS, categories, dropped, n_calls, weights, min_calls)

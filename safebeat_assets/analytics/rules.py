@@ -45,6 +45,10 @@ RETRY_MIN_SUPPORT = 0.005
 # A transaction needs an antecedent and a consequent to say anything.
 MIN_ITEMS_PER_TRANSACTION = 2
 TOP_RULES_IN_STATS = 5
+# A call's items by kind (the item, or None when unknown) and its event flags.
+ITEM_COLUMNS = ("time", "week", "priority", "incident")
+FLAG_COLUMNS = ("festival", "alcohol")
+TRANSACTION_COLUMNS = (*ITEM_COLUMNS, *FLAG_COLUMNS, "calls")
 
 
 @dataclass
@@ -109,11 +113,12 @@ def festival_flags(calls: pd.DataFrame, links: pd.DataFrame | None) -> pd.DataFr
     return out
 
 
-def build_transactions(calls: pd.DataFrame, links: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One-hot boolean frame (rows = calls with ≥ 2 items, columns = items), built vectorised."""
+def call_items(calls: pd.DataFrame, links: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each call's items: one column per item kind (`ITEM_COLUMNS`, the item or None) and the
+    festival / alcohol-event flags (`FLAG_COLUMNS`)."""
     weekend = calls["is_weekend"].astype("boolean")
     priority = pd.to_numeric(calls["priority_numeric"], errors="coerce").astype("Int64")
-    categorical_items = pd.DataFrame(
+    items = pd.DataFrame(
         {
             "time": time_of_day_item(calls["response_hour"]),
             "week": pd.Series(
@@ -124,13 +129,29 @@ def build_transactions(calls: pd.DataFrame, links: pd.DataFrame | None = None) -
         },
         index=calls.index,
     )
+    flags = festival_flags(calls, links)
+    items["festival"] = flags["festival"].to_numpy()
+    items["alcohol"] = flags["alcohol"].to_numpy()
+    return items
+
+
+def _onehot(items: pd.DataFrame) -> pd.DataFrame:
+    """One-hot boolean frame of `call_items` rows (all of them), columns unsorted."""
+    categorical_items = items[list(ITEM_COLUMNS)].astype(object)
+    categorical_items = categorical_items.where(categorical_items.notna(), None)
     # get_dummies ignores missing values, so unknown priority simply contributes no item.
     onehot = pd.get_dummies(categorical_items, prefix="", prefix_sep="", dtype=bool)
-    flags = festival_flags(calls, links)
-    if flags["festival"].any():
-        onehot["Festival_Related"] = flags["festival"].to_numpy()
-    if flags["alcohol"].any():
-        onehot["Alcohol_Event"] = flags["alcohol"].to_numpy()
+    festival, alcohol = (items[c].astype(bool) for c in FLAG_COLUMNS)
+    if festival.any():
+        onehot["Festival_Related"] = festival.to_numpy()
+    if alcohol.any():
+        onehot["Alcohol_Event"] = alcohol.to_numpy()
+    return onehot
+
+
+def build_transactions(calls: pd.DataFrame, links: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One-hot boolean frame (rows = calls with ≥ 2 items, columns = items), built vectorised."""
+    onehot = _onehot(call_items(calls, links))
     keep = onehot.sum(axis=1) >= MIN_ITEMS_PER_TRANSACTION
     onehot = onehot.loc[keep]
     return onehot.reindex(sorted(onehot.columns), axis=1).astype(bool)
@@ -252,16 +273,32 @@ def mine_association_rules(
     min_confidence: float = MIN_CONFIDENCE,
     min_lift: float = MIN_LIFT,
 ) -> RulesResult:
-    """Mine rules on every call; returns the contract `association_rules` frame plus stats."""
+    """Mine rules on every call; returns the contract `association_rules` frame plus stats.
+
+    The all-calls reference of `mine_rules_from_transactions` (the asset's path), which gives
+    the same rules from the per-month `rule_transactions` aggregates."""
+    onehot = build_transactions(calls, links)
+    rows, weights = distinct_transactions(onehot)
+    return _mine(rows, weights, list(onehot.columns), min_support, min_confidence, min_lift)
+
+
+def _mine(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    items: list[str],
+    min_support: float,
+    min_confidence: float,
+    min_lift: float,
+) -> RulesResult:
+    """Rules from the distinct transactions (`rows`, boolean, columns = sorted `items`) and how
+    many calls each stands for."""
     # imported here: mlxtend (with joblib) costs ~35 ms whenever the Dagster definitions load.
     with warnings.catch_warnings():
         # mlxtend's frequent_patterns runs `simplefilter("always", DeprecationWarning)` when
         # imported, which would override every warning filter of the process (ours and Python's).
         from mlxtend.frequent_patterns import association_rules
 
-    onehot = build_transactions(calls, links)
-    rows, weights = distinct_transactions(onehot)
-    items = list(onehot.columns)
+    transactions = int(weights.sum())
     support_used = min_support
     itemsets = weighted_apriori(rows, weights, items, support_used)
     if itemsets.empty and min_support > RETRY_MIN_SUPPORT:
@@ -273,15 +310,15 @@ def mine_association_rules(
         with np.errstate(divide="ignore", invalid="ignore"):
             raw = association_rules(
                 itemsets,
-                num_itemsets=len(onehot),
+                num_itemsets=transactions,
                 metric="confidence",
                 min_threshold=min_confidence,
             )
         rules = _format_rules(raw, min_lift)
 
     stats = {
-        "transactions": int(len(onehot)),
-        "items": int(onehot.shape[1]),
+        "transactions": transactions,
+        "items": int(len(items)),
         "distinct_transactions": int(len(rows)),
         "min_support_used": float(support_used),
         "min_confidence": float(min_confidence),
@@ -292,3 +329,53 @@ def mine_association_rules(
         "top_rules": _top_rules(rules),
     }
     return RulesResult(rules=rules, stats=stats)
+
+
+# --- per-month aggregate: the weighted transaction table ----------------------------------------
+
+
+def rule_transactions(
+    calls: pd.DataFrame, links: pd.DataFrame | None = None, by: pd.Series | None = None
+) -> pd.DataFrame:
+    """The weighted transaction table (asset `rule_transactions`): one row per distinct item
+    combination of `call_items` (per value of `by`, e.g. the month, when given: column `by`)
+    with how many calls have it. Every call is counted, those with fewer than 2 items too
+    (the pre-check counts all calls; mining leaves them out)."""
+    from .counting import count_rows
+
+    items = call_items(calls, links)
+    for column in ITEM_COLUMNS:
+        items[column] = items[column].astype(object).where(items[column].notna(), None)
+    if by is not None:
+        items.insert(0, "by", by.to_numpy())
+    return count_rows(items)
+
+
+def mine_rules_from_transactions(
+    transactions: pd.DataFrame,
+    min_support: float = MIN_SUPPORT,
+    min_confidence: float = MIN_CONFIDENCE,
+    min_lift: float = MIN_LIFT,
+) -> RulesResult:
+    """`mine_association_rules` from weighted transaction tables (any number of months
+    concatenated): the same itemsets, supports (exact integer counts over the same total) and
+    rules, without reading a single call."""
+    table = transactions[list(TRANSACTION_COLUMNS)]
+    onehot = _onehot(table)
+    onehot = onehot.reindex(sorted(onehot.columns), axis=1).astype(bool)
+    weights = table["calls"].to_numpy(dtype=np.int64)
+    keep = (onehot.sum(axis=1) >= MIN_ITEMS_PER_TRANSACTION).to_numpy() & (weights > 0)
+    onehot, weights = onehot.loc[keep], weights[keep]
+    # The same combination from different months is one distinct transaction.
+    rows, first, inverse = np.unique(
+        onehot.to_numpy(dtype=bool), axis=0, return_index=True, return_inverse=True
+    )
+    summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
+    return _mine(
+        rows,
+        np.rint(summed).astype(np.int64),
+        list(onehot.columns),
+        min_support,
+        min_confidence,
+        min_lift,
+    )

@@ -166,15 +166,23 @@ def _empty_result(k_range) -> ZoneResult:
 
 
 def cluster_zones(calls: pd.DataFrame, k_range=range(3, 10), seed: int = 42) -> ZoneResult:
-    """Cluster block-group locations and label each with HIGH/MEDIUM/LOW_RISK (contract zone_clusters)."""
+    """Cluster block-group locations and label each with HIGH/MEDIUM/LOW_RISK (contract zone_clusters).
+
+    The all-calls reference of `cluster_zones_from_sums` (the asset's path, from the per-month
+    `block_group_sums` aggregates)."""
+    return _cluster(location_features(calls), model_fill_values(calls), k_range, seed)
+
+
+def _cluster(
+    feats: pd.DataFrame, fill_values: tuple[float, float], k_range, seed: int
+) -> ZoneResult:
     from sklearn.preprocessing import StandardScaler  # imported here: see _choose_k
 
-    feats = location_features(calls)
     if feats.empty:
         return _empty_result(k_range)
 
     # Outputs keep the honest NaN averages; the model and location_risk need NA-free inputs.
-    priority_fill, response_fill = model_fill_values(calls)
+    priority_fill, response_fill = fill_values
     model_feats = feats.copy()
     model_feats["avg_priority"] = model_feats["avg_priority"].fillna(priority_fill)
     model_feats["avg_response_time"] = model_feats["avg_response_time"].fillna(response_fill)
@@ -233,3 +241,98 @@ def cluster_zones(calls: pd.DataFrame, k_range=range(3, 10), seed: int = 42) -> 
         "avg_response_time_fill_value": response_fill,
     }
     return ZoneResult(zones=zones, centroids=centroids, stats=stats)
+
+
+# --- per-month aggregate: sums per block group ----------------------------------------------------
+
+BLOCK_GROUP_SUM_COLUMNS = [
+    "geo_id",
+    "latitude",
+    "longitude",
+    "calls",
+    "priority_sum",
+    "priority_calls",
+    "response_time_sum",
+    "response_time_calls",
+    "hour_sum",
+    "hour_calls",
+]
+# (sum column, count column, feature) of the averages recomputed from the sums.
+_AVERAGES = (
+    ("priority_sum", "priority_calls", "avg_priority"),
+    ("response_time_sum", "response_time_calls", "avg_response_time"),
+    ("hour_sum", "hour_calls", "avg_hour"),
+)
+
+
+def block_group_sums(calls: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame:
+    """The per-block-group aggregate (asset `block_group_call_sums`): for the located calls
+    (geo_id, latitude and longitude known), per block group (and value of `by`, e.g. the
+    month: column `by`) its internal point, call count, and the sum and count of the known
+    valid priorities, response times and hours. Every value is an integer, so the sums are
+    exact and `cluster_zones_from_sums` recomputes the very averages `location_features`
+    takes."""
+    located = calls["geo_id"].notna() & calls["latitude_centroid"].notna()
+    located &= calls["longitude_centroid"].notna()
+    c = calls.loc[located]
+    priority = pd.to_numeric(c["priority_numeric"], errors="coerce").astype("float64")
+    priority = priority.where(priority.between(*VALID_PRIORITIES))
+    response = pd.to_numeric(c["response_time"], errors="coerce").astype("float64")
+    hour = pd.to_numeric(c["response_hour"], errors="coerce").astype("float64")
+    frame = pd.DataFrame(
+        {
+            "geo_id": c["geo_id"].astype(str),
+            "latitude": c["latitude_centroid"].astype("float64"),
+            "longitude": c["longitude_centroid"].astype("float64"),
+            "priority_sum": priority.fillna(0.0),
+            "priority_calls": priority.notna().astype("int64"),
+            "response_time_sum": response.fillna(0.0),
+            "response_time_calls": response.notna().astype("int64"),
+            "hour_sum": hour.fillna(0.0),
+            "hour_calls": hour.notna().astype("int64"),
+        }
+    )
+    keys = ["geo_id"]
+    if by is not None:
+        frame.insert(0, "by", by.loc[located].to_numpy())
+        keys = ["by", "geo_id"]
+    g = frame.groupby(keys, sort=True)
+    sums = g[[column for column in BLOCK_GROUP_SUM_COLUMNS[4:]]].sum()
+    table = pd.concat(
+        [g["latitude"].first(), g["longitude"].first(), g.size().rename("calls"), sums], axis=1
+    ).reset_index()
+    table["calls"] = table["calls"].astype("int64")
+    return table[[*keys, *BLOCK_GROUP_SUM_COLUMNS[1:]]]
+
+
+def features_from_sums(sums: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """`location_features` and `model_fill_values` from per-block-group aggregates (any number
+    of months concatenated)."""
+    g = sums.groupby(sums["geo_id"].astype(str), sort=True)
+    totals = g[BLOCK_GROUP_SUM_COLUMNS[3:]].sum()
+    feats = pd.DataFrame(
+        {
+            "latitude": g["latitude"].first(),
+            "longitude": g["longitude"].first(),
+            "incident_count": totals["calls"].astype("int64"),
+        }
+    )
+    for total, count, feature in _AVERAGES:
+        known = totals[count] > 0
+        feats[feature] = (totals[total] / totals[count].where(known)).astype("float64")
+    feats.index.name = "geo_id"
+    feats = feats.reset_index()
+    feats["log_incidents"] = np.log1p(feats["incident_count"].astype("float64"))
+
+    fills = []
+    for (total, count, _), neutral in zip(_AVERAGES[:2], (4.0, 0.0), strict=True):
+        known = int(sums[count].sum())
+        fills.append(float(sums[total].sum() / known) if known else neutral)
+    return feats, (fills[0], fills[1])
+
+
+def cluster_zones_from_sums(sums: pd.DataFrame, k_range=range(3, 10), seed: int = 42) -> ZoneResult:
+    """`cluster_zones` from per-block-group aggregates: the same features, hence the same K,
+    clusters and silhouette."""
+    feats, fill_values = features_from_sums(sums)
+    return _cluster(feats, fill_values, k_range, seed)

@@ -7,7 +7,10 @@ Who requests what, so that no two actors request the same work:
   on a code change;
 - cleaned and quarantined calls: the raw-month sensor, for the months a new export changed and
   the months never built; automation only on a code change;
-- everything else: automation (`on_change`), once per change of what it reads.
+- everything else: automation (`on_change`), once per change of what it reads; for the monthly
+  assets (facts, event links, model aggregates) per month, so a changed month of enriched calls
+  rebuilds that month's aggregates only, then the models that read them (the models and the
+  hot-spot maps react to their aggregates, not to the call fact they depend on for its checks).
 
 `on_change` is built for what the daemon actually does, not for a run that executes a whole
 graph at once:
@@ -42,6 +45,7 @@ from dagster_shared.record import replace as replace_record
 from ..asset_names import (
     ASSOCIATION_RULES,
     CALL_FORECAST,
+    CALL_HOT_SPOTS,
     CLEANED_CALLS,
     DAILY_REPORT,
     EVENT_RISK_SCORES,
@@ -61,13 +65,15 @@ AC = dg.AutomationCondition
 # The assets whose months the raw-month sensor requests (`sensors/raw_months.py`).
 MONTHS_FROM_SENSOR = (CLEANED_CALLS, QUARANTINED_CALLS)
 MODELS = (ASSOCIATION_RULES, ZONE_CLUSTERS, CALL_FORECAST)
+# What reads the per-month aggregates (`defs/aggregates.py`) instead of the calls.
+AGGREGATE_READERS = (*MODELS, CALL_HOT_SPOTS)
 
 # The sensors' tick interval is a setting (`settings.automation_tick_seconds`).
 TICK_SECONDS_ENV = ENV_AUTOMATION_TICK_SECONDS
 
-# The longest dependency path in the graph (raw calls -> ... -> the report): how far
-# `upstream_busy` looks. A test checks it against the graph.
-UPSTREAM_DEPTH = 6
+# The longest dependency path in the graph (raw calls -> ... -> event links -> rule transactions
+# -> rules -> the report): how far `upstream_busy` looks. A test checks it against the graph.
+UPSTREAM_DEPTH = 7
 
 
 def tick_interval_seconds() -> int:
@@ -156,10 +162,19 @@ def report_on_change() -> dg.AutomationCondition:
 
 # Upstream assets whose updates alone do not make an asset stale. The report counts the raw
 # export's rows, but a new export must not trigger it before the facts and models it summarises
-# are rebuilt: their updates trigger it. The daily schedule honours the same exceptions.
-IGNORED_UPSTREAM: dict[str, tuple[str, ...]] = {DAILY_REPORT: (RAW_CALLS,)}
+# are rebuilt: their updates trigger it. The models and the hot-spot maps are fitted on their
+# per-month aggregates only; the call fact gates them (its blocking checks) but holds nothing
+# they read, so its update does not trigger them: the changed month's aggregates do, once they
+# are rebuilt (the fact's update would have rebuilt the rules before the rule transactions,
+# which wait for the event links: twice per new day). The daily schedule honours the same
+# exceptions.
+IGNORED_UPSTREAM: dict[str, tuple[str, ...]] = {
+    DAILY_REPORT: (RAW_CALLS,),
+    **{name: (FACT_CALLS,) for name in AGGREGATE_READERS},
+}
 
 ON_CHANGE = on_change()
+ON_CHANGE_OF_AGGREGATES = on_change(ignoring=(FACT_CALLS,))
 REPORT_ON_CHANGE = report_on_change()
 # Raw assets have no upstream in the graph: new files arrive through the landing sensor, which
 # also requests them when they are missing.
@@ -206,6 +221,8 @@ def automation_condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
         return ON_CODE_CHANGE_OF_MONTHS
     if name == DAILY_REPORT:
         return REPORT_ON_CHANGE
+    if name in AGGREGATE_READERS:
+        return ON_CHANGE_OF_AGGREGATES
     return ON_CHANGE
 
 

@@ -1,7 +1,8 @@
 """Hot-spot stage: Getis-Ord Gi* on block-group call counts (asset `call_hot_spots`).
 
 The maps are computed by `analytics.hot_spots` (method, weights, islands, windows and thresholds
-are documented there) from the lake's `enriched_911_calls` (only the four columns needed) and
+are documented there) from every month of the lake's `hot_spot_call_counts` (calls per block
+group, category, hour band and weekday/weekend: the same counts per map as every call gives) and
 the block-group polygons of `dim_geo`, and written to the warehouse for the dashboard. Like the
 models, the asset also depends on `fact_911_calls`, so the blocking checks on the warehouse
 facts gate it; automation rebuilds it once per change of what it reads (`automation.on_change`,
@@ -18,7 +19,7 @@ from ..analytics.hot_spots import (
     MIN_CALLS,
     TIME_WINDOWS,
     Z_THRESHOLDS,
-    hot_spots,
+    hot_spots_from_counts,
     top_hot_spots,
 )
 from ..asset_names import FACT_CALLS
@@ -40,13 +41,10 @@ def _count_of(classes: dict[str, int], prefix: str) -> int:
 
 
 @HOT_SPOTS.asset(
-    code_version="1",
+    code_version="2",
     kinds={"pysal"},
     deps=[FACT_CALLS],
     ins={
-        "enriched_911_calls": columns_in(
-            "dim_geo_id", "final_problem_category", "response_hour", "is_weekend"
-        ),
         "dim_geo": columns_in("geo_id", "boundary_wkt", "latitude_centroid", "longitude_centroid"),
     },
     description=(
@@ -59,10 +57,8 @@ def _count_of(classes: dict[str, int], prefix: str) -> int:
         "calls; every block group of dim_geo is in every map."
     ),
 )
-def call_hot_spots(enriched_911_calls: pd.DataFrame, dim_geo: pd.DataFrame) -> dg.Output:
-    # The matched block group (NULL when unmatched) is enriched's dim_geo_id.
-    calls = enriched_911_calls.rename(columns={"dim_geo_id": "geo_id"})
-    result = hot_spots(calls, dim_geo)
+def call_hot_spots(hot_spot_call_counts: pd.DataFrame, dim_geo: pd.DataFrame) -> dg.Output:
+    result = hot_spots_from_counts(hot_spot_call_counts, dim_geo)
     stats = result.stats
     overall = stats["overall_classes"]
     top = top_hot_spots(result.table)

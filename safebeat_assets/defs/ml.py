@@ -1,13 +1,15 @@
 """ML stage: association rules, KMeans risk zones and the call-volume forecast, fitted on all
-calls.
+calls through their per-month aggregates.
 
 Each model first evaluates its own blocking pre-check (`checks.pre_checks`) on its input: when
 it fails, the model is skipped (no output; its previous one stays) and only its step fails, so
 a short history still gives rules, zones and risk scores without a forecast.
 
-Each model reads the calls from the lake's `enriched_911_calls` (the rows of `fact_911_calls`,
-columnar: only the columns it needs, much cheaper than reading them back from PostgreSQL) and
-depends on `fact_911_calls` too, so the blocking pre-checks on the warehouse gate it. Outputs
+Each model reads every month of its aggregate in the lake (`defs/aggregates.py`: the rule
+transactions, the calls per day, the block-group sums), never the calls themselves: the
+aggregates give exactly the features the all-calls fit computed, and a new day recounts only
+its month. Each model depends on `fact_911_calls` too, so the blocking checks on the warehouse
+gate it. Outputs
 are data (rules, zone assignments, forecasts) stored in the `models` bucket, never pickles. The
 zones and the forecast also carry their model summary (chosen K, silhouette, test metrics) in
 the stored frame's attributes (`MODEL_SUMMARY`), which the Parquet lake keeps in the file, so the
@@ -19,18 +21,17 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ..analytics.forecast import forecast_daily_calls
-from ..analytics.rules import MIN_CONFIDENCE, MIN_LIFT, MIN_SUPPORT, mine_association_rules
-from ..analytics.zones import cluster_zones
+from ..analytics.forecast import daily_series, forecast_from_daily
+from ..analytics.rules import MIN_CONFIDENCE, MIN_LIFT, MIN_SUPPORT, mine_rules_from_transactions
+from ..analytics.zones import cluster_zones_from_sums
 from ..asset_names import ASSOCIATION_RULES, CALL_FORECAST, FACT_CALLS, ZONE_CLUSTERS
-from ..reporting.plots import cluster_map_png, daily_volume_png, forecast_plot_png
+from ..reporting.plots import cluster_map_png, daily_series_png, forecast_plot_png
 from ..resources import PipelineSettings
 from ..settings import MODELS_BUCKET
 from .checks import alert_check_results
 from .checks.pre_checks import FORECAST_PRE_CHECK, RULES_PRE_CHECK, ZONES_PRE_CHECK
 from .conventions import (
     ANALYTICS_OWNERS,
-    columns_in,
     image_metadata,
     json_metadata,
     lake_stage,
@@ -55,37 +56,23 @@ def with_summary(frame: pd.DataFrame, summary: dict[str, Any]) -> pd.DataFrame:
 
 
 @ML.asset(
-    code_version="2",
+    code_version="3",
     check_specs=[RULES_PRE_CHECK.spec],
     output_required=False,
     kinds={"mlxtend"},
-    ins={
-        "enriched_911_calls": columns_in(
-            "incident_number",
-            "response_datetime",
-            "response_hour",
-            "is_weekend",
-            "priority_numeric",
-            "final_problem_category",
-        ),
-        "fact_event_incidents": columns_in(
-            "incident_number", "response_datetime", "event_has_alcohol"
-        ),
-    },
     description=(
         "Association rules over every call's items (time of day, weekday/weekend, priority, "
-        "incident type, festival/alcohol-event link): apriori (low-memory) with support ≥ "
+        "incident type, festival/alcohol-event link), mined from every month of "
+        "rule_transactions: weighted apriori with support ≥ "
         f"{MIN_SUPPORT:.0%}, confidence ≥ {MIN_CONFIDENCE}, lift ≥ {MIN_LIFT}, ranked by lift."
     ),
 )
-def association_rules(
-    enriched_911_calls: pd.DataFrame, fact_event_incidents: pd.DataFrame, pipeline: PipelineSettings
-):
-    verdict = RULES_PRE_CHECK.evaluate(enriched_911_calls, pipeline)
+def association_rules(rule_transactions: pd.DataFrame, pipeline: PipelineSettings):
+    verdict = RULES_PRE_CHECK.evaluate(rule_transactions, pipeline)
     yield verdict
     if not verdict.passed:
         return
-    result = mine_association_rules(enriched_911_calls, fact_event_incidents)
+    result = mine_rules_from_transactions(rule_transactions)
     stats = result.stats
     yield versioned(
         result.rules,
@@ -101,33 +88,23 @@ def association_rules(
 
 
 @ML.asset(
-    code_version="2",
+    code_version="3",
     check_specs=[ZONES_PRE_CHECK.spec],
     output_required=False,
     kinds={"sklearn"},
-    ins={
-        "enriched_911_calls": columns_in(
-            "dim_geo_id",
-            "latitude_centroid",
-            "longitude_centroid",
-            "priority_numeric",
-            "response_time",
-            "response_hour",
-        )
-    },
     description=(
         "KMeans zones over block-group locations (scaled lat/lon, log call volume, mean "
-        "priority, location risk), K in 3..9 chosen by silhouette; clusters labelled "
-        "HIGH/MEDIUM/LOW_RISK by tertile of mean location risk."
+        "priority, location risk; from every month of block_group_call_sums), K in 3..9 "
+        "chosen by silhouette; clusters labelled HIGH/MEDIUM/LOW_RISK by tertile of mean "
+        "location risk."
     ),
 )
-def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
-    verdict = ZONES_PRE_CHECK.evaluate(enriched_911_calls, pipeline)
+def zone_clusters(block_group_call_sums: pd.DataFrame, pipeline: PipelineSettings):
+    verdict = ZONES_PRE_CHECK.evaluate(block_group_call_sums, pipeline)
     yield verdict
     if not verdict.passed:
         return
-    # The fact's geo_id is the matched block group (NULL when unmatched): enriched's dim_geo_id.
-    result = cluster_zones(enriched_911_calls.rename(columns={"dim_geo_id": "geo_id"}))
+    result = cluster_zones_from_sums(block_group_call_sums)
     stats = result.stats
     silhouette = optional_float(stats["silhouette"], 4)
     summary = {
@@ -152,25 +129,24 @@ def zone_clusters(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
 
 
 @ML.asset(
-    code_version="2",
+    code_version="3",
     check_specs=[FORECAST_PRE_CHECK.spec],
     output_required=False,
     kinds={"sklearn"},
-    ins={"enriched_911_calls": columns_in("response_date", "priority_numeric", "response_time")},
     description=(
         "Daily call-volume forecast for PipelineSettings.forecast_horizon_days after the latest "
-        "call: Ridge vs gradient boosting on calendar, lag and rolling features (chronological "
-        "80/20 split, scaler fit on train only), predicted recursively; backtest rows compare "
-        "against a seasonal-naive baseline."
+        "call, from every month of calls_by_day: Ridge vs gradient boosting on calendar, lag "
+        "and rolling features (chronological 80/20 split, scaler fit on train only), predicted "
+        "recursively; backtest rows compare against a seasonal-naive baseline."
     ),
 )
-def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
-    calls = enriched_911_calls
-    verdict = FORECAST_PRE_CHECK.evaluate(calls, pipeline)
+def call_forecast(calls_by_day: pd.DataFrame, pipeline: PipelineSettings):
+    verdict = FORECAST_PRE_CHECK.evaluate(calls_by_day, pipeline)
     yield verdict
     if not verdict.passed:
         return
-    result = forecast_daily_calls(calls, horizon_days=pipeline.forecast_horizon_days)
+    daily = daily_series(calls_by_day)
+    result = forecast_from_daily(daily, horizon_days=pipeline.forecast_horizon_days)
     stats = result.stats
     forecast_rows = result.forecast[result.forecast["kind"] == "forecast"]
     mean_predicted = optional_float(stats["mean_predicted_calls"], 1)
@@ -192,7 +168,7 @@ def call_forecast(enriched_911_calls: pd.DataFrame, pipeline: PipelineSettings):
             "forecast_vs_actual": image_metadata(
                 forecast_plot_png(result.forecast), "forecast vs actual"
             ),
-            "daily_volume": image_metadata(daily_volume_png(calls), "calls per day"),
+            "daily_volume": image_metadata(daily_series_png(daily), "calls per day"),
             "forecast": dg.MetadataValue.md(
                 forecast_rows[["date", "predicted_calls"]].round(1).to_markdown(index=False)
             ),

@@ -109,16 +109,23 @@ def cluster_map_png(zones: pd.DataFrame) -> bytes:
 
 def daily_volume_png(calls: pd.DataFrame) -> bytes:
     """Calls per day with a 7-day rolling mean."""
-    fig, ax = _new_figure()
-    title = "911 calls per day"
     if calls is None or calls.empty:
-        _no_data(ax, title)
-        return _png(fig)
+        return daily_series_png(pd.Series(dtype="float64"))
     dates = pd.to_datetime(calls["response_date"])
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
     daily = dates.dt.normalize().value_counts().sort_index()
     daily = daily.reindex(pd.date_range(daily.index[0], daily.index[-1]), fill_value=0)
+    return daily_series_png(daily)
+
+
+def daily_series_png(daily: pd.Series) -> bytes:
+    """Calls per day (a gap-free daily series) with a 7-day rolling mean."""
+    fig, ax = _new_figure()
+    title = "911 calls per day"
+    if daily is None or daily.empty:
+        _no_data(ax, title)
+        return _png(fig)
     ax.plot(daily.index, daily.to_numpy(), color="#9aa5b1", lw=0.6, label="daily")
     ax.plot(
         daily.index, daily.rolling(7).mean().to_numpy(), color="#1f3a5f", lw=1.4, label="7-day mean"

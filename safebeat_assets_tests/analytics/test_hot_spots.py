@@ -425,8 +425,9 @@ def test_asset_reads_the_calls_and_polygons_and_is_gated_by_the_facts(tmp_path):
     graph = defs.resolve_asset_graph()
     key = dg.AssetKey("call_hot_spots")
     node = graph.get(key)
+    # The calls through their per-month counts (`hot_spot_call_counts`), never one by one.
     assert {k.to_user_string() for k in node.parent_keys} == {
-        "enriched_911_calls",
+        "hot_spot_call_counts",
         "dim_geo",
         "fact_911_calls",
     }

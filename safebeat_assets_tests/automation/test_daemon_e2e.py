@@ -29,6 +29,7 @@ from safebeat_assets.asset_names import (
     EVENT_RISK_SCORES,
     FACT_CALLS,
     FACT_EVENT_INCIDENTS,
+    MODEL_AGGREGATES,
     QUARANTINED_CALLS,
     RAW_CALLS,
     ZONE_CLUSTERS,
@@ -58,7 +59,15 @@ COLD_TIMEOUT_S = 600
 WAVE_TIMEOUT_S = 420
 PARTITION_START = "2025-01"  # the sample's first month: few empty months to build
 CHANGED_MONTH = "2025-06-01"
-MONTHLY_CHAIN = (CLEANED_CALLS, QUARANTINED_CALLS, ENRICHED_CALLS, FACT_CALLS, FACT_EVENT_INCIDENTS)
+# The changed month's aggregates are rebuilt, the models then read every month of them.
+MONTHLY_CHAIN = (
+    CLEANED_CALLS,
+    QUARANTINED_CALLS,
+    ENRICHED_CALLS,
+    FACT_CALLS,
+    FACT_EVENT_INCIDENTS,
+    *MODEL_AGGREGATES,
+)
 DOWNSTREAM = (
     ASSOCIATION_RULES,
     ZONE_CLUSTERS,

@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from safebeat_assets.asset_names import MODEL_AGGREGATES
 from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.partitions import monthly_partitions, months_tags
 from safebeat_assets.defs.sensors.raw_months import RAW_MONTH_SENSOR_NAME
@@ -126,6 +127,9 @@ def test_incremental_months(local_settings, sample_landing, tmp_path, warehouse_
         done, ticks = drive(settings, defs, instance, requests, ticks)
         for name in ("cleaned_911_calls", "enriched_911_calls", "fact_911_calls"):
             assert done[name] == {"2025-06-01"}, name
+        # Only June's aggregates are recounted; the models read every month of them.
+        for name in MODEL_AGGREGATES:
+            assert done[name] == {"2025-06-01"}, name
         assert set(done) >= ML_AND_RISK and "daily_report" in done
         assert not {"dim_geo", "dim_event", "cleaned_events"} & set(done)
         rows_after = warehouse.fetch_one("SELECT count(*) FROM {f}", f="fact_911_calls")[0]
@@ -142,6 +146,8 @@ def test_incremental_months(local_settings, sample_landing, tmp_path, warehouse_
         assert [r.tags["dagster/asset_partition_range_start"] for r in requests] == ["2025-01-01"]
         done, ticks = drive(settings, defs, instance, requests, ticks)
         assert done["fact_911_calls"] == {"2025-01-01"}
+        for name in MODEL_AGGREGATES:
+            assert done[name] == {"2025-01-01"}, name
         fact = warehouse.read_table(
             FACT_911_CALLS, ["incident_number", "call_disposition_description"]
         )

@@ -219,7 +219,7 @@ else:
 # --- forecast --------------------------------------------------------------------------------
 st.subheader("Call forecast")
 st.caption(
-    "Reads daily call counts (enriched_911_calls). Ridge vs gradient boosting on calendar, lag "
+    "Reads daily call counts (calls_by_day). Ridge vs gradient boosting on calendar, lag "
     "(1, 7, 14 days) and rolling-mean features, chronological 80/20 split, scaler fit on the "
     "training part; the better R² on a recursive 7-day-block backtest is kept and forecasts "
     "the next days recursively. Baseline: seasonal naive (the value 7 days earlier)."

@@ -1,5 +1,8 @@
 """The ML pre-checks: each guards one model, evaluated in that model's step before it is fitted.
 
+Each measures the model's input, its per-month aggregates (`defs/aggregates.py`): the calls in
+the rule transactions, the located calls in the block-group sums, the days in the calls per day.
+
 They replace the old pipeline's ML "pre-checks", which skipped all three models when any one
 lacked data. Here a failed pre-check is a blocking ERROR check on its own model: the model is
 not fitted and keeps its previous output, its step fails (visible in the UI's check views),
@@ -54,6 +57,7 @@ class PreCheck:
     def evaluate(
         self, model_input: pd.DataFrame, pipeline: PipelineSettings
     ) -> dg.AssetCheckResult:
+        """The check on the model's input: its per-month aggregates, all months together."""
         value = int(self.measure(model_input))
         threshold = int(getattr(pipeline, self.threshold_setting))
         passed = value >= threshold
@@ -70,6 +74,21 @@ class PreCheck:
         )
 
 
+def transaction_calls(transactions: pd.DataFrame) -> int:
+    """Calls counted in the rule transactions (every call, short transactions too)."""
+    return int(transactions["calls"].sum())
+
+
+def located_calls(sums: pd.DataFrame) -> int:
+    """Located calls counted in the block-group sums."""
+    return int(sums["calls"].sum())
+
+
+def days_with_calls(day_counts: pd.DataFrame) -> int:
+    """Distinct dates with at least one call in the calls per day."""
+    return int(day_counts.loc[day_counts["calls"] > 0, "date"].nunique())
+
+
 RULES_PRE_CHECK = PreCheck(
     ASSOCIATION_RULES,
     "enough_calls_for_rules",
@@ -77,7 +96,7 @@ RULES_PRE_CHECK = PreCheck(
     "calls",
     "min_calls_for_rules",
     requirements.MIN_CALLS_FOR_RULES,
-    len,
+    transaction_calls,
     alert_rules.ML_RULES_EMPTY,
 )
 ZONES_PRE_CHECK = PreCheck(
@@ -87,7 +106,7 @@ ZONES_PRE_CHECK = PreCheck(
     "geolocated_calls",
     "min_geolocated_calls_for_zones",
     requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES,
-    lambda calls: calls["latitude_centroid"].notna().sum(),
+    located_calls,
     alert_rules.ML_CLUSTERING,
 )
 FORECAST_PRE_CHECK = PreCheck(
@@ -97,7 +116,7 @@ FORECAST_PRE_CHECK = PreCheck(
     "distinct_days",
     "min_days_for_forecast",
     requirements.MIN_DAYS_FOR_FORECAST,
-    lambda calls: calls["response_date"].nunique(),
+    days_with_calls,
     alert_rules.ML_FORECAST_MISSING,
 )
 PRE_CHECKS = (RULES_PRE_CHECK, ZONES_PRE_CHECK, FORECAST_PRE_CHECK)

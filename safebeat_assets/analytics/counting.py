@@ -1,0 +1,29 @@
+"""Counting distinct rows fast: what the per-month aggregates are made of."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+COUNT_COLUMN = "calls"
+
+
+def count_rows(frame: pd.DataFrame, count_column: str = COUNT_COLUMN) -> pd.DataFrame:
+    """The distinct rows of `frame` with how many times each occurs (`count_column`), sorted by
+    the columns in order, a missing value being a value of its own that sorts last: what
+    `frame.groupby(list(frame.columns), dropna=False, sort=True).size()` gives, without
+    pandas' multi-key groupby on object columns (several times slower). Each distinct row is
+    its first occurrence, so every column keeps its dtype and values."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    combinations = 1.0
+    for column in frame.columns:
+        code, unique = pd.factorize(frame[column], sort=True, use_na_sentinel=True)
+        size = len(unique) + 1
+        combinations *= size
+        if combinations >= 2**62:
+            raise ValueError("too many distinct values to combine into one integer key")
+        key = key * size + np.where(code < 0, len(unique), code)  # missing sorts last
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    table = frame.iloc[first].reset_index(drop=True)
+    table[count_column] = counts.astype(np.int64)
+    return table

@@ -1,0 +1,308 @@
+"""The models fitted from the per-month aggregates give exactly what they give fitted on every
+call: each model is computed both ways on one generated calls frame spanning several months
+(the old all-calls function vs the aggregates built month by month, concatenated, then fitted),
+and the outputs are compared (exactly; supports and metrics to 1e-12)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from safebeat_assets.analytics.forecast import (
+    calls_per_day,
+    daily_call_counts,
+    daily_series,
+    forecast_daily_calls,
+    forecast_from_day_counts,
+)
+from safebeat_assets.analytics.hot_spots import (
+    HOUR_BANDS,
+    WINDOW_DEFINITIONS,
+    band_of_hour,
+    build_contiguity_weights,
+    hot_spot_counts,
+    hot_spots,
+    hot_spots_from_counts,
+)
+from safebeat_assets.analytics.rules import (
+    MIN_ITEMS_PER_TRANSACTION,
+    build_transactions,
+    mine_association_rules,
+    mine_rules_from_transactions,
+    rule_transactions,
+)
+from safebeat_assets.analytics.zones import (
+    block_group_sums,
+    cluster_zones,
+    cluster_zones_from_sums,
+)
+from safebeat_assets.defs.checks.pre_checks import (
+    days_with_calls,
+    located_calls,
+    transaction_calls,
+)
+from safebeat_assets.transform.months import month_key_of
+from safebeat_assets_tests.analytics.test_hot_spots import grid
+
+CATEGORIES = [
+    "Auto Theft",
+    "Burglary Residence",
+    "Disturbance Vocal",
+    "Traffic Hazard",
+    "Welfare Check",
+    "Suspicious Person",
+    "Theft",
+    None,
+]
+START = pd.Timestamp("2024-01-01", tz="America/Chicago")
+DAYS = 200  # seven months
+
+
+def make_calls(n: int = 30_000, seed: int = 7) -> pd.DataFrame:
+    """Calls shaped like the models' columns of enriched_911_calls over seven months, with the
+    awkward values the models handle: unknown priority, the sentinel 9, no response time,
+    unmatched block groups, blank categories, planted patterns (so rules exist) and a
+    weekly rhythm (so the forecast fits)."""
+    rng = np.random.default_rng(seed)
+    geo = grid(8)
+    day = np.sort(rng.integers(0, DAYS, n))
+    second = rng.integers(0, 86_400, n)
+    local = START + pd.to_timedelta(day, unit="D") + pd.to_timedelta(second, unit="s")
+    weekday_boost = rng.random(n) < 0.15 * (pd.DatetimeIndex(local).dayofweek.to_numpy() >= 5)
+    keep = ~weekday_boost | (rng.random(n) < 0.5)
+    local = local[keep]
+    n = len(local)
+    hour = pd.DatetimeIndex(local).hour.to_numpy()
+    dow = pd.DatetimeIndex(local).dayofweek.to_numpy()
+    priority = rng.choice([0, 1, 2, 3], n).astype(object)
+    priority[rng.random(n) < 0.05] = None
+    priority[rng.random(n) < 0.01] = 9
+    category = rng.choice(np.array(CATEGORIES, dtype=object), n)
+    auto = rng.random(n) < 0.2
+    category[auto] = "Auto Theft"
+    priority[auto] = 3
+    # A hot corner: many calls in the first block groups.
+    cell = np.where(rng.random(n) < 0.3, rng.integers(0, 6, n), rng.integers(0, len(geo), n))
+    geo_id = geo["geo_id"].to_numpy(dtype=object)[cell]
+    lat = geo["latitude_centroid"].to_numpy()[cell]
+    lon = geo["longitude_centroid"].to_numpy()[cell]
+    unmatched = rng.random(n) < 0.03
+    geo_id[unmatched] = None
+    lat = np.where(unmatched, np.nan, lat)
+    lon = np.where(unmatched, np.nan, lon)
+    response = rng.integers(60, 3_000, n).astype(object)
+    response[rng.random(n) < 0.04] = None
+    return pd.DataFrame(
+        {
+            "incident_number": np.arange(n, dtype="int64") + 240_000_000,
+            "response_datetime": local.tz_convert("UTC"),
+            "response_date": pd.DatetimeIndex(local).tz_localize(None).normalize(),
+            "response_hour": hour.astype("int64"),
+            "is_weekend": dow >= 5,
+            "priority_numeric": pd.array(priority, dtype="Int64"),
+            "final_problem_category": category,
+            "response_time": pd.array(response, dtype="Int64"),
+            "geo_id": geo_id,
+            "latitude_centroid": lat,
+            "longitude_centroid": lon,
+        }
+    )
+
+
+def make_links(calls: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
+    """fact_event_incidents rows: some calls linked to one event or two (alcohol or not)."""
+    rng = np.random.default_rng(seed)
+    linked = calls.sample(frac=0.08, random_state=seed)
+    twice = linked.sample(frac=0.3, random_state=seed + 1)
+    links = pd.concat([linked, twice])
+    return pd.DataFrame(
+        {
+            "incident_number": links["incident_number"].to_numpy(),
+            "response_datetime": links["response_datetime"].to_numpy(),
+            "event_has_alcohol": rng.random(len(links)) < 0.4,
+        }
+    )
+
+
+def months_of(calls: pd.DataFrame) -> pd.Series:
+    return month_key_of(calls["response_date"])
+
+
+def by_month(calls: pd.DataFrame, aggregate, *args) -> pd.DataFrame:
+    """The aggregate built one month at a time (as the monthly asset does), then read back as
+    the models read every month: concatenated, without the month."""
+    months = months_of(calls)
+    assert months.nunique() >= 6
+    frames = [aggregate(calls[months == month], *args) for month in sorted(months.unique())]
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def calls() -> pd.DataFrame:
+    return make_calls()
+
+
+@pytest.fixture(scope="module")
+def links(calls) -> pd.DataFrame:
+    return make_links(calls)
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def test_rules_from_monthly_transactions_equal_rules_from_every_call(calls, links):
+    expected = mine_association_rules(calls, links)
+
+    def month_table(month_calls):
+        month_links = links.merge(month_calls[["incident_number"]], on="incident_number")
+        return rule_transactions(month_calls, month_links)
+
+    transactions = by_month(calls, month_table)
+    actual = mine_rules_from_transactions(transactions)
+
+    assert len(expected.rules) > 10 and expected.rules["is_incident_rule"].any()
+    pdt.assert_frame_equal(actual.rules, expected.rules, check_exact=False, rtol=0, atol=1e-12)
+    assert actual.stats.pop("distinct_transactions") <= expected.stats.pop("distinct_transactions")
+    assert actual.stats == expected.stats
+    # The table is small: distinct combinations, not calls; every call is counted once.
+    assert transaction_calls(transactions) == len(calls)
+    assert len(transactions) < len(calls) / 5
+
+
+def test_rule_transactions_keep_short_transactions_and_the_month(calls, links):
+    calls = calls.copy()
+    calls["is_weekend"] = calls["is_weekend"].astype("boolean")
+    calls.loc[calls.index[:300], ["is_weekend", "response_hour"]] = [pd.NA, 99]
+    calls.loc[calls.index[:150], "final_problem_category"] = None
+    table = rule_transactions(calls, links, by=months_of(calls))
+    assert list(table.columns[:1]) == ["by"]
+    assert table.groupby("by")["calls"].sum().to_dict() == months_of(calls).value_counts().to_dict()
+    onehot = build_transactions(calls, links)
+    assert len(onehot) < len(calls)  # calls with < 2 items are in the table, not mined
+    items = table[["time", "week", "priority", "incident"]].notna().sum(axis=1)
+    items += table["festival"].astype(int) + table["alcohol"].astype(int)
+    assert table.loc[items >= MIN_ITEMS_PER_TRANSACTION, "calls"].sum() == len(onehot)
+
+
+def test_rules_retry_and_no_links_from_transactions(calls):
+    sample = calls.head(3_000)
+    expected = mine_association_rules(sample, None, min_support=0.9)
+    actual = mine_rules_from_transactions(rule_transactions(sample), min_support=0.9)
+    pdt.assert_frame_equal(actual.rules, expected.rules)
+    assert actual.stats["min_support_used"] == expected.stats["min_support_used"]
+
+
+# --- forecast -------------------------------------------------------------------------------
+
+
+def reference_daily_call_counts(calls: pd.DataFrame) -> pd.Series:
+    """daily_call_counts as it was before the aggregates (saved reference)."""
+    dates = pd.to_datetime(calls["response_date"])
+    counts = dates.dt.normalize().value_counts().sort_index()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq="D", name="date")
+    return counts.reindex(full, fill_value=0).astype("float64")
+
+
+def test_daily_series_from_monthly_counts_equals_counting_every_call(calls):
+    # A gap day without calls stays a zero day in both.
+    gappy = calls[calls["response_date"] != pd.Timestamp("2024-03-01")]
+    reference = reference_daily_call_counts(gappy)
+    series = daily_series(by_month(gappy, calls_per_day))
+    pdt.assert_series_equal(series, reference, check_names=False)
+    pdt.assert_series_equal(daily_call_counts(gappy), reference, check_names=False)
+    assert series.loc["2024-03-01"] == 0
+
+
+def test_forecast_from_monthly_counts_equals_forecast_from_every_call(calls):
+    expected = forecast_daily_calls(calls, horizon_days=14)
+    actual = forecast_from_day_counts(by_month(calls, calls_per_day), horizon_days=14)
+    assert not expected.stats["is_fallback"]
+    pdt.assert_frame_equal(actual.forecast, expected.forecast, check_exact=True)
+    assert actual.stats == expected.stats
+
+
+def test_calls_per_day_is_one_row_per_day(calls):
+    table = calls_per_day(calls)
+    assert list(table.columns) == ["date", "calls"]
+    assert table["calls"].sum() == len(calls)
+    assert len(table) == calls["response_date"].nunique() == days_with_calls(table)
+
+
+# --- zones ----------------------------------------------------------------------------------
+
+
+def test_zones_from_monthly_sums_equal_zones_from_every_call(calls):
+    expected = cluster_zones(calls)
+    sums = by_month(calls, block_group_sums)
+    actual = cluster_zones_from_sums(sums)
+    assert expected.stats["chosen_k"] >= 3
+    pdt.assert_frame_equal(actual.zones, expected.zones, check_exact=True)
+    pdt.assert_frame_equal(actual.centroids, expected.centroids, check_exact=True)
+    assert actual.stats == expected.stats
+    located = calls["geo_id"].notna() & calls["latitude_centroid"].notna()
+    assert located_calls(sums) == int(located.sum())
+
+
+def test_zones_from_sums_keep_unknown_averages_unknown(calls):
+    sample = calls.head(2_000).copy()
+    first = sample["geo_id"].dropna().iloc[0]
+    sample.loc[sample["geo_id"] == first, ["priority_numeric", "response_time"]] = pd.NA
+    expected, actual = cluster_zones(sample), cluster_zones_from_sums(block_group_sums(sample))
+    pdt.assert_frame_equal(actual.zones, expected.zones, check_exact=True)
+    assert actual.zones.loc[actual.zones["geo_id"] == first, "avg_priority"].isna().all()
+
+
+def test_zones_of_nothing():
+    empty = make_calls(50).iloc[0:0]
+    assert cluster_zones_from_sums(block_group_sums(empty)).stats["chosen_k"] == 0
+
+
+# --- hot spots ------------------------------------------------------------------------------
+
+
+def test_hour_bands_cover_every_window():
+    assert HOUR_BANDS == (0, 6, 12, 18)
+    bands = band_of_hour(pd.Series(range(24)))
+    for window in WINDOW_DEFINITIONS:
+        in_window = {hour for hour in range(24) if bands[hour] in window.hours}
+        assert in_window == set(window.hours), window.name
+    assert band_of_hour(pd.Series([-1, 24, None], dtype="float64")).isna().all()
+
+
+def test_hot_spots_from_monthly_counts_equal_hot_spots_from_every_call(calls):
+    geo = grid(8)
+    weights = build_contiguity_weights(geo)
+    odd = calls.copy()
+    odd.loc[odd.index[:40], "geo_id"] = "480000000000"  # not a block group of dim_geo
+    odd.loc[odd.index[40:60], "response_hour"] = 31  # no usable hour
+    odd.loc[odd.index[100:125], "final_problem_category"] = "Rare Thing"  # too few for a map
+    expected = hot_spots(odd, geo, weights=weights)
+    counts = by_month(odd, hot_spot_counts)
+    actual = hot_spots_from_counts(counts, geo, weights=weights)
+    assert expected.stats["maps_computed"] > 10 and expected.stats["maps_skipped"] > 0
+    pdt.assert_frame_equal(actual.table, expected.table, check_exact=True)
+    assert actual.stats == expected.stats
+    assert counts["calls"].sum() == len(odd)
+    assert len(counts) < len(odd)
+
+
+def test_count_rows_is_the_sorted_groupby_size_with_missing_values_last():
+    from safebeat_assets.analytics.counting import count_rows
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["b", None, "a", "b", None, "a", "b"], dtype=object),
+            "number": pd.array([2, 1, pd.NA, 2, 1, pd.NA, 3], dtype="Int64"),
+            "flag": pd.array([True, pd.NA, False, True, pd.NA, False, False], dtype="boolean"),
+            "plain": np.array([True, False, True, True, False, True, False]),
+        }
+    )
+    expected = frame.groupby(list(frame.columns), dropna=False, sort=True).size()
+    table = count_rows(frame)
+    assert table["calls"].tolist() == expected.tolist() == [2, 2, 1, 2]
+    assert table.drop(columns="calls").dtypes.to_dict() == frame.dtypes.to_dict()
+    assert table["text"].tolist() == ["a", "b", "b", None]
+    assert table["number"].isna().tolist() == [True, False, False, False]
+    assert count_rows(frame.iloc[:0])["calls"].tolist() == []
