@@ -25,6 +25,7 @@ from pathlib import Path
 # and is only needed inside some asset's step (or by the dashboard, the sample generator).
 HEAVY_MODULES: tuple[str, ...] = (
     "sklearn",
+    "fastexcel",
     "scipy",
     "statsmodels",
     "geopandas",

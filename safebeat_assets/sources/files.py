@@ -27,8 +27,6 @@ import pyarrow.csv as pa_csv
 
 from safebeat_assets.errors import SourceFormatError
 from safebeat_assets.sources.columns import SOURCE_FILE, SOURCE_ROW, SOURCE_SHA256
-from safebeat_assets.sources.xlsx import _cell_text as _cell_text  # the XLSX cell contract
-from safebeat_assets.sources.xlsx import read_xlsx_as_text
 
 CSV_SUFFIXES = (".csv",)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -96,6 +94,9 @@ def read_text_table(path: Path) -> pa.Table:
                 else ""
             )
             raise SourceFormatError(path, f"not an XLSX workbook (no ZIP signature){hint}")
+        # imported here: fastexcel and python-calamine load whenever the definitions do otherwise.
+        from safebeat_assets.sources.xlsx import read_xlsx_as_text
+
         table = read_xlsx_as_text(path)
     table = _drop_blank_headed_empty_columns(path, table)
     _refuse_nul_characters(path, table)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from safebeat_assets.sources.files import _cell_text
+from safebeat_assets.sources.xlsx import _cell_text
 from safebeat_assets.transform.parsing import (
     APD_DATETIME_FORMATS,
     DATETIME_MISSING,
