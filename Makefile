@@ -3,7 +3,8 @@
 #   make test   run the test suite
 #   make ui     Dagster UI + daemon on http://127.0.0.1:3000 (local profile; sample data if none)
 #   make dashboard  analysts' dashboard + event planner on http://127.0.0.1:8501 (demo data if none)
-#   make bench  Austin-scale benchmark (835,198 calls; BENCH_ARGS="--repeats 1" for a quick one)
+#   make bench  Austin-scale benchmark (835,198 calls; BENCH_ARGS="--scale 10" for ten Austins,
+#               "--repeats 1" for a quick one)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools

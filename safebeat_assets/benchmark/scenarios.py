@@ -27,7 +27,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..asset_names import RAW_ASSETS
 from ..definitions import build_definitions
 from ..defs.conventions import MONTHS_PER_RUN
 from ..defs.jobs import PIPELINE_RUN_TAGS
@@ -89,23 +88,20 @@ class Scenario:
 
     def cold_backfill(self) -> None:
         """What a backfill of the daily job does under the monthly assets' backfill policy:
-        runs of at most MONTHS_PER_RUN months for the monthly assets (the raw assets with the
-        first), then one run for everything unpartitioned."""
+        runs of at most MONTHS_PER_RUN months for the monthly assets (with the first, the
+        unpartitioned assets they read: raw files, dimensions), then one run for the rest."""
         graph = self.defs.resolve_asset_graph()
         selected = self.job.asset_layer.executable_asset_keys
-        monthly = [
-            k for k in graph.toposorted_asset_keys if k in selected and graph.get(k).is_partitioned
-        ]
-        raw = [dg.AssetKey(name) for name in RAW_ASSETS]
-        rest = [
-            k for k in graph.toposorted_asset_keys
-            if k in selected and not graph.get(k).is_partitioned and k not in raw
-        ]  # fmt: skip
+        ordered = [k for k in graph.toposorted_asset_keys if k in selected]
+        monthly = [k for k in ordered if graph.get(k).is_partitioned]
+        upstream = dg.AssetSelection.assets(*monthly).upstream().resolve(graph)
+        first = [k for k in ordered if k in upstream and not graph.get(k).is_partitioned]
+        rest = [k for k in ordered if k not in upstream and not graph.get(k).is_partitioned]
         keys = self.monthly.get_partition_keys()
         for start in range(0, len(keys), MONTHS_PER_RUN):
             chunk = keys[start : start + MONTHS_PER_RUN]
             tags = months_tags(self.monthly, chunk[0], chunk[-1])
-            self.execute((raw if start == 0 else []) + monthly, tags)
+            self.execute((first if start == 0 else []) + monthly, tags)
         self.execute(rest, {})
 
     def schedule_tick(self) -> None:
