@@ -28,8 +28,10 @@ from ...asset_names import (
 from ...resources import PipelineSettings
 from ...retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ...storage.warehouse_io import WarehouseResource
+from ...transform.validation import EARLIEST_PLAUSIBLE_CALL
 
-EARLIEST_PLAUSIBLE_DATE = date(2000, 1, 1)
+# The same bound as cleaning's: a call the cleaning keeps never fails this check.
+EARLIEST_PLAUSIBLE_DATE = EARLIEST_PLAUSIBLE_CALL.date()
 # A box around Texas: block-group internal points outside it are not plausible.
 TEXAS_BOX = {"min_lat": 25, "max_lat": 37, "min_lon": -107, "max_lon": -93}
 TEXAS_GEOID_PATTERN = "^48[0-9]{10}$"
