@@ -25,6 +25,7 @@ import logging
 import posixpath
 import re
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -116,24 +117,26 @@ def read_xlsx_as_text(path: Path) -> pa.Table:
         except (KeyError, IndexError, ElementTree.ParseError):
             # An unusual package layout: calamine knows more of them, and says what is wrong.
             return read_xlsx_with_calamine(path)
-        parts = {
-            name: archive.read(name)
-            for name in archive.namelist()
-            if name != sheet and not name.startswith("xl/worksheets/sheet")
-        }
-        with archive.open(sheet) as stream:
-            try:
+        try:
+            parts = {
+                name: archive.read(name)
+                for name in archive.namelist()
+                if name != sheet and not name.startswith("xl/worksheets/sheet")
+            }
+            with archive.open(sheet) as stream:
                 return _read_sheet(path, stream, parts, sheet)
-            except (
-                _NeedsReference,
-                fastexcel.FastExcelError,
-                CalamineError,
-                XmlError,
-                zipfile.BadZipFile,
-            ):
-                # A damaged sheet, or cells only the reference reads exactly: it reads them,
-                # or raises SourceFormatError with calamine's own account of the damage.
-                return read_xlsx_with_calamine(path)
+        except (
+            _NeedsReference,
+            fastexcel.FastExcelError,
+            CalamineError,
+            XmlError,
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+        ):
+            # A damaged package or sheet, or cells only the reference reads exactly: it reads
+            # them, or raises SourceFormatError with calamine's own account of the damage.
+            return read_xlsx_with_calamine(path)
 
 
 def _first_sheet_part(archive: zipfile.ZipFile) -> str:

@@ -501,12 +501,20 @@ def test_asset_writes_every_map_to_the_warehouse(local_settings, warehouse_url):
     assert checks["every_hot_spot_map_covers_every_block_group"] is True
     assert checks["overall_hot_spot_map_computed"] is True
 
-    # The same inputs again: the same rows, nothing written.
+    # The same inputs again: the same rows. The table is replaced wholesale (every run
+    # recomputes every score), so it is rewritten whole rather than diffed.
+    before = warehouse.read_table(TABLES["call_hot_spots"])
     again = materialize_subset(local_settings, "call_hot_spots")
     assert again.success
     meta = again.asset_materializations_for_node("call_hot_spots")[0].metadata
-    assert meta["rows_inserted"].value == meta["rows_updated"].value == 0
-    assert meta["rows_deleted"].value == 0
+    assert meta["rows_inserted"].value == meta["rows_deleted"].value == len(before)
+    assert meta["rows_updated"].value == 0
+    key = ["time_window", "category", "geo_id"]
+    after = warehouse.read_table(TABLES["call_hot_spots"])
+    pd.testing.assert_frame_equal(
+        after.sort_values(key).reset_index(drop=True),
+        before.sort_values(key).reset_index(drop=True),
+    )
 
     # A block group missing from one map fails the blocking coverage check.
     with warehouse.connect() as conn, conn.cursor() as cur:

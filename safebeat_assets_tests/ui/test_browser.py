@@ -25,7 +25,9 @@ def chromium() -> str:
     return path
 
 
-def run_chromium(chromium: str, tmp_path, url: str, *action: str) -> subprocess.CompletedProcess:
+def run_chromium(
+    chromium: str, tmp_path, url: str, *action: str, window: str = "1400,900"
+) -> subprocess.CompletedProcess:
     """One headless Chromium invocation with a fresh profile; the background-networking flags
     keep it from calling out of this closed network."""
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.iterdir()))}"
@@ -33,7 +35,7 @@ def run_chromium(chromium: str, tmp_path, url: str, *action: str) -> subprocess.
         chromium,
         *CHROMIUM_HEADLESS_FLAGS,
         f"--user-data-dir={profile}",
-        "--window-size=1400,900",
+        f"--window-size={window}",
         "--virtual-time-budget=15000",
         *action,
         url,
@@ -44,14 +46,14 @@ def run_chromium(chromium: str, tmp_path, url: str, *action: str) -> subprocess.
     return result
 
 
-def screenshot_and_dom(chromium, tmp_path, url: str, name: str) -> str:
+def screenshot_and_dom(chromium, tmp_path, url: str, name: str, window: str = "1400,900") -> str:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     png = ARTIFACTS_DIR / f"{name}.png"
     png.unlink(missing_ok=True)
-    run_chromium(chromium, tmp_path, url, f"--screenshot={png}")
+    run_chromium(chromium, tmp_path, url, f"--screenshot={png}", window=window)
     assert png.exists() and png.stat().st_size > 20_000, f"no real screenshot of {url}"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    dom = run_chromium(chromium, tmp_path, url, "--dump-dom").stdout
+    dom = run_chromium(chromium, tmp_path, url, "--dump-dom", window=window).stdout
     (ARTIFACTS_DIR / f"{name}.html").write_text(dom)
     return dom
 
@@ -61,14 +63,25 @@ def test_global_lineage_renders_every_group(chromium, ui_server, tmp_path):
     dom = screenshot_and_dom(chromium, tmp_path, f"{ui_server.url}/asset-groups", "asset-graph")
     assert "Join the Dagster community" not in dom  # the first-visit dialog was dismissed
     assert "Global asset lineage" in dom
-    for group in ["raw", "cleaned", "enriched", "warehouse", "ml", "risk", "reporting"]:
+    for group in [
+        "raw",
+        "cleaned",
+        "enriched",
+        "warehouse",
+        "aggregates",
+        "ml",
+        "risk",
+        "reporting",
+    ]:
         assert f">{group}<" in dom, f"group {group} not rendered on /asset-groups"
 
 
 @pytest.mark.e2e
 def test_group_lineage_renders_asset_names(chromium, ui_server, tmp_path):
     url = f"{ui_server.url}/locations/__repository__@safebeat/asset-groups/warehouse"
-    dom = screenshot_and_dom(chromium, tmp_path, url, "warehouse-group")
+    # Tall enough for the whole group: the UI only draws the nodes inside the viewport, and the
+    # group's graph (with its upstream and downstream neighbours) outgrew 1400x900.
+    dom = screenshot_and_dom(chromium, tmp_path, url, "warehouse-group", window="1400,2400")
     assert "Join the Dagster community" not in dom
     for name in ["dim_geo", "dim_event", "fact_911_calls", "fact_event_incidents"]:
         assert name in dom, f"{name} not rendered on the warehouse group's lineage"
