@@ -121,6 +121,10 @@ def format_summary(
         shown = f"{rows:>10,}" if isinstance(rows, int) else f"{'-':>10}"
         months = partitions_by_asset.get(name)
         suffix = f"  ({months} monthly partitions)" if months else ""
+        calls = _metadata_value(metadata, "call_rows")
+        if isinstance(calls, int):
+            # The raw export stores its manifest (one row per file and month): show the calls.
+            shown, suffix = f"{calls:>10,}", f"  (calls; manifest of {rows:,} file-months)"
         lines.append(f"  {name:<24} {shown}{suffix}")
 
     def meta(asset: str, key: str):
