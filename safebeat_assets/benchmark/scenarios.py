@@ -68,12 +68,16 @@ class Scenario:
         self.state = json.loads(state_file.read_text()) if state_file.exists() else {}
         self.run_ids: list[str] = []
         self.ticks = 0
+        # Where the scenario's time goes: executing runs vs evaluating automation conditions.
+        self.run_seconds = 0.0
+        self.evaluation_seconds = 0.0
 
     # --- runs ------------------------------------------------------------------------------
     def execute(
         self, keys: list[dg.AssetKey] | None, tags: dict[str, str], daily: bool = True
     ) -> None:
         job = self.job if daily else self.asset_job
+        started = time.perf_counter()
         result = job.execute_in_process(
             instance=self.instance,
             asset_selection=keys,
@@ -81,6 +85,7 @@ class Scenario:
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
+        self.run_seconds += time.perf_counter() - started
         self.run_ids.append(result.run_id)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
@@ -128,9 +133,11 @@ class Scenario:
         cursor = dg.deserialize_value(cursor) if cursor else None
         graph = self.defs.resolve_asset_graph()
         for _ in range(MAX_AUTOMATION_TICKS):
+            started = time.perf_counter()
             result = dg.evaluate_automation_conditions(
                 defs=self.defs, instance=self.instance, cursor=cursor
             )
+            self.evaluation_seconds += time.perf_counter() - started
             cursor = result.cursor
             self.ticks += 1
             if not result.total_requested:
@@ -266,6 +273,8 @@ def run(name: str, state_file: Path) -> dict:
         "startup_seconds": round(started - loaded, 2),
         "runs": len(scenario.run_ids),
         "automation_ticks": scenario.ticks,
+        "run_seconds": round(scenario.run_seconds, 2),
+        "evaluation_seconds": round(scenario.evaluation_seconds, 2),
         "step_seconds": {k: round(v, 2) for k, v in scenario.step_seconds().items()},
         "materializations": scenario.materialized(),
         "peak_rss_mb": peak_rss_mb(),
