@@ -134,15 +134,3 @@ def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
         )
         request = defs.resolve_schedule_def(DAILY_SCHEDULE_NAME)(context)
     assert request.tags[RANGE_START_TAG] == "2024-03-01"
-
-
-def test_upstream_busy_looks_as_far_as_the_longest_path(defs):
-    """`upstream_busy` must see every ancestor: its depth is the graph's longest path."""
-    from safebeat_assets.defs.automation import UPSTREAM_DEPTH
-
-    graph = defs.resolve_asset_graph()
-    depths: dict[dg.AssetKey, int] = {}
-    for key in graph.toposorted_asset_keys:
-        parents = graph.get(key).parent_keys
-        depths[key] = 1 + max((depths[p] for p in parents), default=-1)
-    assert max(depths.values()) == UPSTREAM_DEPTH

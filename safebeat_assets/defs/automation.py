@@ -59,6 +59,7 @@ from ..asset_names import (
 )
 from ..settings import ENV_AUTOMATION_TICK_SECONDS, automation_tick_seconds
 from .jobs import PIPELINE_RUN_TAGS, REPORT_AFTER_TAG
+from .upstream_busy import UpstreamBusy
 
 AC = dg.AutomationCondition
 
@@ -71,20 +72,17 @@ AGGREGATE_READERS = (*MODELS, CALL_HOT_SPOTS)
 # The sensors' tick interval is a setting (`settings.automation_tick_seconds`).
 TICK_SECONDS_ENV = ENV_AUTOMATION_TICK_SECONDS
 
-# The longest dependency path in the graph (raw calls -> ... -> event links -> rule transactions
-# -> rules -> the report): how far `upstream_busy` looks. A test checks it against the graph.
-UPSTREAM_DEPTH = 7
-
 
 def tick_interval_seconds() -> int:
     """Minimum interval of the automation and raw-month sensors (`SAFEBEAT_AUTOMATION_TICK_SECONDS`)."""
     return automation_tick_seconds()
 
 
-def upstream_busy(depth: int = UPSTREAM_DEPTH) -> dg.AutomationCondition:
-    """An asset upstream (up to `depth` levels) in progress (queued runs and backfills
-    included), requested on this tick, or about to react to a change: one of its own
-    dependencies was updated since the previous tick and it was not.
+def upstream_busy() -> dg.AutomationCondition:
+    """An asset upstream (any distance) in progress (queued runs and backfills included),
+    requested on this tick, or about to react to a change: one of its own dependencies was
+    updated since the previous tick and it was not (`UpstreamBusy`, one node that walks the
+    graph once per tick).
 
     The last one covers what `will_be_requested` cannot see: Dagster counts a request only when
     the parent could run in the same run as the asset evaluated, so a month of the facts
@@ -94,17 +92,7 @@ def upstream_busy(depth: int = UPSTREAM_DEPTH) -> dg.AutomationCondition:
     previous tick has reacted, so a parent updated in the same run as its own parent (the daily
     job, or a sensor's run executed before the tick) holds nothing back: the tick after a run
     requests what follows it."""
-    about_to_change = (
-        AC.in_progress()
-        | AC.will_be_requested()
-        | (AC.any_deps_match(AC.newly_updated()) & ~AC.newly_updated()).with_label(
-            "a dependency updated since the previous tick, not itself"
-        )
-    ).with_label("in progress or about to change")
-    busy = about_to_change
-    for _ in range(depth - 1):
-        busy = about_to_change | AC.any_deps_match(busy)
-    return AC.any_deps_match(busy).with_label("upstream in progress or about to change")
+    return UpstreamBusy()
 
 
 def _handled() -> dg.AutomationCondition:
@@ -233,6 +221,8 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=tick_interval_seconds(),
     # Queued behind (never beside) the other pipeline runs.
     run_tags=PIPELINE_RUN_TAGS,
+    # `UpstreamBusy` is Python of ours: the daemon cannot evaluate it, the code server can.
+    use_user_code_server=True,
     description="Requests runs for assets whose automation condition is true (see on_change).",
 )
 
