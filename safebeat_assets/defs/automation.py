@@ -27,8 +27,8 @@ graph at once:
   is one run, the unpartitioned models, risk scores and report below it the next one.
 - Otherwise it waits while anything upstream is busy (`upstream_busy`): an asset upstream in
   progress (queued runs and backfills included), requested on this tick in a run it cannot
-  share, or whose own dependency was updated since the previous tick while it was not (it is
-  about to be requested, by automation or by the raw-month sensor). Work then starts once per
+  share, or whose own dependency has a new data version since the previous tick while it was not
+  updated (it is about to be requested, by automation or by the raw-month sensor). Work then starts once per
   wave of changes instead of once per upstream run.
 - Monthly parents have one data version per run (Dagster 1.13 records the same version for every
   partition of a run); the raw-month sensor only requests changed months, so a month's version
@@ -85,7 +85,7 @@ def tick_interval_seconds() -> int:
 def upstream_busy() -> dg.AutomationCondition:
     """An asset upstream (any distance) in progress (queued runs and backfills included),
     requested on this tick in a run the asset cannot share, or about to react to a change: one
-    of its own dependencies was updated since the previous tick and it was not, unless it is
+    of its own dependencies has a new data version since the previous tick and it was not updated, unless it is
     requested on this tick in the asset's own run (`UpstreamBusy`, one node that walks the graph
     once per tick).
 

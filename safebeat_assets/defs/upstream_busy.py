@@ -10,9 +10,10 @@ Per ancestor A, "about to change" means:
 - in progress: in a queued or running run, or in a backfill;
 - requested on this tick, unless A can run in the same run as the asset evaluated (then that
   run builds A first: the asset is requested with it, not after it; see `on_change`);
-- a dependency of A updated since the previous tick while A was not (A is about to react:
-  automation or the raw-month sensor will request it), unless A is requested on this tick in
-  the same run as the asset evaluated.
+- a dependency of A with a new data version since the previous tick while A was not updated
+  (A is about to react: automation or the raw-month sensor will request it), unless A is
+  requested on this tick in the same run as the asset evaluated. A dependency re-read with the
+  same data (the daily run re-reads every landing file) changes nothing below it.
 An ancestor is busy when it is about to change or one of its own parents is busy; partitions
 are carried from parent to child by the graph's partition mappings, as `any_deps_match` does.
 
@@ -93,10 +94,12 @@ async def _about_to_change(context: dg.AutomationContext, key: dg.AssetKey) -> E
     updated = await _updated_since(context, key)
     dependency_updated = view.get_empty_subset(key=key)
     for parent in context.asset_graph.get(key).parent_keys:
-        parent_updated = await _updated_since(context, parent)
-        if not parent_updated.is_empty:
+        parent_changed = await view.compute_data_version_changed_since_temporal_context_subset(
+            key=parent, temporal_context=context.previous_temporal_context
+        )
+        if not parent_changed.is_empty:
             dependency_updated = dependency_updated.compute_union(
-                parent_updated.compute_mapped_subset(key, direction="down")
+                parent_changed.compute_mapped_subset(key, direction="down")
             )
     reacting = dependency_updated.compute_difference(updated)
     if same_run:

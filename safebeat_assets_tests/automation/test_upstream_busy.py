@@ -13,18 +13,31 @@ MONTHS = dg.MonthlyPartitionsDefinition(start_date="2025-01-01", end_date="2025-
 ALL_MONTHS = set(MONTHS.get_partition_keys())
 
 
+# The roots' data versions, set by the tests: a re-read with the same version changes nothing.
+ROOT_VERSIONS = {"a": "1", "g": "1"}
+
+
 def toy_graph() -> dg.Definitions:
-    """a (unpartitioned root) -> b, c (monthly) -> d, e (unpartitioned)."""
+    """a (unpartitioned root) -> b, c (monthly) -> d, e (unpartitioned); g (root) -> h -> c, as
+    raw calls -> enriched calls, facts -> models, and block groups -> dim_geo -> facts."""
 
     @dg.asset(automation_condition=AC.missing())
-    def a() -> None:
+    def a() -> dg.MaterializeResult:
+        return dg.MaterializeResult(data_version=dg.DataVersion(ROOT_VERSIONS["a"]))
+
+    @dg.asset(automation_condition=AC.missing())
+    def g() -> dg.MaterializeResult:
+        return dg.MaterializeResult(data_version=dg.DataVersion(ROOT_VERSIONS["g"]))
+
+    @dg.asset(deps=[g], automation_condition=on_change())
+    def h() -> None:
         pass
 
     @dg.asset(partitions_def=MONTHS, deps=[a], automation_condition=on_change())
     def b() -> None:
         pass
 
-    @dg.asset(partitions_def=MONTHS, deps=[b], automation_condition=on_change())
+    @dg.asset(partitions_def=MONTHS, deps=[b, h], automation_condition=on_change())
     def c() -> None:
         pass
 
@@ -36,7 +49,7 @@ def toy_graph() -> dg.Definitions:
     def e() -> None:
         pass
 
-    return dg.Definitions(assets=[a, b, c, d, e])
+    return dg.Definitions(assets=[a, b, c, d, e, g, h])
 
 
 class History:
@@ -84,14 +97,15 @@ class History:
 
 @pytest.fixture
 def history():
+    ROOT_VERSIONS.update(a="1", g="1")
     with dg.instance_for_test() as instance:
         yield History(instance)
 
 
-def test_a_chain_that_can_share_a_run_is_requested_in_one_tick(history):
-    # Empty: only the root; the months wait for it (it cannot run in their run).
-    assert history.tick() == {"a": {None}}
-    history.materialize("a")
+def build_everything(history: History) -> None:
+    # Empty: only the roots; h can share their run, the months wait for them (they cannot).
+    assert history.tick() == {"a": {None}, "g": {None}, "h": {None}}
+    history.materialize("a g h")
     # Both monthly assets at once: c is built after b in the same run.
     assert history.tick() == {"b": ALL_MONTHS, "c": ALL_MONTHS}
     history.materialize("b c", "2025-01-01", "2025-03-01")
@@ -101,16 +115,24 @@ def test_a_chain_that_can_share_a_run_is_requested_in_one_tick(history):
     assert history.tick() == {}
 
 
+def test_a_chain_that_can_share_a_run_is_requested_in_one_tick(history):
+    build_everything(history)
+
+
+def test_a_root_re_read_with_the_same_data_holds_nothing_back(history):
+    build_everything(history)
+    # The daily run re-reads every root; only a has new data. h will not react to g's same
+    # version, so it does not hold c back: b and c go together again.
+    ROOT_VERSIONS["a"] = "2"
+    history.materialize("a g")
+    assert history.tick() == {"b": ALL_MONTHS, "c": ALL_MONTHS}
+
+
 def test_waits_for_ancestors_that_cannot_share_its_run(history):
-    history.tick()
-    history.materialize("a")
-    history.tick()
-    history.materialize("b c", "2025-01-01", "2025-03-01")
-    history.tick()
-    history.materialize("d e")
-    history.tick()
+    build_everything(history)
 
     # A new root version: the months react together; d and e wait for them.
+    ROOT_VERSIONS["a"] = "2"
     history.materialize("a")
     assert history.tick() == {"b": ALL_MONTHS, "c": ALL_MONTHS}
     # One month's run still queued: d and e keep waiting, nothing is requested twice.
