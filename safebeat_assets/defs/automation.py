@@ -21,15 +21,17 @@ graph at once:
   job) resets in the same tick and triggers nothing. Dagster's `executed_with_root_target`, which
   `any_deps_updated` relies on for that, recognises only the last partition of a multi-month run
   (it reads the asset's latest event), which rebuilt every other month a second time.
-- What can share a run is requested in one tick: a dependency requested on this tick that can
-  run in the same run (same partitions, same-run partition mapping) triggers the asset too, and
-  that run builds it first. A new month's chain (enriched calls, facts, event links, aggregates)
-  is one run, the unpartitioned models, risk scores and report below it the next one.
-- Otherwise it waits while anything upstream is busy (`upstream_busy`): an asset upstream in
-  progress (queued runs and backfills included), requested on this tick in a run it cannot
-  share, or whose own dependency has a new data version since the previous tick while it was not
-  updated (it is about to be requested, by automation or by the raw-month sensor). Work then starts once per
-  wave of changes instead of once per upstream run.
+- It waits while anything upstream is busy (`upstream_busy`): an asset upstream in progress
+  (queued runs and backfills included), requested on this tick, or whose own dependency has new
+  data since the previous tick while it was not updated (it is about to be requested, by
+  automation or by the raw-month sensor). Work then starts once per wave of changes instead of
+  once per upstream run. A dependency re-read with the same data (the daily run re-reads every
+  landing file) holds nothing back.
+- A child is never requested in the same tick as its parent, to run after it in one run: a tick
+  that reads the event log between the parent's and the child's materialization in that run
+  sees the parent changed, the child not updated, and the run no longer "in progress" for the
+  child (Dagster's in-progress test reads the live run, the update test the tick's snapshot),
+  so it requests the child a second time (seen in the daemon end-to-end test).
 - Monthly parents have one data version per run (Dagster 1.13 records the same version for every
   partition of a run); the raw-month sensor only requests changed months, so a month's version
   changes only when its run had something new to build.
@@ -84,14 +86,15 @@ def tick_interval_seconds() -> int:
 
 def upstream_busy() -> dg.AutomationCondition:
     """An asset upstream (any distance) in progress (queued runs and backfills included),
-    requested on this tick in a run the asset cannot share, or about to react to a change: one
-    of its own dependencies has a new data version since the previous tick and it was not updated, unless it is
-    requested on this tick in the asset's own run (`UpstreamBusy`, one node that walks the graph
-    once per tick).
+    requested on this tick, or about to react to a change: one of its own dependencies has a new
+    data version since the previous tick and it was not updated (`UpstreamBusy`, one node that
+    walks the graph once per tick).
 
-    The last one covers the raw-month sensor's requests, which automation does not see. Without
-    it a new day rebuilt the models as soon as the enriched month changed, and again after the
-    facts. An asset that has itself been updated since the
+    The last one covers what `will_be_requested` cannot see: Dagster counts a request only when
+    the parent could run in the same run as the asset evaluated, so a month of the facts
+    requested on this tick is invisible to the models (unpartitioned), and neither sees the
+    raw-month sensor's requests. Without it a new day rebuilt the models as soon as the enriched
+    month changed, and again after the facts. An asset that has itself been updated since the
     previous tick has reacted, so a parent updated in the same run as its own parent (the daily
     job, or a sensor's run executed before the tick) holds nothing back: the tick after a run
     requests what follows it."""
@@ -112,25 +115,21 @@ def on_change(
     busy, no dependency is missing (`optional` ones excepted) and, if `gated_by_checks`, no
     upstream blocking check is failing."""
     changed = AC.any_deps_match(AC.data_version_changed())
-    with_parent = AC.any_deps_match(AC.will_be_requested())
     if ignoring:
         changed = changed.ignore(dg.AssetSelection.assets(*ignoring))
-        with_parent = with_parent.ignore(dg.AssetSelection.assets(*ignoring))
     trigger = (
         (
             changed.with_label("upstream data version changed")
-            | with_parent.with_label("a dependency requested on this tick, in the same run")
             | AC.code_version_changed()
             | AC.newly_missing()
         )
         .since(_handled())
         .with_label("missing, code changed or upstream data changed, not yet handled")
     )
-    # A dependency missing now but built first in the same run is not missing for this asset.
-    deps_missing = AC.any_deps_match(AC.missing() & ~AC.will_be_requested())
+    deps_missing = AC.any_deps_missing()
     if optional is not None:
         deps_missing = deps_missing.ignore(optional)
-    condition = trigger & ~AC.in_progress() & ~deps_missing.with_label("any deps missing")
+    condition = trigger & ~AC.in_progress() & ~deps_missing
     if gated_by_checks:
         condition = condition & AC.all_deps_blocking_checks_passed()
     return (condition & ~upstream_busy()).with_label("on change, once upstream is settled")

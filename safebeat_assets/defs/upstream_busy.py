@@ -6,14 +6,14 @@ Dagster evaluates once per *path*: 6,400 condition nodes per tick for 24 assets,
 per evaluation (plus the hashing of every node's result for the cursor). This condition computes
 the same thing once per ancestor, walking the graph from its roots, and is a single node.
 
-Per ancestor A, "about to change" means:
+Per ancestor A, "about to change" is what the composed condition said:
 - in progress: in a queued or running run, or in a backfill;
-- requested on this tick, unless A can run in the same run as the asset evaluated (then that
-  run builds A first: the asset is requested with it, not after it; see `on_change`);
+- will be requested on this tick (as `will_be_requested` sees it: only when A could run in the
+  same run as the asset evaluated);
 - a dependency of A with a new data version since the previous tick while A was not updated
-  (A is about to react: automation or the raw-month sensor will request it), unless A is
-  requested on this tick in the same run as the asset evaluated. A dependency re-read with the
-  same data (the daily run re-reads every landing file) changes nothing below it.
+  (A is about to react). A dependency re-read with the same data (the daily run re-reads every
+  landing file) changes nothing below it, so it holds nothing back: the composed condition
+  used `newly_updated`, and the block groups' daily re-read held the facts back a tick.
 An ancestor is busy when it is about to change or one of its own parents is busy; partitions
 are carried from parent to child by the graph's partition mappings, as `any_deps_match` does.
 
@@ -85,26 +85,23 @@ async def _about_to_change(context: dg.AutomationContext, key: dg.AssetKey) -> E
     subset = (await view.compute_run_in_progress_subset(key=key, from_subset=full)).compute_union(
         await view.compute_backfill_in_progress_subset(key=key, from_subset=full)
     )
-    requested = context.request_subsets_by_key.get(key) or view.get_empty_subset(key=key)
-    same_run = _in_same_run_as_root(context, key)
-    if not same_run:
+    requested = context.request_subsets_by_key.get(key)
+    if requested is not None and _requested_with_root(context, key):
         subset = subset.compute_union(requested)
-    if context.previous_temporal_context is None:  # the first evaluation: nothing "newly" updated
+    previous = context.previous_temporal_context
+    if previous is None:  # the first evaluation: nothing is "newly" updated
         return subset
     updated = await _updated_since(context, key)
     dependency_updated = view.get_empty_subset(key=key)
     for parent in context.asset_graph.get(key).parent_keys:
         parent_changed = await view.compute_data_version_changed_since_temporal_context_subset(
-            key=parent, temporal_context=context.previous_temporal_context
+            key=parent, temporal_context=previous
         )
         if not parent_changed.is_empty:
             dependency_updated = dependency_updated.compute_union(
                 parent_changed.compute_mapped_subset(key, direction="down")
             )
-    reacting = dependency_updated.compute_difference(updated)
-    if same_run:
-        reacting = reacting.compute_difference(requested)
-    return subset.compute_union(reacting)
+    return subset.compute_union(dependency_updated.compute_difference(updated))
 
 
 async def _updated_since(context: dg.AutomationContext, key: dg.AssetKey) -> EntitySubset:
@@ -113,9 +110,9 @@ async def _updated_since(context: dg.AutomationContext, key: dg.AssetKey) -> Ent
     )
 
 
-def _in_same_run_as_root(context: dg.AutomationContext, key: dg.AssetKey) -> bool:
-    """Whether the ancestor can run in the same run as the asset evaluated (what
-    `will_be_requested` checks: same partitions, a same-run partition mapping, materializable)."""
+def _requested_with_root(context: dg.AutomationContext, key: dg.AssetKey) -> bool:
+    """What `will_be_requested` checks: a request counts only if the ancestor can run in the
+    same run as the asset evaluated, and is materializable."""
     graph = context.asset_graph
     root = context.root_context.key
     return (
