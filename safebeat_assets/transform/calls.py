@@ -396,7 +396,7 @@ class _RawColumns:
         return self._arrow_column(name) if self._arrow else self[name]
 
     def distinct(self, name: str) -> DistinctValues:
-        return distinct_values(self._arrow_column(name) if self._arrow else self[name])
+        return distinct_values(self.as_read(name))
 
     def rows_frame(self, positions: np.ndarray, names: list[str] | None = None) -> pd.DataFrame:
         """The raw rows at `positions` (of the selected rows), as the raw frame has them."""
