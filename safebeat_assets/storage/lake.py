@@ -14,6 +14,7 @@ A failure that is not transient (see `errors.is_transient`) fails the step witho
 import io
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,6 +48,8 @@ ALLOW_MISSING_METADATA_KEY = "allow_missing_partitions"
 EXTENSION = ".parquet"
 # How many missing months a MissingPartitionError lists before it only counts the rest.
 _LISTED_MONTHS = 6
+# Months of a monthly asset serialized and stored at once.
+_WRITER_THREADS = 2
 
 
 def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
@@ -101,10 +104,15 @@ class ParquetLake(dg.IOManager):
             rows = rows_by_partition(context, obj)
             # One conversion to Arrow, then one gather per month (pandas would copy per month).
             table = _to_arrow(obj).drop_columns([PARTITION_COLUMN])
-            for key, positions in rows.items():
-                self._write_table(
-                    table.take(pa.array(positions, pa.int64())), self.object_path(context, key)
-                )
+
+            def write_month(key: str) -> None:
+                month = table.take(pa.array(rows[key], pa.int64()))
+                self._write_table(month, self.object_path(context, key))
+
+            # Encoding and compressing a month releases the GIL: two months at a time keep
+            # both cores busy, and at most two months' copies exist at once.
+            with ThreadPoolExecutor(max_workers=_WRITER_THREADS) as writers:
+                list(writers.map(write_month, rows))
             meta = self._metadata(context, obj, exclude=(PARTITION_COLUMN,))
             meta["partitions_written"] = len(rows)
         else:
@@ -174,14 +182,15 @@ class ParquetLake(dg.IOManager):
         wanted = context.definition_metadata or {}
         columns = wanted.get(COLUMNS_METADATA_KEY)
         data = self._object_bytes(context, path)
-        schema = pq.read_schema(io.BytesIO(data))
+        # Arrow reads its own buffer natively; a BytesIO is read through Python calls.
+        schema = pq.read_schema(pa.BufferReader(data))
         is_geo = bool(schema.metadata and b"geo" in schema.metadata)
         as_arrow = wanted.get(ARROW_METADATA_KEY)
         if is_geo and not as_arrow and (columns is None or "geometry" in columns):
             import geopandas as gpd  # imported here: see _is_geo_frame
 
             return gpd.read_parquet(io.BytesIO(data), columns=columns)
-        table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
+        table = pq.read_table(pa.BufferReader(data), columns=list(columns) if columns else None)
         return table if as_arrow else table.to_pandas()
 
     def _object_bytes(self, context: dg.InputContext, path: UPath) -> bytes:

@@ -20,7 +20,6 @@ value is the manifest (which files make up the export, and their months), the co
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -153,7 +152,8 @@ class RawCallFragments:
         return table
 
     def _read(self, path: UPath) -> pa.Table:
-        return pq.read_table(io.BytesIO(self.storage.read_bytes(path)))
+        # Arrow reads its own buffer natively; a BytesIO is read through Python calls.
+        return pq.read_table(pa.BufferReader(self.storage.read_bytes(path)))
 
 
 def manifest_of(files: list[tuple[str, FileIngest]]) -> pd.DataFrame:

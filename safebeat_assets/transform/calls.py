@@ -35,6 +35,7 @@ from safebeat_assets.transform.parsing import (
     APD_FALLBACK_FORMAT,
     FALSE_WORDS,
     TRUE_WORDS,
+    DistinctValues,
     categorical_text,
     clean_text,
     distinct_values,
@@ -213,22 +214,27 @@ def call_rules_for_partitions(
     )
 
 
-def clean_calls(raw: pd.DataFrame, rules: CallRules | None = None) -> CleanedCalls:
+def clean_calls(raw: pd.DataFrame | pa.Table, rules: CallRules | None = None) -> CleanedCalls:
     """raw_911_calls -> cleaned_911_calls + quarantined_911_calls + counts (contract).
+
+    `raw` may be the Arrow table a month is read as: its columns are then factorized and
+    parsed from Arrow buffers, and only the quarantined (and key-sharing) rows become Python
+    objects.
 
     Output rows are ordered by (response_datetime, incident_number), independent of file order.
     Row accounting: rows_in = rows_out + rows_quarantined + exact_duplicates_dropped
     + key_duplicates_dropped.
     """
-    missing = set(APD_CORE_COLUMNS) - set(raw.columns)
+    columns = _RawColumns(raw)
+    missing = set(APD_CORE_COLUMNS) - set(columns.names)
     if missing:
         raise SourceSchemaError("raw_911_calls frame", missing=missing)
     rules = rules or CallRules()
-    stats: dict[str, int] = {"rows_in": len(raw)}
+    stats: dict[str, int] = {"rows_in": len(columns)}
 
     # 1. Key + quarantine -------------------------------------------------------------------
-    incident = parse_int(raw["incident_number"])
-    response = parse_datetimes(raw["response_datetime"], APD_DATETIME_FORMATS)
+    incident = parse_int(columns.distinct("incident_number"))
+    response = parse_datetimes(columns.as_read("response_datetime"), APD_DATETIME_FORMATS)
     naive, stats["response_datetime_truncated_to_microseconds"] = truncate_to_microseconds(
         response.values
     )
@@ -246,7 +252,7 @@ def clean_calls(raw: pd.DataFrame, rules: CallRules | None = None) -> CleanedCal
     ).astype(object)
     rejected = reason != ""
     quarantined = (
-        raw.iloc[np.flatnonzero(rejected)]
+        columns.rows_frame(np.flatnonzero(rejected))
         .assign(reject_reason=reason[rejected])
         .reset_index(drop=True)
     )
@@ -264,7 +270,7 @@ def clean_calls(raw: pd.DataFrame, rules: CallRules | None = None) -> CleanedCal
     moments = localized.values
 
     # 2. Duplicates; survivors come back in chronological order ---------------------------------
-    survivors, exact_dropped, key_dropped = _deduplicate(raw, kept, numbers, moments)
+    survivors, exact_dropped, key_dropped = _deduplicate(columns, kept, numbers, moments)
     stats["exact_duplicates_dropped"] = exact_dropped
     stats["key_duplicates_dropped"] = key_dropped
 
@@ -311,7 +317,7 @@ def clean_calls_by_group(
             month = source.slice(int(rows[0]), len(rows))
         else:
             month = source.take(pa.array(rows, type=pa.int64()))
-        part = clean_calls(month.to_pandas(), rules)
+        part = clean_calls(month, rules)
         calls.append(part.calls)
         quarantined.append(part.quarantined)
         quarantined_groups.append(np.full(len(part.quarantined), key, dtype=object))
@@ -358,27 +364,58 @@ def rejected_values_by_column(stats: dict[str, int]) -> dict[str, int]:
 
 
 class _RawColumns:
-    """Column access to selected raw rows without copying the whole raw frame (a full-frame
-    `iloc`/`reset_index` copies every object column of every row)."""
+    """Column access to selected raw rows (all by default) of a pandas frame or an Arrow table,
+    without copying the whole raw frame (a full-frame `iloc`/`reset_index` copies every object
+    column of every row). Columns come as Series with a fresh RangeIndex, or factorized
+    (`distinct`): from an Arrow table without a Python string per row."""
 
-    def __init__(self, raw: pd.DataFrame, rows: np.ndarray) -> None:
+    def __init__(self, raw: pd.DataFrame | pa.Table, rows: np.ndarray | None = None) -> None:
         self._raw = raw
-        self._rows = rows
-        self._identity = len(rows) == len(raw) and bool((rows == np.arange(len(rows))).all())
+        self._arrow = isinstance(raw, pa.Table)
+        count = raw.num_rows if self._arrow else len(raw)
+        self._rows = np.arange(count) if rows is None else rows
+        self._identity = rows is None or (
+            len(rows) == count and bool((rows == np.arange(len(rows))).all())
+        )
+        self.names = list(raw.column_names if self._arrow else raw.columns)
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._raw.columns
+        return name in self.names
 
     def __getitem__(self, name: str) -> pd.Series:
+        if self._arrow:
+            return pd.Series(self._arrow_column(name).to_pandas(), index=pd.RangeIndex(len(self)))
         values = self._raw[name].to_numpy()
         return pd.Series(values if self._identity else values[self._rows])
 
+    def as_read(self, name: str) -> pd.Series | pa.Array:
+        """The column without conversion: an Arrow array (from a table), else a Series."""
+        return self._arrow_column(name) if self._arrow else self[name]
+
+    def distinct(self, name: str) -> DistinctValues:
+        return distinct_values(self.as_read(name))
+
+    def rows_frame(self, positions: np.ndarray, names: list[str] | None = None) -> pd.DataFrame:
+        """The raw rows at `positions` (of the selected rows), as the raw frame has them."""
+        rows = self._rows[positions]
+        if self._arrow:
+            table = self._raw if names is None else self._raw.select(names)
+            return table.take(pa.array(rows, pa.int64())).to_pandas()
+        frame = self._raw.iloc[rows]
+        return frame if names is None else frame[names]
+
+    def _arrow_column(self, name: str) -> pa.Array:
+        column = self._raw.column(name)
+        if not self._identity:
+            column = column.take(pa.array(self._rows, pa.int64()))
+        return column.combine_chunks()
+
 
 def _deduplicate(
-    raw: pd.DataFrame, kept: np.ndarray, numbers: np.ndarray, moments: pd.Series
+    raw: _RawColumns, kept: np.ndarray, numbers: np.ndarray, moments: pd.Series
 ) -> tuple[np.ndarray, int, int]:
     """Positions into `kept` of the rows to keep, in (response_datetime, incident_number)
     order: exact duplicate rows dropped (first kept), then the last row in source order per
@@ -397,9 +434,9 @@ def _deduplicate(
     # column by column (cheap: a handful of rows out of ~835K).
     exact = np.zeros(len(order), dtype=bool)
     if shares_key.any():
-        content = [c for c in raw.columns if c not in PROVENANCE_COLUMNS]
+        content = [c for c in raw.names if c not in PROVENANCE_COLUMNS]
         candidates = np.flatnonzero(shares_key)
-        rows = raw.iloc[kept[order[candidates]]][content]
+        rows = raw.rows_frame(kept[order[candidates]], content)
         exact[candidates] = rows.duplicated(keep="first").to_numpy()
 
     remaining = np.flatnonzero(~exact)
@@ -424,8 +461,8 @@ def _typed_columns(
 
     for column in CATEGORICAL_COLUMNS:
         if column != "final_problem_category":
-            out[column] = categorical_text(frame[column], UNKNOWN).values
-    final = distinct_values(frame["final_problem_category"])  # parsed two ways: factorize once
+            out[column] = categorical_text(frame.distinct(column), UNKNOWN).values
+    final = frame.distinct("final_problem_category")  # parsed two ways: factorize once
     final_text = categorical_text(final, UNKNOWN)
     out["final_problem_category"] = final_text.values
     known = in_vocabulary(final, KNOWN_PROBLEM_CATEGORIES)
@@ -434,27 +471,29 @@ def _typed_columns(
     stats["unknown_final_category"] = int((~known & ~blank_final).sum())
     stats["final_category_missing"] = int(blank_final.sum())
 
-    priority_text = distinct_values(frame["priority_level"])
+    priority_text = frame.distinct("priority_level")
     out["priority_level"] = categorical_text(priority_text, UNKNOWN).values
     priority = parse_priority(priority_text)
     out["priority_numeric"] = priority.values
     stats["priority_unknown"] = int(priority.values.isna().sum())
 
-    mental = parse_bool(frame["mental_health_flag"], _MENTAL_HEALTH_TRUE, _MENTAL_HEALTH_FALSE)
+    mental = parse_bool(
+        frame.distinct("mental_health_flag"), _MENTAL_HEALTH_TRUE, _MENTAL_HEALTH_FALSE
+    )
     out["is_mental_health"] = mental.values
     stats["mental_health_flag_unparsed"] = mental.invalid_count
-    report = parse_bool(frame["report_written_flag"])
+    report = parse_bool(frame.distinct("report_written_flag"))
     out["report_written"] = report.values
     stats["report_written_unparsed"] = report.invalid_count
 
     for column in INTEGER_COLUMNS:
-        parsed = parse_int(frame[column])
+        parsed = parse_int(frame.distinct(column))
         implausible = out_of_range(parsed.values, *CALL_INTEGER_RANGES[column])
         out[column] = null_out(parsed.values, implausible)
         stats[f"{column}_invalid"] = parsed.invalid_count - parsed.overflow_count
         stats[f"{column}_out_of_range"] = int(implausible.sum()) + parsed.overflow_count
 
-    geo = normalise_geo_ids(frame["geo_id"])
+    geo = normalise_geo_ids(frame.distinct("geo_id"))
     out["geo_id"] = geo.geo_id
     out["geo_id_status"] = geo.status
     stats.update({f"geo_id_{status}": count for status, count in geo.status_counts.items()})
@@ -463,7 +502,7 @@ def _typed_columns(
         for county, rows in (geo.county_counts or {}).items()
         if county not in rules.county_fips
     )
-    out["census_block_group"] = strip_float_suffix(frame["census_block_group"])
+    out["census_block_group"] = strip_float_suffix(frame.distinct("census_block_group"))
     stats["census_block_group_mismatch"] = _block_group_mismatches(
         geo.geo_id, out["census_block_group"]
     )
@@ -472,7 +511,7 @@ def _typed_columns(
     out["is_duplicate_incident_number"] = repeated
     stats["duplicate_incident_numbers"] = int(pd.unique(numbers[repeated]).size)
     stats["duplicate_incident_number_rows"] = int(repeated.sum())
-    out[SOURCE_FILE] = clean_text(frame[SOURCE_FILE]) if SOURCE_FILE in frame else None
+    out[SOURCE_FILE] = clean_text(frame.distinct(SOURCE_FILE)) if SOURCE_FILE in frame else None
     return _frame_from_columns(out, len(numbers))
 
 
@@ -498,7 +537,7 @@ def _secondary_datetimes(
     previous = moments
     order_violations = np.zeros(len(frame), dtype=bool)
     for column in SECONDARY_DATETIME_COLUMNS:
-        parsed = parse_datetimes(frame[column], APD_DATETIME_FORMATS)
+        parsed = parse_datetimes(frame.as_read(column), APD_DATETIME_FORMATS)
         stats[f"{column}_unparsed"] = parsed.unparsed_count
         fallback += parsed.count_format(APD_FALLBACK_FORMAT)
         naive, stats[f"{column}_truncated_to_microseconds"] = truncate_to_microseconds(
@@ -559,15 +598,18 @@ def _date_parts(moments: pd.Series) -> dict[str, object]:
 
 def _derived_part_mismatches(frame: _RawColumns, parts: dict[str, object]) -> dict[str, int]:
     """Delivered Response Hour / Day of Week that disagree with Response Datetime (flagged)."""
-    hour = parse_int(frame["response_hour"]).values.to_numpy(dtype="float64", na_value=np.nan)
+    hour = parse_int(frame.distinct("response_hour")).values.to_numpy(
+        dtype="float64", na_value=np.nan
+    )
     hour_bad = ~np.isnan(hour) & (hour != parts["response_hour"])
     # Day names have a handful of distinct values: map those to 0..6 (-1 = blank/unknown).
-    codes, names = pd.factorize(frame["response_day_of_week"])
+    days = frame.distinct("response_day_of_week")  # trimmed text, '' when blank
     name_index = {name.casefold(): i for i, name in enumerate(DAY_NAMES)}
     per_name = np.array(
-        [name_index.get(str(n).strip()[:3].casefold(), -1) for n in names] + [-1], dtype="int64"
+        [name_index.get(text[:3].casefold(), -1) for text in days.text.to_pylist()],
+        dtype="int64",
     )
-    delivered = per_name[codes]  # code -1 (missing) picks the appended -1
+    delivered = days.take(per_name, -1)  # missing -> -1
     day_bad = (delivered >= 0) & (delivered != parts["day_of_week_index"])
     return {
         "response_hour_mismatch": int(hour_bad.sum()),

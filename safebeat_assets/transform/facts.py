@@ -46,6 +46,8 @@ FACT_CALL_COLUMNS: tuple[str, ...] = (
 # fact geo_id is the FK (NULL when the id is not in dim_geo); the id as delivered (normalised)
 # is kept as reported_geo_id.
 _FACT_SOURCES = {"geo_id": "dim_geo_id", "reported_geo_id": "geo_id"}
+# The enriched_911_calls columns the fact is made of (a reader loads only these).
+FACT_SOURCE_COLUMNS: tuple[str, ...] = tuple(_FACT_SOURCES.get(c, c) for c in FACT_CALL_COLUMNS)
 
 
 def _select(

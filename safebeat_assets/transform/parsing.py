@@ -99,19 +99,41 @@ class DistinctValues:
         return self.take(values, values.dtype.type(0)), self.take(mask, True)
 
 
-def distinct_values(series: pd.Series | DistinctValues) -> DistinctValues:
-    """Factorize a raw column (no-op for an already factorized one)."""
+def distinct_values(
+    series: pd.Series | pa.Array | pa.ChunkedArray | DistinctValues,
+) -> DistinctValues:
+    """Factorize a raw column (no-op for an already factorized one). An Arrow string column is
+    factorized by Arrow itself: no Python string is made per row."""
     if isinstance(series, DistinctValues):
         return series
+    if isinstance(series, pa.ChunkedArray):
+        series = series.combine_chunks()
+    if isinstance(series, pa.Array):
+        if not (pa.types.is_string(series.type) or pa.types.is_large_string(series.type)):
+            series = series.to_pandas()  # numbers or all-null: the pandas path below
+        else:
+            encoded = pc.dictionary_encode(series)  # first-seen order, nulls stay null
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+            return _distinct_text(codes, encoded.dictionary.cast(pa.string()), len(series))
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     values = np.asarray(uniques, dtype=object)
     try:
         text = pa.array(values, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers mixed in (pandas-read XLSX, ...)
         text = pa.array([v if isinstance(v, str) else _number_text(v) for v in values], pa.string())
+    return _distinct_text(codes, text, series.index)
+
+
+def _distinct_text(
+    codes: np.ndarray, text: pa.StringArray, index: pd.Index | int
+) -> DistinctValues:
+    """DistinctValues of factorized text: trimmed, blank-like text as ''. `index`: the rows'
+    index, or their number (a fresh RangeIndex)."""
+    if isinstance(index, int):
+        index = pd.RangeIndex(index)
     text = pc.utf8_trim_whitespace(text)
     blank_like = pc.is_in(pc.utf8_lower(text), value_set=_NULL_WORDS)
-    return DistinctValues(codes, pc.if_else(blank_like, "", text), series.index)
+    return DistinctValues(codes, pc.if_else(blank_like, "", text), index)
 
 
 def _collapse_whitespace(text: pa.StringArray) -> pa.StringArray:
@@ -400,7 +422,29 @@ def _parse_apd_fixed_width(values: np.ndarray) -> np.ndarray:
         raw = np.asarray(values, dtype="S24")
     except (UnicodeEncodeError, ValueError):
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    m = raw.view(np.uint8).reshape(n, 24)
+    return _parse_apd_bytes(raw.view(np.uint8).reshape(n, 24))
+
+
+def _parse_apd_arrow(text: pa.StringArray) -> np.ndarray:
+    """`_parse_apd_fixed_width` of an Arrow string column, read from its buffers: the values
+    of exactly 23 bytes are viewed as one (rows, 23) byte matrix (no Python object per row);
+    every other value is NaT."""
+    result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    fits = pc.equal(pc.binary_length(text), 23).fill_null(False)
+    rows = np.flatnonzero(fits.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return result
+    fixed = text.filter(fits).cast(pa.binary()).cast(pa.binary(23))
+    matrix = np.zeros((len(rows), 24), dtype=np.uint8)  # the 24th byte 0: not longer
+    matrix[:, :23] = np.frombuffer(
+        fixed.buffers()[1], dtype=np.uint8, count=len(rows) * 23, offset=fixed.offset * 23
+    ).reshape(len(rows), 23)
+    result[rows] = _parse_apd_bytes(matrix)
+    return result
+
+
+def _parse_apd_bytes(m: np.ndarray) -> np.ndarray:
+    """`_parse_apd_fixed_width` of the values' bytes, one row of 24 (zero-padded) per value."""
     ok = m[:, 23] == 0
     for position, char in ((4, " "), (8, " "), (11, " "), (14, ":"), (17, ":"), (20, " ")):
         ok &= m[:, position] == ord(char)
@@ -497,12 +541,16 @@ def _trimmed_text(values: np.ndarray) -> pa.StringArray:
             type=pa.string(),
             from_pandas=True,
         )
+    return _trimmed_arrow_text(text)
+
+
+def _trimmed_arrow_text(text: pa.StringArray) -> pa.StringArray:
     text = pc.utf8_trim_whitespace(text).fill_null("")
     return pc.if_else(pc.is_in(pc.utf8_lower(text), value_set=_NULL_WORDS), "", text)
 
 
 def parse_datetimes(
-    series: pd.Series, formats: Sequence[str] = APD_DATETIME_FORMATS
+    series: pd.Series | pa.Array | pa.ChunkedArray, formats: Sequence[str] = APD_DATETIME_FORMATS
 ) -> ParsedDatetimes:
     """Parse naive datetimes trying each explicit format in turn on the rows still unparsed.
 
@@ -510,26 +558,44 @@ def parse_datetimes(
     with one explicit format, and only over the leftovers whose text has that format's shape:
     a strptime pass over text that does not match is as slow as one that does. No free-form
     guessing: text no format accepts becomes NaT and is reported in `format_index`.
+
+    An Arrow string column is parsed from its buffers: only the values the fast path does not
+    take become Python strings.
     """
     formats = tuple(formats)
     shapes = [format_shape(fmt) for fmt in formats]
-    raw = series.to_numpy(dtype=object)
-    result = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
-    format_index = np.full(len(raw), DATETIME_UNPARSED, dtype=np.int8)
+    if isinstance(series, pa.ChunkedArray):
+        series = series.combine_chunks()
+    if isinstance(series, pa.Array) and not pa.types.is_string(series.type):
+        series = series.to_pandas()  # numbers, all-null or large text: the object path
+    arrow = series if isinstance(series, pa.Array) else None
+    if arrow is None:
+        raw = series.to_numpy(dtype=object)
+        index = series.index
+        fixed_width, rows = _parse_apd_fixed_width, len(raw)
+    else:
+        index = pd.RangeIndex(len(arrow))
+        fixed_width, rows = _parse_apd_arrow, len(arrow)
+    result = np.full(rows, np.datetime64("NaT"), dtype="datetime64[ns]")
+    format_index = np.full(rows, DATETIME_UNPARSED, dtype=np.int8)
 
-    hit = np.zeros(len(raw), dtype=bool)
+    hit = np.zeros(rows, dtype=bool)
     # The fast path is skipped when an evenly spread sample has no APD-layout value at all
     # (e.g. an XLSX export); a skipped value still gets the strict strptime pass below.
-    sample = raw[:: max(1, len(raw) // 1_000)]
-    if _APD_FIXED_WIDTH_FORMAT in formats and (~np.isnat(_parse_apd_fixed_width(sample))).any():
-        fast = _parse_apd_fixed_width(raw)
+    every = max(1, rows // 1_000)
+    sample = raw[::every] if arrow is None else arrow.take(pa.array(np.arange(0, rows, every)))
+    if _APD_FIXED_WIDTH_FORMAT in formats and (~np.isnat(fixed_width(sample))).any():
+        fast = fixed_width(raw if arrow is None else arrow)
         hit = ~np.isnat(fast)
         result[hit] = fast[hit]
         format_index[hit] = formats.index(_APD_FIXED_WIDTH_FORMAT)
 
     left = np.flatnonzero(~hit)
     if len(left):
-        text = _trimmed_text(raw[left])
+        if arrow is None:
+            text = _trimmed_text(raw[left])
+        else:
+            text = _trimmed_arrow_text(arrow.take(pa.array(left, pa.int64())))
         blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
         format_index[left[blank]] = DATETIME_MISSING
         keep = ~blank
@@ -550,7 +616,7 @@ def parse_datetimes(
             format_index[left[got]] = position
             left, text = left[~got], text.filter(pa.array(~got))
 
-    return ParsedDatetimes(pd.Series(result, index=series.index), format_index, formats)
+    return ParsedDatetimes(pd.Series(result, index=index), format_index, formats)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The warehouse client against a real PostgreSQL: DDL, bulk idempotent writes, atomicity, reads."""
 
+import datetime as dt
+
 import pandas as pd
 import psycopg2
 import pytest
@@ -281,6 +283,42 @@ def test_failed_first_load_keeps_the_empty_table_and_its_structure(warehouse):
         warehouse.replace_table(FACT_911_CALLS, broken)
     assert warehouse.read_table(FACT_911_CALLS).empty
     assert table_structure(warehouse, "fact_911_calls") == structure
+
+
+@pytest.mark.parametrize("set_aside_from", [1, 10**9], ids=["foreign-keys-set-aside", "kept"])
+def test_new_months_are_appended_with_the_table_structure_and_checks_intact(
+    warehouse, monkeypatch, set_aside_from
+):
+    """A slice the table holds no rows of (a cold backfill's later runs) is a plain INSERT; the
+    foreign keys still hold and a failure still leaves the table as it was."""
+    import safebeat_assets.storage.warehouse as warehouse_module
+
+    monkeypatch.setattr(warehouse_module, "SET_ASIDE_FOREIGN_KEYS_ROWS", set_aside_from)
+    october, november = (
+        (dt.date(2025, 10, 1), dt.date(2025, 11, 1)),
+        (
+            dt.date(2025, 11, 1),
+            dt.date(2025, 12, 1),
+        ),
+    )
+    warehouse.replace_table(DIM_GEO, geo_frame())
+    frame = fact_frame()
+    warehouse.replace_table(FACT_911_CALLS, frame.iloc[:2], october)
+    structure = table_structure(warehouse, "fact_911_calls")
+    before = table_rows(warehouse, "fact_911_calls")
+
+    orphan = frame.iloc[2:].assign(geo_id="484539999999")
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        warehouse.replace_table(FACT_911_CALLS, orphan, november)
+    assert table_rows(warehouse, "fact_911_calls") == before
+    assert table_structure(warehouse, "fact_911_calls") == structure
+
+    stats = warehouse.replace_table(FACT_911_CALLS, frame.iloc[2:], november)
+    assert (stats.inserted, stats.updated, stats.deleted) == (1, 0, 0)
+    assert table_structure(warehouse, "fact_911_calls") == structure
+    assert len(warehouse.read_table(FACT_911_CALLS)) == 3
+    again = warehouse.replace_table(FACT_911_CALLS, frame.iloc[2:], november)
+    assert again.rows_written == 0
 
 
 def many_geo_ids(count: int) -> list[str]:

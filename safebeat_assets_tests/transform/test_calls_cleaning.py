@@ -435,3 +435,45 @@ def test_cleaning_by_month_does_not_need_rows_in_time_order(sample_landing):
     key = ["incident_number", "response_datetime"]
     assert len(mixed.calls) == len(ordered.calls)
     assert (mixed.calls[key].to_numpy() == ordered.calls[key].to_numpy()).all()
+
+
+def test_an_arrow_table_cleans_exactly_as_its_pandas_frame():
+    """Months are cleaned straight from their Arrow tables (no Python string per value): every
+    awkward value must come out as it does from the pandas frame, stats and quarantine included."""
+    import pyarrow as pa
+
+    awkward = [
+        {},
+        REAL_ROW_2,
+        REAL_ROW_2,  # exact duplicate
+        {**REAL_ROW_2, "sector": "Adam"},  # key duplicate
+        {"incident_number": " 253,041,791 ", "response_datetime": "2025-10-31 23:59:47"},
+        {"incident_number": "x", "response_datetime": "2025 Oct 31 11:59:48 PM"},
+        {"incident_number": "253041792", "response_datetime": "2025 Öct 31 11:59:47 PM"},
+        {"incident_number": "253041793", "response_datetime": " 2025 oct 31 11:59:49 pm "},
+        {"incident_number": "253041794", "response_datetime": "2025 Oct 1 1:59:47 PM"},
+        {"incident_number": "253041795", "response_datetime": "2025-10-31T23:59:47.123"},
+        {"incident_number": "253041796", "call_closed_datetime": "2025 Nov 01 12:18:22 AMX"},
+        {"incident_number": "253041797", "first_unit_arrived_datetime": "nan", "geo_id": ""},
+        {"incident_number": "253041798", "priority_level": "  priority  3 ", "sector": None},
+        {
+            "incident_number": "253041799",
+            "response_day_of_week": " friday ",
+            "response_hour": "4.0",
+        },
+        {"incident_number": "253041800", "geo_id": "4.84530412002e+11", "response_time": "1,2"},
+        {"incident_number": "253041801", "mental_health_flag": "YES", "report_written_flag": "1.0"},
+        {
+            "incident_number": "253041802",
+            "final_problem_category": "NULL",
+            "council_district": "99",
+        },
+    ]
+    frame = raw_calls(*awkward)
+    from_frame = clean_calls(frame)
+    from_table = clean_calls(pa.Table.from_pandas(frame, preserve_index=False))
+    pd.testing.assert_frame_equal(from_table.calls, from_frame.calls)
+    pd.testing.assert_frame_equal(from_table.quarantined, from_frame.quarantined)
+    assert from_table.stats == from_frame.stats
+    assert from_frame.stats["rows_quarantined"] >= 1
+    assert from_frame.stats["exact_duplicates_dropped"] == 1
