@@ -430,6 +430,18 @@ HOT_SPOT_CALL_COUNTS = _columns(
     ("is_weekend", "boolean", "The calls fall on a Saturday or Sunday; NULL when unknown"),
     ("calls", "int64", "Calls of the month in this block group, category, band and day type"),
 )
+CALLS_BY_BLOCK_GROUP_HOUR = _columns(
+    ("geo_id", "str", "Matched block group (enriched dim_geo_id); NULL when unmatched"),
+    ("date", "datetime64[ns]", "Local calendar date of the calls (response_date)"),
+    ("hour", "int64", "Local hour 0..23 of the calls (response_hour)"),
+    ("priority_numeric", "Int64", "Priority of the calls as delivered; NULL when unknown"),
+    ("final_problem_category", "str", "final_problem_category of the calls; NULL when blank"),
+    ("calls", "int64", "Calls of the month with exactly these values"),
+    ("unit_time_on_scene_sum", "float64", "Sum of the known unit times on scene, seconds"),
+    ("unit_time_on_scene_calls", "int64", "Calls with a known unit time on scene"),
+    ("number_of_units_arrived_sum", "float64", "Sum of the known numbers of units arrived"),
+    ("number_of_units_arrived_calls", "int64", "Calls with a known number of units arrived"),
+)
 
 # --- models -------------------------------------------------------------------------------------
 
@@ -649,6 +661,7 @@ CONTRACTS: dict[str, dict[str, ColumnDoc]] = {
     names.CALLS_BY_DAY: CALLS_BY_DAY,
     names.BLOCK_GROUP_CALL_SUMS: BLOCK_GROUP_CALL_SUMS,
     names.HOT_SPOT_CALL_COUNTS: HOT_SPOT_CALL_COUNTS,
+    names.CALLS_BY_BLOCK_GROUP_HOUR: CALLS_BY_BLOCK_GROUP_HOUR,
     names.ASSOCIATION_RULES: RULES,
     names.ZONE_CLUSTERS: ZONES,
     names.CALL_FORECAST: FORECAST,

@@ -34,6 +34,7 @@ ASSET_GROUPS: dict[str, str] = {
     names.CALLS_BY_DAY: "aggregates",
     names.BLOCK_GROUP_CALL_SUMS: "aggregates",
     names.HOT_SPOT_CALL_COUNTS: "aggregates",
+    names.CALLS_BY_BLOCK_GROUP_HOUR: "aggregates",
     names.ASSOCIATION_RULES: "ml",
     names.ZONE_CLUSTERS: "ml",
     names.CALL_FORECAST: "ml",

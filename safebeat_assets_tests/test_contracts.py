@@ -91,7 +91,7 @@ def test_shared_columns_share_one_text(warehouse, lake, renamed):
 
 
 def test_lake_contracts_follow_the_column_constants():
-    from safebeat_assets.analytics.event_impact import IMPACT_MODEL_COLUMNS
+    from safebeat_assets.analytics.event_impact import CALL_CELL_COLUMNS, IMPACT_MODEL_COLUMNS
     from safebeat_assets.analytics.forecast import DAY_COUNT_COLUMNS, FORECAST_COLUMNS
     from safebeat_assets.analytics.hot_spots import HOT_SPOT_COUNT_COLUMNS
     from safebeat_assets.analytics.rules import RULE_COLUMNS, TRANSACTION_COLUMNS
@@ -109,6 +109,7 @@ def test_lake_contracts_follow_the_column_constants():
         "calls_by_day": list(DAY_COUNT_COLUMNS),
         "block_group_call_sums": list(BLOCK_GROUP_SUM_COLUMNS),
         "hot_spot_call_counts": list(HOT_SPOT_COUNT_COLUMNS),
+        "calls_by_block_group_hour": list(CALL_CELL_COLUMNS),
         "association_rules": list(RULE_COLUMNS),
         "zone_clusters": list(ZONE_COLUMNS),
         "call_forecast": list(FORECAST_COLUMNS),
@@ -181,6 +182,7 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
         "calls_by_day": calls_per_day(enriched),
         "block_group_call_sums": block_group_sums(located),
         "hot_spot_call_counts": hot_spot_counts(located),
+        "calls_by_block_group_hour": event_impact.call_cells(located),
     }
     rules = mine_rules_from_transactions(aggregates["rule_transactions"]).rules
     zones = cluster_zones_from_sums(aggregates["block_group_call_sums"])
@@ -210,9 +212,10 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
             outputs=["daily/2025-07-01_report.html"],
         )
     )
-    first, last = event_impact.history_range(located)
+    cells = aggregates["calls_by_block_group_hour"]
+    first, last = event_impact.history_range(cells, "date")
     event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
-    baseline_rates = event_impact.baseline_rates(located, event_days, first, last)
+    baseline_rates = event_impact.baseline_rates_from_cells(cells, event_days, first, last)
     # As the raw asset does: the stored value is the export's manifest over its fragments.
     lake = LakeStorage(root=str(tmp_path_factory.mktemp("lake")))
     fragments = RawCallFragments.in_lake(lake, "raw-data", "raw_911_calls")
@@ -236,10 +239,10 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
         "fact_event_incidents": links,
         "event_risk_scores": event_risk,
         "zone_risk_scores": zone_risk_table(zones.zones),
-        # As the event-impact assets do: the matched block group is the location.
+        # As the event-impact assets do: from the call cells.
         "call_baseline_rates": baseline_rates,
-        "event_impact_model": event_impact.fit_event_impact(
-            located, links, dim_event, dim_geo, baseline_rates
+        "event_impact_model": event_impact.fit_event_impact_from_cells(
+            cells, links, dim_event, dim_geo, baseline_rates
         ).frame,
         "call_hot_spots": hot_spots_from_counts(aggregates["hot_spot_call_counts"], dim_geo).table,
     }
@@ -254,6 +257,31 @@ def test_sample_run_exercises_every_output(sample_run):
     for name in ("call_baseline_rates", "event_impact_model"):
         assert not sample_run.frames[name].empty, name
     assert not sample_run.frames["call_forecast"]["is_fallback"].any()
+
+
+def test_event_impact_from_the_sample_cells_equals_it_from_every_call(sample_run):
+    """The assets' path (call cells) against every enriched call, on the generated sample."""
+    import pandas.testing as pdt
+
+    from safebeat_assets.analytics import event_impact
+
+    frames = sample_run.frames
+    located = (
+        frames["enriched_911_calls"].drop(columns="geo_id").rename(columns={"dim_geo_id": "geo_id"})
+    )
+    links, dim_event, dim_geo = (
+        frames[n] for n in ("fact_event_incidents", "dim_event", "dim_geo")
+    )
+    first, last = event_impact.history_range(located)
+    event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
+    rates = event_impact.baseline_rates(located, event_days, first, last)
+    pdt.assert_frame_equal(frames["call_baseline_rates"], rates, check_exact=True)
+    expected = event_impact.fit_event_impact(located, links, dim_event, dim_geo, rates)
+    actual = event_impact.fit_event_impact_from_cells(
+        frames["calls_by_block_group_hour"], links, dim_event, dim_geo, rates
+    )
+    pdt.assert_frame_equal(actual.frame, expected.frame, check_exact=False, rtol=0, atol=1e-12)
+    assert actual.summary == expected.summary
 
 
 @pytest.mark.parametrize("name", sorted(set(CONTRACTS) - {"daily_report"}))

@@ -54,9 +54,23 @@ def test_lineage(defs):
         ("calls_by_day", "call_forecast"),
     ):
         assert parents(model) == {"fact_911_calls", aggregate}, model
-    for aggregate in ("calls_by_day", "block_group_call_sums", "hot_spot_call_counts"):
+    for aggregate in (
+        "calls_by_day",
+        "block_group_call_sums",
+        "hot_spot_call_counts",
+        "calls_by_block_group_hour",
+    ):
         assert parents(aggregate) == {"enriched_911_calls"}, aggregate
     assert parents("call_hot_spots") == {"fact_911_calls", "hot_spot_call_counts", "dim_geo"}
+    event_inputs = {
+        "fact_911_calls",
+        "calls_by_block_group_hour",
+        "fact_event_incidents",
+        "dim_event",
+        "dim_geo",
+    }
+    assert parents("call_baseline_rates") == event_inputs
+    assert parents("event_impact_model") == {*event_inputs, "call_baseline_rates"}
     assert parents("zone_risk_scores") == {"zone_clusters"}
     assert {"association_rules", "zone_clusters", "call_forecast", "event_risk_scores"} <= parents(
         "daily_report"
@@ -124,6 +138,7 @@ def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
             "calls_by_day",
             "block_group_call_sums",
             "hot_spot_call_counts",
+            "calls_by_block_group_hour",
         ),
         "2024-03-01",
     )

@@ -14,6 +14,14 @@ def count_rows(frame: pd.DataFrame, count_column: str = COUNT_COLUMN) -> pd.Data
     `frame.groupby(list(frame.columns), dropna=False, sort=True).size()` gives, without
     pandas' multi-key groupby on object columns (several times slower). Each distinct row is
     its first occurrence, so every column keeps its dtype and values."""
+    table, _, counts = distinct_rows(frame)
+    table[count_column] = counts
+    return table
+
+
+def distinct_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(`count_rows`' distinct rows without the count, each row's position among them, the
+    count of each): the positions let a caller sum other columns per distinct row."""
     key = np.zeros(len(frame), dtype=np.int64)
     combinations = 1.0
     for column in frame.columns:
@@ -23,7 +31,8 @@ def count_rows(frame: pd.DataFrame, count_column: str = COUNT_COLUMN) -> pd.Data
         if combinations >= 2**62:
             raise ValueError("too many distinct values to combine into one integer key")
         key = key * size + np.where(code < 0, len(unique), code)  # missing sorts last
-    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    _, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
     table = frame.iloc[first].reset_index(drop=True)
-    table[count_column] = counts.astype(np.int64)
-    return table
+    return table, inverse.reshape(-1), counts.astype(np.int64)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -121,11 +121,12 @@ def _day_number(value: date) -> int:
     return value.toordinal() - date(1970, 1, 1).toordinal()
 
 
-def history_range(calls: pd.DataFrame) -> tuple[date, date] | None:
-    """First and last local call date (`response_date`), or None without calls."""
+def history_range(calls: pd.DataFrame, column: str = "response_date") -> tuple[date, date] | None:
+    """First and last local call date (`response_date`; `date` of the call cells), or None
+    without calls."""
     if calls is None or calls.empty:
         return None
-    days = _day_numbers(calls["response_date"].dropna())
+    days = _day_numbers(calls[column].dropna())
     if not len(days):
         return None
     return _as_date(days.min()), _as_date(days.max())
@@ -213,6 +214,66 @@ def event_geo_days(
     ).reset_index(drop=True)
 
 
+# --- per-month aggregate: call cells ------------------------------------------------------------
+
+CALL_CELL_COLUMNS = [
+    "geo_id",
+    "date",
+    "hour",
+    "priority_numeric",
+    "final_problem_category",
+    "calls",
+    "unit_time_on_scene_sum",
+    "unit_time_on_scene_calls",
+    "number_of_units_arrived_sum",
+    "number_of_units_arrived_calls",
+]
+# The call measures whose means the model states: summed (with the count of known values).
+MEAN_MEASURES = ("unit_time_on_scene", "number_of_units_arrived")
+
+
+def call_cells(calls: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame:
+    """The event-impact aggregate (asset `calls_by_block_group_hour`): calls per block group,
+    local date, hour, priority and category (and value of `by`, e.g. the month: column `by`),
+    with the sum and count of the known unit times on scene and units arrived. Every call is
+    counted (a NULL geo_id, priority or category is a value of its own), so both assets
+    recompute from it what they take from the calls: the history span, the baseline counts,
+    the linked calls' hours and means (a call is linked to an event for its block group and
+    date, so a link's calls are its cell's: `fit_event_impact_from_cells`) and the all-calls
+    fallbacks. Integer values: the sums are exact.
+
+    `calls`: geo_id (the matched block group), response_date, response_hour, priority_numeric,
+    final_problem_category, unit_time_on_scene, number_of_units_arrived."""
+    from .counting import distinct_rows
+
+    keys = pd.DataFrame(
+        {
+            "geo_id": calls["geo_id"].astype(object).where(calls["geo_id"].notna(), None),
+            "date": pd.to_datetime(calls["response_date"]).astype("datetime64[ns]"),
+            "hour": calls["response_hour"].astype("int64"),
+            "priority_numeric": pd.to_numeric(calls["priority_numeric"], errors="coerce").astype(
+                "Int64"
+            ),
+            "final_problem_category": calls["final_problem_category"]
+            .astype(object)
+            .where(calls["final_problem_category"].notna(), None),
+        }
+    )
+    if by is not None:
+        keys.insert(0, "by", by.to_numpy())
+    table, cell, counts = distinct_rows(keys)
+    table["calls"] = counts
+    for measure in MEAN_MEASURES:
+        values = pd.to_numeric(calls[measure], errors="coerce").astype("Float64")
+        known = values.notna().to_numpy()
+        filled = values.to_numpy(dtype="float64", na_value=0.0)
+        table[f"{measure}_sum"] = np.bincount(cell, weights=filled, minlength=len(table))
+        table[f"{measure}_calls"] = np.bincount(cell, weights=known, minlength=len(table)).astype(
+            "int64"
+        )
+    return table
+
+
 # --- baseline rates ------------------------------------------------------------------------------
 
 
@@ -241,23 +302,70 @@ def baseline_rates(
 
     `calls`: geo_id (NULL: not located, ignored), response_date, response_hour.
     `event_days_by_geo`: geo_id, date (e.g. `event_geo_days`). Vectorised: one pass of integer
-    codes over the calls, no per-row Python."""
-    span = history_range(calls) if first is None or last is None else None
+    codes over the calls, no per-row Python. The all-calls reference of
+    `baseline_rates_from_cells` (the asset's path, from the per-month call cells)."""
     if first is None or last is None:
+        span = history_range(calls)
         if span is None:
             return empty_baseline_rates()
         first, last = first or span[0], last or span[1]
+    return _baseline_rates(
+        calls["geo_id"],
+        calls["response_date"],
+        calls["response_hour"],
+        np.ones(len(calls), dtype="int64"),
+        event_days_by_geo,
+        first,
+        last,
+    )
+
+
+def baseline_rates_from_cells(
+    cells: pd.DataFrame,
+    event_days_by_geo: pd.DataFrame,
+    first: date | None = None,
+    last: date | None = None,
+) -> pd.DataFrame:
+    """`baseline_rates` from the call cells (`call_cells`, every month concatenated): the very
+    same rates, each cell counting its calls."""
+    if first is None or last is None:
+        span = history_range(cells, "date")
+        if span is None:
+            return empty_baseline_rates()
+        first, last = first or span[0], last or span[1]
+    return _baseline_rates(
+        cells["geo_id"],
+        cells["date"],
+        cells["hour"],
+        cells["calls"].to_numpy(dtype="int64"),
+        event_days_by_geo,
+        first,
+        last,
+    )
+
+
+def _baseline_rates(
+    geo: pd.Series,
+    dates: pd.Series,
+    hours: pd.Series,
+    calls: np.ndarray,
+    event_days_by_geo: pd.DataFrame,
+    first: date,
+    last: date,
+) -> pd.DataFrame:
+    """`baseline_rates` of rows (a call, or a cell of `calls` calls) at geo, date and hour."""
     first_day, last_day = _day_number(first), _day_number(last)
     if last_day < first_day:
         return empty_baseline_rates()
-    located = calls["geo_id"].notna().to_numpy()
-    day = _day_numbers(calls["response_date"])
+    located = geo.notna().to_numpy()
+    day = _day_numbers(dates)
     located &= (day >= first_day) & (day <= last_day)
-    codes, geo_ids = pd.factorize(calls["geo_id"].to_numpy(dtype=object)[located], sort=True)
+    codes, geo_ids = pd.factorize(geo.to_numpy(dtype=object)[located], sort=True)
     if not len(geo_ids):
         return empty_baseline_rates()
     day = day[located]
-    hour = calls["response_hour"].to_numpy(dtype="int64")[located]
+    hour = hours.to_numpy(dtype="int64")[located]
+    calls = calls[located]
     span_days = last_day - first_day + 1
 
     # Distinct event days per block group (only those with calls matter), within the span.
@@ -269,7 +377,10 @@ def baseline_rates(
     call_keys = codes.astype("int64") * span_days + (day - first_day)
     ordinary = ~np.isin(call_keys, event_keys)
     cell = (codes.astype("int64") * DAYS + weekday_of(day)) * HOURS + hour
-    counts = np.bincount(cell[ordinary], minlength=len(geo_ids) * DAYS * HOURS)
+    # Integer weights: the float counts are exact, as are the rates divided from them.
+    counts = np.bincount(
+        cell[ordinary], weights=calls[ordinary], minlength=len(geo_ids) * DAYS * HOURS
+    ).astype("int64")
 
     days_per_weekday = np.bincount(weekday_of(np.arange(first_day, last_day + 1)), minlength=DAYS)
     event_geo = event_keys // span_days
@@ -749,22 +860,33 @@ def _instants(values: pd.Series) -> np.ndarray:
     return stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view("int64")
 
 
+def _numeric(values: pd.Series) -> np.ndarray:
+    return (
+        pd.to_numeric(values, errors="coerce")
+        .astype("Float64")
+        .to_numpy(dtype="float64", na_value=np.nan)
+    )
+
+
+def _link_rows(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per link: event_id, call day, the call's priority and category."""
+    return pd.DataFrame(
+        {
+            "event_id": links["event_id"].to_numpy(dtype="int64"),
+            "day": _day_numbers(links["call_date"]),
+            "priority_numeric": _numeric(links["priority_numeric"]),
+            "final_problem_category": links["final_problem_category"].astype(object).to_numpy(),
+        }
+    )
+
+
 def linked_call_details(links: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
     """The linked calls with the call columns the mixes need: event_id, call day, priority,
     category, response_hour, unit_time_on_scene, number_of_units_arrived (joined on the call
     key; a link whose call is missing keeps NULLs)."""
-    left = pd.DataFrame(
-        {
-            "incident_number": links["incident_number"].to_numpy(dtype="int64"),
-            "instant": _instants(links["response_datetime"]),
-            "event_id": links["event_id"].to_numpy(dtype="int64"),
-            "day": _day_numbers(links["call_date"]),
-            "priority_numeric": pd.to_numeric(links["priority_numeric"], errors="coerce")
-            .astype("Float64")
-            .to_numpy(dtype="float64", na_value=np.nan),
-            "final_problem_category": links["final_problem_category"].astype(object).to_numpy(),
-        }
-    )
+    left = _link_rows(links)
+    left.insert(0, "incident_number", links["incident_number"].to_numpy(dtype="int64"))
+    left.insert(1, "instant", _instants(links["response_datetime"]))
     wanted = ["response_hour", "unit_time_on_scene", "number_of_units_arrived"]
     # Only the linked calls' rows are converted (a few thousand of 835K).
     calls = calls[calls["incident_number"].isin(left["incident_number"].unique())]
@@ -784,20 +906,30 @@ def linked_call_details(links: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFram
     return left.merge(right, on=["incident_number", "instant"], how="left")
 
 
-def _priority_shares(priority: np.ndarray) -> dict[str, float]:
-    n = len(priority)
+def _priority_shares(priority: np.ndarray, calls: np.ndarray | None = None) -> dict[str, float]:
+    """Shares of the priorities, each row counting `calls` calls (default one)."""
+    calls = np.ones(len(priority), dtype="int64") if calls is None else calls
+    n = calls.sum()
     if n == 0:
         return dict.fromkeys(PRIORITY_LABELS, 0.0)
-    shares = {f"P{p}": float(np.sum(priority == p) / n) for p in range(4)}
+    shares = {f"P{p}": float(np.sum(calls[priority == p]) / n) for p in range(4)}
     shares["unknown"] = float(1.0 - sum(shares.values()))
     return shares
 
 
-def _category_shares(categories: pd.Series, top: int = TOP_CATEGORIES) -> dict[str, float]:
-    n = len(categories)
+def _category_shares(
+    categories: pd.Series, top: int = TOP_CATEGORIES, calls: np.ndarray | None = None
+) -> dict[str, float]:
+    """The `top` categories' shares and the rest's, each row counting `calls` calls."""
+    named = categories.astype(object).fillna("Unknown")
+    if calls is None:
+        counts = named.value_counts()
+    else:
+        counts = pd.Series(calls, dtype="int64").groupby(named.to_numpy()).sum()
+        counts = counts[counts > 0]
+    n = counts.sum()
     if n == 0:
         return {}
-    counts = categories.astype(object).fillna("Unknown").value_counts()
     counts = counts.sort_index(kind="mergesort").sort_values(ascending=False, kind="mergesort")
     shares = {str(c): float(v / n) for c, v in counts.head(top).items()}
     rest = float(counts.iloc[top:].sum() / n)
@@ -812,17 +944,42 @@ def call_mixes(
     """Priority and category shares of the linked calls, overall and per tier (a tier with
     fewer than MIN_CALLS_FOR_TIER_MIX linked calls has none: the planner uses the overall).
     Without any linked call the overall shares are those of all calls (`source` says which)."""
+    return _call_mixes(linked, tiers, _shares_of_every_call(calls))
+
+
+def _shares_of_every_call(
+    calls: pd.DataFrame | None, weights: np.ndarray | None = None
+) -> Callable[[], tuple[dict, dict, int]] | None:
+    """The overall shares of every call (each row counting `weights` calls: the call cells),
+    computed only when asked: the mixes take them only without a linked call."""
+    if calls is None or not len(calls):
+        return None
+    return lambda: _overall_shares(
+        _numeric(calls["priority_numeric"]), calls["final_problem_category"], weights
+    )
+
+
+def _overall_shares(
+    priority: np.ndarray, categories: pd.Series, calls: np.ndarray | None = None
+) -> tuple[dict[str, float], dict[str, float], int]:
+    """Priority shares, category shares and number of the calls (rows counting `calls`)."""
+    n = len(priority) if calls is None else int(calls.sum())
+    return _priority_shares(priority, calls), _category_shares(categories, calls=calls), n
+
+
+def _call_mixes(
+    linked: pd.DataFrame,
+    tiers: Mapping[int, int],
+    every_call_shares: Callable[[], tuple[dict, dict, int]] | None,
+) -> dict[str, Any]:
     source = "linked calls"
-    priority = linked["priority_numeric"].to_numpy(dtype="float64")
-    categories = linked["final_problem_category"]
-    if len(linked) == 0 and calls is not None and len(calls):
+    if len(linked) == 0 and every_call_shares is not None:
         source = "all calls (no linked calls)"
-        priority = (
-            pd.to_numeric(calls["priority_numeric"], errors="coerce")
-            .astype("Float64")
-            .to_numpy(dtype="float64", na_value=np.nan)
+        priority_shares, category_shares, calls = every_call_shares()
+    else:
+        priority_shares, category_shares, calls = _overall_shares(
+            linked["priority_numeric"].to_numpy(dtype="float64"), linked["final_problem_category"]
         )
-        categories = calls["final_problem_category"]
     tier_of = linked["event_id"].map(tiers)
     by_tier_priority, by_tier_category, calls_by_tier = {}, {}, {}
     for tier, rows in linked.groupby(tier_of, sort=True).groups.items():
@@ -836,11 +993,11 @@ def call_mixes(
         by_tier_category[str(int(tier))] = _category_shares(subset["final_problem_category"])
     return {
         "source": source,
-        "calls": len(priority),
+        "calls": calls,
         "calls_by_tier": calls_by_tier,
         "min_calls_for_tier_mix": MIN_CALLS_FOR_TIER_MIX,
-        "priority_shares": {"overall": _priority_shares(priority), "by_tier": by_tier_priority},
-        "category_shares": {"overall": _category_shares(categories), "by_tier": by_tier_category},
+        "priority_shares": {"overall": priority_shares, "by_tier": by_tier_priority},
+        "category_shares": {"overall": category_shares, "by_tier": by_tier_category},
     }
 
 
@@ -848,17 +1005,31 @@ def _mean_with_fallback(
     linked: pd.DataFrame, calls: pd.DataFrame, column: str, label: str
 ) -> tuple[float | None, str]:
     values = linked[column].dropna() if column in linked else pd.Series(dtype="float64")
-    if len(values) >= MIN_VALUES_FOR_LINKED_MEAN:
-        return float(values.mean()), f"mean {label} of {len(values):,} linked calls"
     every = (
         pd.to_numeric(calls[column], errors="coerce").dropna()
         if column in calls
         else pd.Series(dtype="float64")
     )
-    if len(every):
+
+    def mean(known: pd.Series) -> tuple[float | None, int]:
+        return (float(known.mean()) if len(known) else None), len(known)
+
+    return _chosen_mean(mean(values), mean(every), label)
+
+
+def _chosen_mean(
+    linked: tuple[float | None, int], every: tuple[float | None, int], label: str
+) -> tuple[float | None, str]:
+    """The linked calls' mean (of how many known values) when enough of them have one, else
+    every call's, with its source in words."""
+    (linked_mean, linked_known), (every_mean, every_known) = linked, every
+    if linked_known >= MIN_VALUES_FOR_LINKED_MEAN:
+        return linked_mean, f"mean {label} of {linked_known:,} linked calls"
+    if every_known:
         return (
-            float(every.mean()),
-            f"mean {label} of all {len(every):,} calls (only {len(values)} linked calls have one)",
+            every_mean,
+            f"mean {label} of all {every_known:,} calls "
+            f"(only {linked_known} linked calls have one)",
         )
     return None, f"no call has a {label}"
 
@@ -887,6 +1058,21 @@ class EventImpactResult:
     summary: dict[str, Any]
 
 
+@dataclass
+class _CallFacts:
+    """What the fit takes from the calls (besides the links), for the frame's event-days."""
+
+    linked: pd.DataFrame  # one row per link: event_id, priority_numeric, final_problem_category
+    linked_hours: np.ndarray  # (24,) linked calls per local hour
+    # Priority and category shares and number of every call: the mixes without a linked call.
+    every_call_shares: Callable[[], tuple[dict, dict, int]] | None
+    unit_time: tuple[float | None, str]  # mean unit time on scene (s), and its source
+    units: tuple[float | None, str]  # mean units arrived, and its source
+
+
+_NO_HISTORY = (date(1970, 1, 1), date(1970, 1, 1))
+
+
 def fit_event_impact(
     calls: pd.DataFrame,
     links: pd.DataFrame,
@@ -904,35 +1090,128 @@ def fit_event_impact(
     `links`: fact_event_incidents; `events`: dim_event; `geo`: dim_geo; `rates`:
     call_baseline_rates. `trained_at` goes into the summary when given; the asset leaves it
     out (None) so that identical inputs store identical bytes, the lake's invariant: the
-    materialization (and the object's write time) says when the model was trained."""
-    trained = trained_at.astimezone(UTC).isoformat(timespec="seconds") if trained_at else None
-    span = history_range(calls) or (date(1970, 1, 1), date(1970, 1, 1))
-    table = _as_rate_table(rates)
-    days = event_day_frame(events, geo, links, table, span[0], span[1], radius_km)
-    frame = days.frame
+    materialization (and the object's write time) says when the model was trained.
+
+    The all-calls reference of `fit_event_impact_from_cells` (the asset's path)."""
+    span = history_range(calls) or _NO_HISTORY
+    days = event_day_frame(events, geo, links, rates, span[0], span[1], radius_km)
 
     # Mixes and profiles from the links of the frame's event-days.
     details = linked_call_details(links, calls) if links is not None and len(links) else None
     if details is None:
         details = linked_call_details(_no_links(), calls.iloc[:0])
+    details = details[_of_frame(details, days.frame)]
+    facts = _CallFacts(
+        linked=details,
+        linked_hours=np.bincount(
+            details["response_hour"].dropna().to_numpy(dtype="int64"), minlength=HOURS
+        )[:HOURS],
+        every_call_shares=_shares_of_every_call(calls),
+        unit_time=_mean_with_fallback(
+            details, calls, "unit_time_on_scene", "unit_time_on_scene (s)"
+        ),
+        units=_mean_with_fallback(
+            details, calls, "number_of_units_arrived", "number_of_units_arrived"
+        ),
+    )
+    return _fit(days, span, facts, radius_km, alpha, trained_at)
+
+
+def fit_event_impact_from_cells(
+    cells: pd.DataFrame,
+    links: pd.DataFrame,
+    events: pd.DataFrame,
+    geo: pd.DataFrame,
+    rates: pd.DataFrame | RateTable,
+    radius_km: float = DEFAULT_LINK_RADIUS_KM,
+    alpha: float = ALPHA,
+    trained_at: datetime | None = None,
+) -> EventImpactResult:
+    """`fit_event_impact` from the call cells (`call_cells`, every month concatenated) instead
+    of every call: the same result. A call is linked to an event by its block group and date
+    alone (the link rule), so the calls linked to an event at a block group on a date are
+    that block group's calls of that date: their hours and measures are the cells' sums.
+    `links` also needs geo_id (fact_event_incidents' matched block group)."""
+    span = history_range(cells, "date") or _NO_HISTORY
+    days = event_day_frame(events, geo, links, rates, span[0], span[1], radius_km)
+
+    links = links if links is not None and len(links) else _no_links()
+    linked = _link_rows(links).assign(geo_id=links["geo_id"].to_numpy(dtype=object))
+    linked = linked[_of_frame(linked, days.frame)]
+    matched = _cells_of_links(linked, cells)
+
+    def means(measure: str, label: str) -> tuple[float | None, str]:
+        return _chosen_mean(_mean_of_sums(matched, measure), _mean_of_sums(cells, measure), label)
+
+    facts = _CallFacts(
+        linked=linked,
+        linked_hours=np.bincount(
+            matched["hour"].to_numpy(dtype="int64"),
+            weights=matched["calls"].to_numpy(dtype="int64"),
+            minlength=HOURS,
+        )[:HOURS].astype("int64"),
+        every_call_shares=_shares_of_every_call(cells, cells["calls"].to_numpy(dtype="int64")),
+        unit_time=means("unit_time_on_scene", "unit_time_on_scene (s)"),
+        units=means("number_of_units_arrived", "number_of_units_arrived"),
+    )
+    return _fit(days, span, facts, radius_km, alpha, trained_at)
+
+
+def _of_frame(rows: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """Which rows (event_id, day) belong to an event-day of the training frame."""
     in_frame = pd.MultiIndex.from_arrays(
         [frame["event_id"].to_numpy(), _day_numbers(frame["date"]) if len(frame) else []]
     )
-    details = details[
-        pd.MultiIndex.from_arrays([details["event_id"], details["day"]]).isin(in_frame)
-    ]
+    return pd.MultiIndex.from_arrays([rows["event_id"], rows["day"]]).isin(in_frame)
+
+
+def _cells_of_links(linked: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells of the linked calls: per distinct (event_id, geo_id, day) of the links, the
+    cells of that block group and date (columns hour, calls and the measures' sums)."""
+    groups = linked[["event_id", "geo_id", "day"]].drop_duplicates()
+    # Only the cells of a linked (block group, date) are kept, by one integer key (a few
+    # thousand of ~all calls' cells), before anything is joined or copied.
+    geo_index = pd.Index(groups["geo_id"].unique())
+    cell_code = geo_index.get_indexer(cells["geo_id"].to_numpy(dtype=object))
+    cell_day = _day_numbers(cells["date"]) if len(cells) else np.array([], "int64")
+    group_key = geo_index.get_indexer(groups["geo_id"].to_numpy(dtype=object)) * (1 << 32)
+    group_key = group_key + groups["day"].to_numpy(dtype="int64")
+    keep = (cell_code >= 0) & np.isin(cell_code * (1 << 32) + cell_day, group_key)
+    near = cells[keep]
+    measures = [f"{m}_{part}" for m in MEAN_MEASURES for part in ("sum", "calls")]
+    keyed = pd.DataFrame(
+        {
+            "geo_id": near["geo_id"].to_numpy(dtype=object),
+            "day": cell_day[keep],
+            "hour": near["hour"].to_numpy(dtype="int64"),
+            "calls": near["calls"].to_numpy(dtype="int64"),
+            **{column: near[column].to_numpy() for column in measures},
+        }
+    )
+    return groups.merge(keyed, on=["geo_id", "day"], how="inner")
+
+
+def _mean_of_sums(cells: pd.DataFrame, measure: str) -> tuple[float | None, int]:
+    known = int(cells[f"{measure}_calls"].sum())
+    total = float(cells[f"{measure}_sum"].sum())
+    return (total / known if known else None), known
+
+
+def _fit(
+    days: EventDays,
+    span: tuple[date, date],
+    facts: _CallFacts,
+    radius_km: float,
+    alpha: float,
+    trained_at: datetime | None,
+) -> EventImpactResult:
+    trained = trained_at.astimezone(UTC).isoformat(timespec="seconds") if trained_at else None
+    frame = days.frame
     tiers = dict(zip(frame["event_id"], frame["tier"], strict=False))
-    mixes = call_mixes(details, tiers, calls)
-    linked_hours = np.bincount(
-        details["response_hour"].dropna().to_numpy(dtype="int64"), minlength=HOURS
-    )[:HOURS]
-    profile = hourly_profile(linked_hours, days.hourly_baseline)
-    unit_time, unit_time_source = _mean_with_fallback(
-        details, calls, "unit_time_on_scene", "unit_time_on_scene (s)"
-    )
-    units, units_source = _mean_with_fallback(
-        details, calls, "number_of_units_arrived", "number_of_units_arrived"
-    )
+    mixes = _call_mixes(facts.linked, tiers, facts.every_call_shares)
+    profile = hourly_profile(facts.linked_hours, days.hourly_baseline)
+    unit_time, unit_time_source = facts.unit_time
+    units, units_source = facts.units
 
     tier_counts = frame["tier"].value_counts()
     known_tiers = tuple(sorted(int(t) for t in tier_counts.index))
@@ -1098,6 +1377,7 @@ def _no_links() -> pd.DataFrame:
             "response_datetime": pd.Series(dtype="datetime64[ns, America/Chicago]"),
             "event_id": pd.Series(dtype="int64"),
             "call_date": pd.Series(dtype="datetime64[ns]"),
+            "geo_id": pd.Series(dtype="object"),
             "priority_numeric": pd.Series(dtype="Int64"),
             "final_problem_category": pd.Series(dtype="object"),
         }

@@ -12,12 +12,16 @@ their all-calls fit):
 - `block_group_call_sums`: per block group, call count and sums/counts of priority, response
   time and hour, for the zones;
 - `hot_spot_call_counts`: calls per block group, category, hour band and weekday/weekend, for
-  the hot-spot maps.
+  the hot-spot maps;
+- `calls_by_block_group_hour`: calls per block group, local date, hour, priority and category,
+  with the sums of unit time on scene and units arrived, for the baseline call rates and the
+  event impact model.
 """
 
 import dagster as dg
 import pandas as pd
 
+from ..analytics.event_impact import MEAN_MEASURES, call_cells
 from ..analytics.forecast import calls_per_day
 from ..analytics.hot_spots import CALL_COLUMNS, HOUR_BANDS, hot_spot_counts
 from ..analytics.rules import rule_transactions
@@ -38,7 +42,7 @@ def _monthly(context: dg.AssetExecutionContext, table: pd.DataFrame, metadata: d
 
 
 def build_model_aggregates(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The four per-month aggregates, partitioned by `monthly`."""
+    """The five per-month aggregates, partitioned by `monthly`."""
 
     @AGGREGATES.asset(
         name=RULE_TRANSACTIONS,
@@ -131,4 +135,46 @@ def build_model_aggregates(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDe
         table = hot_spot_counts(calls, by=month_key_of(calls["response_date"]))
         return _monthly(context, table, {"calls": int(table["calls"].sum())})
 
-    return [rule_transactions_by_month, calls_by_day, block_group_call_sums, hot_spot_call_counts]
+    @AGGREGATES.asset(
+        code_version="1",
+        monthly=monthly,
+        ins={
+            "enriched_911_calls": columns_in(
+                "dim_geo_id",
+                "response_date",
+                "response_hour",
+                "priority_numeric",
+                "final_problem_category",
+                *MEAN_MEASURES,
+            )
+        },
+        description=(
+            "Calls per month, block group (NULL when unmatched), local date, hour, priority and "
+            "final_problem_category, with the sum and count of the known unit times on scene "
+            "and units arrived: what call_baseline_rates and event_impact_model take from the "
+            "calls (a call is linked to an event by its block group and date, so the linked "
+            "calls' hours and means are their cells')."
+        ),
+    )
+    def calls_by_block_group_hour(
+        context: dg.AssetExecutionContext, enriched_911_calls: pd.DataFrame
+    ):
+        # The matched block group (NULL when unmatched) is enriched's dim_geo_id.
+        calls = enriched_911_calls.rename(columns={"dim_geo_id": "geo_id"})
+        table = call_cells(calls, by=month_key_of(calls["response_date"]))
+        return _monthly(
+            context,
+            table,
+            {
+                "calls": int(table["calls"].sum()),
+                "located_calls": int(table.loc[table["geo_id"].notna(), "calls"].sum()),
+            },
+        )
+
+    return [
+        rule_transactions_by_month,
+        calls_by_day,
+        block_group_call_sums,
+        hot_spot_call_counts,
+        calls_by_block_group_hour,
+    ]

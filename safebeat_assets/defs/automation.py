@@ -9,8 +9,9 @@ Who requests what, so that no two actors request the same work:
   the months never built; automation only on a code change;
 - everything else: automation (`on_change`), once per change of what it reads; for the monthly
   assets (facts, event links, model aggregates) per month, so a changed month of enriched calls
-  rebuilds that month's aggregates only, then the models that read them (the models and the
-  hot-spot maps react to their aggregates, not to the call fact they depend on for its checks).
+  rebuilds that month's aggregates only, then the models that read them (the models, the
+  hot-spot maps and the event-impact assets react to their aggregates, not to the call fact
+  they depend on for its checks).
 
 `on_change` is built for what the daemon actually does, not for a run that executes a whole
 graph at once:
@@ -50,10 +51,12 @@ from dagster_shared.record import replace as replace_record
 
 from ..asset_names import (
     ASSOCIATION_RULES,
+    CALL_BASELINE_RATES,
     CALL_FORECAST,
     CALL_HOT_SPOTS,
     CLEANED_CALLS,
     DAILY_REPORT,
+    EVENT_IMPACT_MODEL,
     EVENT_RISK_SCORES,
     FACT_CALLS,
     FACT_EVENT_INCIDENTS,
@@ -73,7 +76,7 @@ AC = dg.AutomationCondition
 MONTHS_FROM_SENSOR = (CLEANED_CALLS, QUARANTINED_CALLS)
 MODELS = (ASSOCIATION_RULES, ZONE_CLUSTERS, CALL_FORECAST)
 # What reads the per-month aggregates (`defs/aggregates.py`) instead of the calls.
-AGGREGATE_READERS = (*MODELS, CALL_HOT_SPOTS)
+AGGREGATE_READERS = (*MODELS, CALL_HOT_SPOTS, CALL_BASELINE_RATES, EVENT_IMPACT_MODEL)
 
 # The sensors' tick interval is a setting (`settings.automation_tick_seconds`).
 TICK_SECONDS_ENV = ENV_AUTOMATION_TICK_SECONDS
@@ -156,12 +159,12 @@ def report_on_change() -> dg.AutomationCondition:
 
 # Upstream assets whose updates alone do not make an asset stale. The report counts the raw
 # export's rows, but a new export must not trigger it before the facts and models it summarises
-# are rebuilt: their updates trigger it. The models and the hot-spot maps are fitted on their
-# per-month aggregates only; the call fact gates them (its blocking checks) but holds nothing
-# they read, so its update does not trigger them: the changed month's aggregates do, once they
-# are rebuilt (the fact's update would have rebuilt the rules before the rule transactions,
-# which wait for the event links: twice per new day). The daily schedule honours the same
-# exceptions.
+# are rebuilt: their updates trigger it. The models, the hot-spot maps and the event-impact
+# assets are fitted on their per-month aggregates (and the event links) only; the call fact
+# gates them (its blocking checks) but holds nothing they read, so its update does not trigger
+# them: the changed month's aggregates do, once they are rebuilt (the fact's update would have
+# rebuilt the rules before the rule transactions, which wait for the event links: twice per new
+# day). The daily schedule honours the same exceptions.
 IGNORED_UPSTREAM: dict[str, tuple[str, ...]] = {
     DAILY_REPORT: (RAW_CALLS,),
     **{name: (FACT_CALLS,) for name in AGGREGATE_READERS},

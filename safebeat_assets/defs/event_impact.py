@@ -9,9 +9,10 @@
   summary carries no training time (`trained_at` is null): identical inputs store identical
   bytes, and the materialization's timestamp says when it was trained.
 
-Both read the calls from the lake's `enriched_911_calls` (only the columns they need) and
-depend on `fact_911_calls` too, so the blocking checks on the warehouse facts gate them, as
-they gate the other models.
+Both read the calls as the per-month aggregate `calls_by_block_group_hour` (every month: calls
+per block group, date, hour, priority and category, `analytics.event_impact.call_cells`), not
+every call, and give exactly what they gave from every call. They depend on `fact_911_calls`
+too, so the blocking checks on the warehouse facts gate them, as they gate the other models.
 """
 
 import hashlib
@@ -24,10 +25,10 @@ import pandas as pd
 from ..analytics.event_impact import (
     ALPHA,
     MIN_EVENT_DAYS,
-    baseline_rates,
+    baseline_rates_from_cells,
     coefficient_table,
     event_geo_days,
-    fit_event_impact,
+    fit_event_impact_from_cells,
     history_range,
 )
 from ..asset_names import FACT_CALLS
@@ -75,17 +76,12 @@ def _model_version(frame: pd.DataFrame, summary: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _located(calls: pd.DataFrame) -> pd.DataFrame:
-    # The fact's geo_id is the matched block group (NULL when unmatched): enriched's dim_geo_id.
-    return calls.rename(columns={"dim_geo_id": "geo_id"})
-
-
 @BASELINE.asset(
     code_version="1",
     kinds={"numpy"},
     deps=[FACT_CALLS],
     ins={
-        "enriched_911_calls": columns_in("dim_geo_id", "response_date", "response_hour"),
+        "calls_by_block_group_hour": columns_in("geo_id", "date", "hour", "calls"),
         "fact_event_incidents": columns_in("geo_id", "call_date"),
         "dim_event": columns_in(*EVENT_COLUMNS),
         "dim_geo": columns_in(*GEO_POINT_COLUMNS),
@@ -99,14 +95,14 @@ def _located(calls: pd.DataFrame) -> pd.DataFrame:
     ),
 )
 def call_baseline_rates(
-    enriched_911_calls: pd.DataFrame,
+    calls_by_block_group_hour: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
     dim_geo: pd.DataFrame,
     pipeline: PipelineSettings,
 ) -> dg.Output[pd.DataFrame]:
-    calls = _located(enriched_911_calls)
-    span = history_range(calls)
+    cells = calls_by_block_group_hour
+    span = history_range(cells, "date")
     first, last = span if span else (None, None)
     event_days = event_geo_days(dim_event, dim_geo, pipeline.link_radius_km, first, last)
     # Every linked (block group, date) is an event day by construction; a link outside the
@@ -120,7 +116,7 @@ def call_baseline_rates(
     event_days = pd.concat(
         [event_days, linked_days[stray].set_axis(["geo_id", "date"], axis=1)], ignore_index=True
     )
-    rates = baseline_rates(calls, event_days, first, last)
+    rates = baseline_rates_from_cells(cells, event_days, first, last)
     return versioned(
         rates,
         {
@@ -143,24 +139,8 @@ def call_baseline_rates(
     kinds={"sklearn"},
     check_specs=MODEL_CHECK_SPECS,
     ins={
-        "enriched_911_calls": columns_in(
-            "incident_number",
-            "response_datetime",
-            "response_date",
-            "response_hour",
-            "dim_geo_id",
-            "priority_numeric",
-            "final_problem_category",
-            "unit_time_on_scene",
-            "number_of_units_arrived",
-        ),
         "fact_event_incidents": columns_in(
-            "incident_number",
-            "response_datetime",
-            "event_id",
-            "call_date",
-            "priority_numeric",
-            "final_problem_category",
+            "event_id", "call_date", "geo_id", "priority_numeric", "final_problem_category"
         ),
         "dim_event": columns_in(*EVENT_COLUMNS),
         "dim_geo": columns_in(*GEO_POINT_COLUMNS),
@@ -176,15 +156,15 @@ def call_baseline_rates(
     ),
 )
 def event_impact_model(
-    enriched_911_calls: pd.DataFrame,
+    calls_by_block_group_hour: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
     dim_geo: pd.DataFrame,
     call_baseline_rates: pd.DataFrame,
     pipeline: PipelineSettings,
 ):
-    result = fit_event_impact(
-        _located(enriched_911_calls),
+    result = fit_event_impact_from_cells(
+        calls_by_block_group_hour,
         fact_event_incidents,
         dim_event,
         dim_geo,

@@ -5,11 +5,24 @@ and the outputs are compared (exactly; supports and metrics to 1e-12)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from safebeat_assets.analytics.event_impact import (
+    CALL_CELL_COLUMNS,
+    MIN_VALUES_FOR_LINKED_MEAN,
+    baseline_rates,
+    baseline_rates_from_cells,
+    call_cells,
+    event_geo_days,
+    fit_event_impact,
+    fit_event_impact_from_cells,
+    history_range,
+)
 from safebeat_assets.analytics.forecast import (
     calls_per_day,
     daily_call_counts,
@@ -43,8 +56,10 @@ from safebeat_assets.defs.checks.pre_checks import (
     located_calls,
     transaction_calls,
 )
+from safebeat_assets.transform.linkage import link_calls_to_events
 from safebeat_assets.transform.months import month_key_of
 from safebeat_assets_tests.analytics.test_hot_spots import grid
+from safebeat_assets_tests.synthetic_events import History, synthetic_history
 
 CATEGORIES = [
     "Auto Theft",
@@ -306,3 +321,91 @@ def test_count_rows_is_the_sorted_groupby_size_with_missing_values_last():
     assert table["text"].tolist() == ["a", "b", "b", None]
     assert table["number"].isna().tolist() == [True, False, False, False]
     assert count_rows(frame.iloc[:0])["calls"].tolist() == []
+
+
+# --- event impact ---------------------------------------------------------------------------
+
+RADIUS_KM = 1.5
+
+
+@pytest.fixture(scope="module")
+def event_history() -> History:
+    """The synthetic event history (a year, a planted event effect) with the awkward calls:
+    unmatched ones, unknown or sentinel priorities, no category, no unit time or units."""
+    history = synthetic_history()
+    calls = history.calls.copy()
+    rng = np.random.default_rng(11)
+    n = len(calls)
+    unmatched = rng.random(n) < 0.03
+    calls.loc[unmatched, "geo_id"] = None
+    calls.loc[unmatched, ["latitude_centroid", "longitude_centroid"]] = np.nan
+    calls["final_problem_category"] = calls["final_problem_category"].astype(object)
+    calls.loc[rng.random(n) < 0.02, "final_problem_category"] = None
+    calls.loc[rng.random(n) < 0.03, "priority_numeric"] = pd.NA
+    calls.loc[rng.random(n) < 0.01, "priority_numeric"] = 9
+    calls.loc[rng.random(n) < 0.05, "unit_time_on_scene"] = pd.NA
+    calls.loc[rng.random(n) < 0.05, "number_of_units_arrived"] = pd.NA
+    links = link_calls_to_events(calls, history.events, radius_km=RADIUS_KM)
+    return replace(history, calls=calls, links=links)
+
+
+def impact_both_ways(history: History):
+    """(all-calls rates and fit, rates and fit from the monthly call cells), as the assets."""
+    calls, events, geo, links = history.calls, history.events, history.geo, history.links
+    first, last = history_range(calls)
+    event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
+    rates = baseline_rates(calls, event_days, first, last)
+    expected = fit_event_impact(calls, links, events, geo, rates, radius_km=RADIUS_KM)
+
+    cells = by_month(calls, call_cells)
+    assert history_range(cells, "date") == (first, last)
+    cell_event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
+    cell_rates = baseline_rates_from_cells(cells, cell_event_days, first, last)
+    actual = fit_event_impact_from_cells(cells, links, events, geo, cell_rates, radius_km=RADIUS_KM)
+    return (rates, expected), (cell_rates, actual)
+
+
+def assert_same_fit(expected, actual) -> None:
+    pdt.assert_frame_equal(actual.frame, expected.frame, check_exact=False, rtol=0, atol=1e-12)
+    assert actual.summary == expected.summary
+    assert actual.model == expected.model
+
+
+def test_baseline_and_model_from_monthly_cells_equal_those_from_every_call(event_history):
+    (rates, expected), (cell_rates, actual) = impact_both_ways(event_history)
+    assert len(rates) > 100 and not expected.summary["is_fallback"]
+    assert expected.summary["mixes"]["source"] == "linked calls"
+    assert "linked calls" in expected.summary["unit_time_on_scene_source"]
+    pdt.assert_frame_equal(cell_rates, rates, check_exact=True)
+    assert_same_fit(expected, actual)
+
+
+def test_model_from_cells_falls_back_to_every_call_as_from_the_calls(event_history):
+    # No event at all: the mixes and means are those of every call.
+    (_, expected), (_, actual) = impact_both_ways(
+        replace(
+            event_history, events=event_history.events.iloc[:0], links=event_history.links.iloc[:0]
+        )
+    )
+    assert expected.summary["mixes"]["source"] == "all calls (no linked calls)"
+    assert_same_fit(expected, actual)
+    # A few events: too few linked unit times, so every call's mean.
+    few = event_history.events.head(2)
+    links = link_calls_to_events(event_history.calls, few, radius_km=RADIUS_KM)
+    assert 0 < len(links) < MIN_VALUES_FOR_LINKED_MEAN
+    (_, expected), (_, actual) = impact_both_ways(replace(event_history, events=few, links=links))
+    assert "of all" in expected.summary["unit_time_on_scene_source"]
+    assert_same_fit(expected, actual)
+
+
+def test_call_cells_count_every_call_once(event_history):
+    calls = event_history.calls
+    cells = call_cells(calls, by=months_of(calls))
+    assert list(cells.columns) == ["by", *CALL_CELL_COLUMNS]
+    assert cells["calls"].sum() == len(calls)
+    assert cells["geo_id"].isna().any() and cells["priority_numeric"].isna().any()
+    for measure in ("unit_time_on_scene", "number_of_units_arrived"):
+        known = calls[measure].dropna()
+        assert cells[f"{measure}_calls"].sum() == len(known)
+        assert cells[f"{measure}_sum"].sum() == known.sum()
+    assert len(call_cells(calls.iloc[:0])) == 0
