@@ -93,11 +93,12 @@ def upstream_busy() -> dg.AutomationCondition:
     data version since the previous tick and it was not updated (`UpstreamBusy`, one node that
     walks the graph once per tick).
 
-    The last one covers what `will_be_requested` cannot see: Dagster counts a request only when
-    the parent could run in the same run as the asset evaluated, so a month of the facts
-    requested on this tick is invisible to the models (unpartitioned), and neither sees the
-    raw-month sensor's requests. Without it a new day rebuilt the models as soon as the enriched
-    month changed, and again after the facts. An asset that has itself been updated since the
+    Every request counts, including one the asset could not share a run with (Dagster's
+    `will_be_requested` sees only the others: a month of the event links requested on this tick
+    was invisible to the baseline rates, which built beside it and again after it). The last one
+    covers the raw-month sensor's requests, which automation does not see, and an ancestor
+    whose own request waits a tick. Without it a new day rebuilt the models as soon as the
+    enriched month changed, and again after the facts. An asset that has itself been updated since the
     previous tick has reacted, so a parent updated in the same run as its own parent (the daily
     job, or a sensor's run executed before the tick) holds nothing back: the tick after a run
     requests what follows it."""

@@ -1,8 +1,9 @@
-"""`UpstreamBusy` decides exactly what the composed condition it replaced decided: `any_deps_match`
-nested once per level over "in progress, requested on this tick, or a dependency with a new data
-version since the previous tick while it was not updated". Two copies of a small graph mixing monthly and unpartitioned
-assets go through the same history, one per condition, and request the same partitions on every
-tick."""
+"""`UpstreamBusy(every_request=False)` decides exactly what the composed condition it replaced
+decided: `any_deps_match` nested once per level over "in progress, requested on this tick (when
+it could share the run), or a dependency with a new data version since the previous tick while
+it was not updated". Two copies of a small graph mixing monthly and unpartitioned assets go
+through the same history, one per condition, and request the same partitions on every tick.
+The default also counts requests the asset could not share a run with."""
 
 import dagster as dg
 import pytest
@@ -97,7 +98,10 @@ class History:
 def histories():
     ROOT_VERSION.update(a="1")
     with dg.instance_for_test() as first, dg.instance_for_test() as second:
-        yield History(nested_upstream_busy(), first), History(UpstreamBusy(), second)
+        yield (
+            History(nested_upstream_busy(), first),
+            History(UpstreamBusy(every_request=False), second),
+        )
 
 
 def test_same_requests_as_the_nested_composition_on_every_tick(histories):
@@ -128,3 +132,13 @@ def test_same_requests_as_the_nested_composition_on_every_tick(histories):
         seen.append(expected)
     # The history exercised the condition: something was held back and something requested.
     assert any(seen) and any(not s.get("e") for s in seen)
+
+
+def test_by_default_every_request_upstream_holds_back():
+    """A request the asset could not share a run with (the unpartitioned root, above monthly
+    assets) holds it back too: the composition requested b beside a."""
+    with dg.instance_for_test() as instance:
+        history = History(UpstreamBusy(), instance)
+        assert history.tick() == {"a": {None}}
+        history.materialize("a")
+        assert history.tick() == {"b": set(MONTHS.get_partition_keys())}
