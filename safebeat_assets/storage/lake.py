@@ -14,7 +14,6 @@ A failure that is not transient (see `errors.is_transient`) fails the step witho
 import io
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,8 +47,6 @@ ALLOW_MISSING_METADATA_KEY = "allow_missing_partitions"
 EXTENSION = ".parquet"
 # How many missing months a MissingPartitionError lists before it only counts the rest.
 _LISTED_MONTHS = 6
-# Months of a monthly asset serialized and stored at once.
-_WRITER_THREADS = 2
 
 
 def _bucket_of(context: dg.InputContext | dg.OutputContext) -> str:
@@ -104,15 +101,13 @@ class ParquetLake(dg.IOManager):
             rows = rows_by_partition(context, obj)
             # One conversion to Arrow, then one gather per month (pandas would copy per month).
             table = _to_arrow(obj).drop_columns([PARTITION_COLUMN])
-
-            def write_month(key: str) -> None:
-                month = table.take(pa.array(rows[key], pa.int64()))
-                self._write_table(month, self.object_path(context, key))
-
-            # Encoding and compressing a month releases the GIL: two months at a time keep
-            # both cores busy, and at most two months' copies exist at once.
-            with ThreadPoolExecutor(max_workers=_WRITER_THREADS) as writers:
-                list(writers.map(write_month, rows))
+            # One month after the other, in calendar order: a write that fails leaves the months
+            # before it new and every month after it as it was (two writer threads stored a
+            # later month beside a failed one).
+            for key, positions in rows.items():
+                self._write_table(
+                    table.take(pa.array(positions, pa.int64())), self.object_path(context, key)
+                )
             meta = self._metadata(context, obj, exclude=(PARTITION_COLUMN,))
             meta["partitions_written"] = len(rows)
         else:
