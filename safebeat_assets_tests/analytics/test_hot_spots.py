@@ -149,6 +149,42 @@ def test_a_vertex_on_a_neighbours_edge_still_makes_neighbours():
     assert weights.matrix[0, 1] == weights.matrix[1, 0] == 1.0
 
 
+def test_contiguity_edges_are_libpysals_fuzzy_contiguity():
+    """The spatial-index query gives exactly libpysal's `Graph.build_fuzzy_contiguity` pairs,
+    on a grid, a vertex on an edge, an overlapping sliver, a far island, a missing and an empty
+    polygon."""
+    import shapely
+    from libpysal.graph import Graph
+
+    from safebeat_assets.analytics.hot_spots import _contiguity_edges
+
+    extra = [
+        "POLYGON ((20 0, 22 0, 22 2, 20 2, 20 0))",
+        "POLYGON ((22 1, 24 1, 24 3, 22 3, 22 1))",  # a corner on the first one's edge
+        "POLYGON ((23.9999999 0, 26 0, 26 2, 23.9999999 2, 23.9999999 0))",  # sliver overlap
+        "POLYGON ((90 90, 91 90, 91 91, 90 91, 90 90))",  # an island
+        None,
+        "POLYGON EMPTY",
+    ]
+    wkt = list(grid(6)["boundary_wkt"]) + extra
+    geometries = shapely.from_wkt(np.array(wkt, dtype=object), on_invalid="ignore")
+    heads, tails = _contiguity_edges(geometries)
+
+    usable = np.flatnonzero(~(shapely.is_missing(geometries) | shapely.is_empty(geometries)))
+    graph = Graph.build_fuzzy_contiguity(
+        pd.Series(geometries[usable], index=usable), predicate="intersects"
+    )
+    adjacency = graph.adjacency
+    focal = adjacency.index.get_level_values("focal").to_numpy("int64")
+    neighbor = adjacency.index.get_level_values("neighbor").to_numpy("int64")
+    real = (adjacency.to_numpy() > 0) & (focal != neighbor)
+    expected = set(zip(focal[real].tolist(), neighbor[real].tolist(), strict=True))
+    found = list(zip(heads.tolist(), tails.tolist(), strict=True))
+    assert len(found) == len(set(found)) and set(found) == expected
+    assert (36, 37) in expected and (37, 38) in expected  # the vertex-on-edge and the sliver
+    assert not any(39 in pair for pair in expected)  # the island
+
+
 def test_islands_are_linked_to_their_nearest_block_group_both_ways():
     geo = grid(5)
     far_east = ORIGIN[0] + 5 * CELL_DEG + 0.05
