@@ -11,18 +11,24 @@ DAILY_SCHEDULE_NAME = "safebeat_daily_schedule"
 __all__ = ["DAILY_JOB_NAME", "DAILY_SCHEDULE_NAME", "build_daily_schedule", "safebeat_daily_job"]
 
 
-def _latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str] | None:
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
-        return None
-    return dict(event.asset_materialization.tags or {})
+def _latest_tags(
+    instance: dg.DagsterInstance, keys: list[dg.AssetKey]
+) -> dict[dg.AssetKey, dict[str, str] | None]:
+    """The tags of each asset's latest materialization (None if never materialized), from one
+    query of the asset records (one query per asset cost the schedule half a second)."""
+    tags: dict[dg.AssetKey, dict[str, str] | None] = dict.fromkeys(keys)
+    for record in instance.get_asset_records(keys):
+        event = record.asset_entry.last_materialization
+        if event is not None and event.asset_materialization is not None:
+            tags[record.asset_entry.asset_key] = dict(event.asset_materialization.tags or {})
+    return tags
 
 
 def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetKey]:
     """Assets never materialized, materialized by other code, or built from (unpartitioned)
     parent data that has changed since (by data version; `IGNORED_UPSTREAM` excepted) — and
     everything downstream of those."""
-    tags = {key: _latest_tags(instance, key) for key in asset_graph.materializable_asset_keys}
+    tags = _latest_tags(instance, list(asset_graph.materializable_asset_keys))
     selected: set[dg.AssetKey] = set()
     for key in asset_graph.toposorted_asset_keys:
         node, own = asset_graph.get(key), tags.get(key)
