@@ -22,17 +22,21 @@ graph at once:
   job) resets in the same tick and triggers nothing. Dagster's `executed_with_root_target`, which
   `any_deps_updated` relies on for that, recognises only the last partition of a multi-month run
   (it reads the asset's latest event), which rebuilt every other month a second time.
-- It waits while anything upstream is busy (`upstream_busy`): an asset upstream in progress
-  (queued runs and backfills included), requested on this tick, or whose own dependency has new
-  data since the previous tick while it was not updated (it is about to be requested, by
-  automation or by the raw-month sensor). Work then starts once per wave of changes instead of
-  once per upstream run. A dependency re-read with the same data (the daily run re-reads every
-  landing file) holds nothing back.
-- A child is never requested in the same tick as its parent, to run after it in one run: a tick
-  that reads the event log between the parent's and the child's materialization in that run
-  sees the parent changed, the child not updated, and the run no longer "in progress" for the
-  child (Dagster's in-progress test reads the live run, the update test the tick's snapshot),
-  so it requests the child a second time (seen in the daemon end-to-end test).
+- What can share a run is requested in one tick: a dependency requested on this tick that can
+  run in the same run (same partitions, a same-run partition mapping) triggers the asset too,
+  and that run builds it first. A new month's chain (enriched calls, facts, event links,
+  aggregates) is one run; the unpartitioned models, risk scores and report below it the next.
+- Otherwise it waits while anything upstream is busy (`upstream_busy`): an asset upstream in
+  progress (queued runs and backfills included), requested on this tick in a run it cannot
+  share, or whose own dependency has new data since the previous tick while it was not updated
+  (it is about to be requested, by automation or by the raw-month sensor). Work then starts once
+  per wave of changes instead of once per upstream run. A dependency re-read with the same data
+  (the daily run re-reads every landing file) holds nothing back.
+- "In progress" is judged as of the tick's view of the event log (`in_progress.InProgress`): a
+  run that ends while the tick is evaluated still counts. Dagster's own test reads the live run
+  while the updates come from the tick's view: a tick that read a parent built by a run and not
+  yet the child built after it in the same run, then found the run ended, requested the child a
+  second time (seen in the daemon end-to-end test).
 - Monthly parents have one data version per run (Dagster 1.13 records the same version for every
   partition of a run); the raw-month sensor only requests changed months, so a month's version
   changes only when its run had something new to build.
@@ -67,6 +71,7 @@ from ..asset_names import (
     ZONE_RISK_SCORES,
 )
 from ..settings import ENV_AUTOMATION_TICK_SECONDS, automation_tick_seconds
+from .in_progress import InProgress
 from .jobs import PIPELINE_RUN_TAGS, REPORT_AFTER_TAG
 from .upstream_busy import UpstreamBusy
 
@@ -88,17 +93,18 @@ def tick_interval_seconds() -> int:
 
 
 def upstream_busy() -> dg.AutomationCondition:
-    """An asset upstream (any distance) in progress (queued runs and backfills included),
-    requested on this tick, or about to react to a change: one of its own dependencies has a new
-    data version since the previous tick and it was not updated (`UpstreamBusy`, one node that
-    walks the graph once per tick).
+    """An asset upstream (any distance) in progress (queued runs and backfills included, and a
+    run that ended after the tick began: `InProgress`), requested on this tick in a run the asset
+    cannot share, or about to react to a change: one of its own dependencies has a new data
+    version since the previous tick and it was not updated (`UpstreamBusy`, one node that walks
+    the graph once per tick).
 
-    Every request counts, including one the asset could not share a run with (Dagster's
-    `will_be_requested` sees only the others: a month of the event links requested on this tick
-    was invisible to the baseline rates, which built beside it and again after it). The last one
-    covers the raw-month sensor's requests, which automation does not see, and an ancestor
-    whose own request waits a tick. Without it a new day rebuilt the models as soon as the
-    enriched month changed, and again after the facts. An asset that has itself been updated since the
+    A request the asset can share a run with does not hold it back: `on_change` requests the
+    asset with it, and that run builds the ancestor first. Any other request counts (Dagster's
+    `will_be_requested` sees only the shareable ones: a month of the event links requested on
+    this tick was invisible to the baseline rates, which built beside it and again after it).
+    "About to react" covers the raw-month sensor's requests, which automation does not see, and
+    an ancestor whose own request waits a tick. An asset that has itself been updated since the
     previous tick has reacted, so a parent updated in the same run as its own parent (the daily
     job, or a sensor's run executed before the tick) holds nothing back: the tick after a run
     requests what follows it."""
@@ -119,21 +125,25 @@ def on_change(
     busy, no dependency is missing (`optional` ones excepted) and, if `gated_by_checks`, no
     upstream blocking check is failing."""
     changed = AC.any_deps_match(AC.data_version_changed())
+    with_parent = AC.any_deps_match(AC.will_be_requested())
     if ignoring:
         changed = changed.ignore(dg.AssetSelection.assets(*ignoring))
+        with_parent = with_parent.ignore(dg.AssetSelection.assets(*ignoring))
     trigger = (
         (
             changed.with_label("upstream data version changed")
+            | with_parent.with_label("a dependency requested on this tick, in the same run")
             | AC.code_version_changed()
             | AC.newly_missing()
         )
         .since(_handled())
         .with_label("missing, code changed or upstream data changed, not yet handled")
     )
-    deps_missing = AC.any_deps_missing()
+    # A dependency missing now but built first in the same run is not missing for this asset.
+    deps_missing = AC.any_deps_match(AC.missing() & ~AC.will_be_requested())
     if optional is not None:
         deps_missing = deps_missing.ignore(optional)
-    condition = trigger & ~AC.in_progress() & ~deps_missing
+    condition = trigger & ~InProgress() & ~deps_missing.with_label("any deps missing")
     if gated_by_checks:
         condition = condition & AC.all_deps_blocking_checks_passed()
     return (condition & ~upstream_busy()).with_label("on change, once upstream is settled")
@@ -176,16 +186,16 @@ ON_CHANGE_OF_AGGREGATES = on_change(ignoring=(FACT_CALLS,))
 REPORT_ON_CHANGE = report_on_change()
 # Raw assets have no upstream in the graph: new files arrive through the landing sensor, which
 # also requests them when they are missing.
-ON_CODE_CHANGE_OF_RAW = (
-    AC.code_version_changed().since(_handled()) & ~AC.in_progress()
-).with_label("code changed (new files: landing sensor)")
+ON_CODE_CHANGE_OF_RAW = (AC.code_version_changed().since(_handled()) & ~InProgress()).with_label(
+    "code changed (new files: landing sensor)"
+)
 # Cleaned calls read the whole raw export but only their own months: which months changed is
 # known from the raw export's month fingerprints, so the raw-month sensor requests them.
 ON_CODE_CHANGE_OF_MONTHS = (
     AC.code_version_changed().since(_handled())
-    & ~AC.in_progress()
+    & ~InProgress()
     & ~AC.any_deps_missing()
-    & ~AC.any_deps_in_progress()
+    & ~AC.any_deps_match(InProgress()).with_label("any deps in progress")
 ).with_label("code changed (new data: raw-month sensor)")
 
 

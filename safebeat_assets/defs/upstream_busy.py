@@ -6,14 +6,18 @@ Dagster evaluates once per *path*: 6,400 condition nodes per tick for 24 assets,
 per evaluation (plus the hashing of every node's result for the cursor). This condition computes
 the same thing once per ancestor, walking the graph from its roots, and is a single node.
 
-Per ancestor A, "about to change" is what the composed condition said, with two exceptions:
-- in progress: in a queued or running run, or in a backfill;
-- requested on this tick: by default whether or not A could run in the same run as the asset
-  evaluated (`will_be_requested` sees only the former; see `UpstreamBusy.every_request`);
+Per ancestor A, "about to change" is what the composed condition said, with three exceptions:
+- in progress: in a queued or running run, in a backfill, or in a run whose end the tick's view
+  of the event log does not hold yet (`in_progress.InProgress`);
+- requested on this tick: counts whether or not A could run in the same run as the asset
+  evaluated (`will_be_requested` sees only the latter), except when it can: then that run builds
+  A first and the asset is requested with it (`automation.on_change`), not after it (see
+  `UpstreamBusy.every_request` and `UpstreamBusy.chain`);
 - a dependency of A with a new data version since the previous tick while A was not updated
-  (A is about to react). A dependency re-read with the same data (the daily run re-reads every
-  landing file) changes nothing below it, so it holds nothing back: the composed condition
-  used `newly_updated`, and the block groups' daily re-read held the facts back a tick.
+  (A is about to react), unless A is requested on this tick in the asset's run. A dependency
+  re-read with the same data (the daily run re-reads every landing file) changes nothing below
+  it, so it holds nothing back: the composed condition used `newly_updated`, and the block
+  groups' daily re-read held the facts back a tick.
 An ancestor is busy when it is about to change or one of its own parents is busy; partitions
 are carried from parent to child by the graph's partition mappings, as `any_deps_match` does.
 
@@ -28,6 +32,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph import executable_in_same_run
 
+from .in_progress import in_progress_at_tick
+
 if TYPE_CHECKING:
     from dagster._core.asset_graph_view.entity_subset import EntitySubset
 
@@ -36,15 +42,17 @@ class UpstreamBusy(dg.AutomationCondition):
     """True for the partitions of an asset with an ancestor (any distance) in progress or about
     to change.
 
-    `every_request`: an ancestor requested on this tick counts whether or not it could run in
-    the same run as the asset (the default, what automation uses). `will_be_requested`, which
-    the composed condition used, sees a request only when it could: a month of the event links
-    requested on this tick was invisible to the baseline rates (unpartitioned), which then built
-    beside it and again after it. With `every_request=False` it decides exactly what the
+    `every_request`: an ancestor requested on this tick in a run the asset cannot share counts
+    (the default, what automation uses). `will_be_requested`, which the composed condition used,
+    does not see it: a month of the event links requested on this tick was invisible to the
+    baseline rates (unpartitioned), which then built beside it and again after it.
+    `chain`: an ancestor requested on this tick in a run the asset can share does not count (the
+    default): the asset is requested with it. With both False it decides exactly what the
     composed condition decided (tested)."""
 
-    def __init__(self, every_request: bool = True):
+    def __init__(self, every_request: bool = True, chain: bool = True):
         self.every_request = every_request
+        self.chain = chain
 
     @property
     def name(self) -> str:
@@ -63,11 +71,12 @@ class UpstreamBusy(dg.AutomationCondition):
             return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
         graph = context.asset_graph
         ancestors = graph.get_ancestor_asset_keys(context.key) if _is_asset(context.key) else set()
+        chained = _chained_into_run(context, ancestors) if self.chain else set()
         busy: dict[dg.AssetKey, EntitySubset] = {}
         for key in graph.toposorted_asset_keys:
             if key not in ancestors:
                 continue
-            subset = await _about_to_change(context, key, self.every_request)
+            subset = await _about_to_change(context, key, self.every_request, key in chained)
             for parent in graph.get(key).parent_keys:
                 if parent in busy and not busy[parent].is_empty:
                     subset = subset.compute_union(
@@ -89,16 +98,33 @@ def _is_asset(key) -> bool:
     return isinstance(key, dg.AssetKey)
 
 
+def _chained_into_run(context: dg.AutomationContext, ancestors: set[dg.AssetKey]) -> set:
+    """Ancestors requested on this tick whose change reaches the asset evaluated only through
+    assets built in the same run as it: each can share its run and is requested, and so is
+    every asset between it and the asset. (An ancestor that could share the run but feeds the
+    asset through one that cannot, or that is not requested, still holds it back.)"""
+    graph = context.asset_graph
+    root = context.root_context.key
+    chained: set[dg.AssetKey] = set()
+    for key in reversed(graph.toposorted_asset_keys):
+        if key not in ancestors or key not in context.request_subsets_by_key:
+            continue
+        if not _requested_with_root(context, key):
+            continue
+        below = graph.get(key).child_keys & (ancestors | {root})
+        if all(child == root or child in chained for child in below):
+            chained.add(key)
+    return chained
+
+
 async def _about_to_change(
-    context: dg.AutomationContext, key: dg.AssetKey, every_request: bool
+    context: dg.AutomationContext, key: dg.AssetKey, every_request: bool, chained: bool
 ) -> EntitySubset:
     view = context.asset_graph_view
-    full = view.get_full_subset(key=key)
-    subset = (await view.compute_run_in_progress_subset(key=key, from_subset=full)).compute_union(
-        await view.compute_backfill_in_progress_subset(key=key, from_subset=full)
-    )
-    requested = context.request_subsets_by_key.get(key)
-    if requested is not None and (every_request or _requested_with_root(context, key)):
+    subset = await in_progress_at_tick(view, key)
+    requested = context.request_subsets_by_key.get(key) or view.get_empty_subset(key=key)
+    same_run = _requested_with_root(context, key)
+    if (same_run and not chained) or (not same_run and every_request):
         subset = subset.compute_union(requested)
     previous = context.previous_temporal_context
     if previous is None:  # the first evaluation: nothing is "newly" updated
@@ -113,7 +139,12 @@ async def _about_to_change(
             dependency_updated = dependency_updated.compute_union(
                 parent_changed.compute_mapped_subset(key, direction="down")
             )
-    return subset.compute_union(dependency_updated.compute_difference(updated))
+    reacting = dependency_updated.compute_difference(updated)
+    if chained:
+        # Requested on this tick in a run the asset can share: that run builds it first, and
+        # the asset is requested with it (`on_change`), not after it.
+        reacting = reacting.compute_difference(requested)
+    return subset.compute_union(reacting)
 
 
 async def _updated_since(context: dg.AutomationContext, key: dg.AssetKey) -> EntitySubset:

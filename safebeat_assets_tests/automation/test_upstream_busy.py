@@ -1,13 +1,23 @@
-"""`UpstreamBusy(every_request=False)` decides exactly what the composed condition it replaced
-decided: `any_deps_match` nested once per level over "in progress, requested on this tick (when
-it could share the run), or a dependency with a new data version since the previous tick while
-it was not updated". Two copies of a small graph mixing monthly and unpartitioned assets go
-through the same history, one per condition, and request the same partitions on every tick.
-The default also counts requests the asset could not share a run with."""
+"""`UpstreamBusy(every_request=False, chain=False)` decides exactly what the composed condition it
+replaced decided: `any_deps_match` nested once per level over "in progress, requested on this
+tick (when it could share the run), or a dependency with a new data version since the previous
+tick while it was not updated". Two copies of a small graph mixing monthly and unpartitioned
+assets go through the same history, one per condition, and request the same partitions on every
+tick. The defaults also count requests the asset could not share a run with, and let `on_change`
+request a chain that can share a run in one tick; `InProgress` counts a run that ended after the
+tick began."""
+
+import asyncio
 
 import dagster as dg
 import pytest
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
+from dagster._core.definitions.temporal_context import TemporalContext
+from dagster._time import get_current_datetime
 
+from safebeat_assets.defs.automation import on_change
+from safebeat_assets.defs.in_progress import in_progress_at_tick
+from safebeat_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from safebeat_assets.defs.upstream_busy import UpstreamBusy
 
 AC = dg.AutomationCondition
@@ -100,7 +110,7 @@ def histories():
     with dg.instance_for_test() as first, dg.instance_for_test() as second:
         yield (
             History(nested_upstream_busy(), first),
-            History(UpstreamBusy(every_request=False), second),
+            History(UpstreamBusy(every_request=False, chain=False), second),
         )
 
 
@@ -136,9 +146,151 @@ def test_same_requests_as_the_nested_composition_on_every_tick(histories):
 
 def test_by_default_every_request_upstream_holds_back():
     """A request the asset could not share a run with (the unpartitioned root, above monthly
-    assets) holds it back too: the composition requested b beside a."""
+    assets) holds it back too: the composition requested b beside a. One it can share does not:
+    c is requested with b, to be built after it in the same run; d and e still wait for c."""
     with dg.instance_for_test() as instance:
         history = History(UpstreamBusy(), instance)
         assert history.tick() == {"a": {None}}
         history.materialize("a")
-        assert history.tick() == {"b": set(MONTHS.get_partition_keys())}
+        months = set(MONTHS.get_partition_keys())
+        assert history.tick() == {"b": months, "c": months}
+
+
+# --- the defaults, inside `on_change` -----------------------------------------------------------
+
+
+def chain_graph() -> dg.Definitions:
+    """a (unpartitioned root) -> b, c (monthly) -> d, e (unpartitioned), every asset `on_change`."""
+
+    @dg.asset(automation_condition=AC.missing())
+    def a() -> None:
+        pass
+
+    @dg.asset(partitions_def=MONTHS, deps=[a], automation_condition=on_change())
+    def b() -> None:
+        pass
+
+    @dg.asset(partitions_def=MONTHS, deps=[b], automation_condition=on_change())
+    def c() -> None:
+        pass
+
+    @dg.asset(deps=[c], automation_condition=on_change())
+    def d() -> None:
+        pass
+
+    @dg.asset(deps=[d], automation_condition=on_change())
+    def e() -> None:
+        pass
+
+    return dg.Definitions(assets=[a, b, c, d, e])
+
+
+class ChainHistory(History):
+    def __init__(self, instance: dg.DagsterInstance):
+        self.defs = chain_graph()
+        self.instance = instance
+        self.cursor = None
+        self.job = self.defs.resolve_implicit_global_asset_job_def()
+
+    def run(self, names: str, first: str | None = None, last: str | None = None) -> None:
+        tags = {RANGE_START_TAG: first, RANGE_END_TAG: last or first} if first else {}
+        keys = [dg.AssetKey(n) for n in names.split()]
+        result = self.job.execute_in_process(
+            instance=self.instance, asset_selection=keys, tags=tags
+        )
+        assert result.success
+
+    def queue(self, name: str, month: str) -> None:
+        """A run of one month of `name` that has not started: in progress for Dagster."""
+        self.instance.create_run_for_job(
+            job_def=self.job,
+            asset_selection=frozenset({dg.AssetKey(name)}),
+            tags={"dagster/partition": month},
+        )
+
+
+ALL_MONTHS = set(MONTHS.get_partition_keys())
+FIRST, LAST = min(ALL_MONTHS), max(ALL_MONTHS)
+
+
+@pytest.fixture
+def chain():
+    with dg.instance_for_test() as instance:
+        yield ChainHistory(instance)
+
+
+def test_a_chain_that_can_share_a_run_is_requested_in_one_tick(chain):
+    # Empty: only the root; the months wait for it (they cannot run in its run).
+    assert chain.tick() == {"a": {None}}
+    chain.run("a")
+    # Both monthly assets at once: c is built after b in the same run.
+    assert chain.tick() == {"b": ALL_MONTHS, "c": ALL_MONTHS}
+    chain.run("b c", FIRST, LAST)
+    # Then both unpartitioned assets, together.
+    assert chain.tick() == {"d": {None}, "e": {None}}
+    chain.run("d e")
+    assert chain.tick() == {}
+
+
+def test_a_chain_waits_for_ancestors_that_cannot_share_its_run(chain):
+    for names, months in (("a", ()), ("b c", (FIRST, LAST)), ("d e", ())):
+        chain.tick()
+        chain.run(names, *months)
+    assert chain.tick() == {}
+
+    ROOT_VERSION.update(a="3")
+    chain.run("a")  # a new root version: the months react together; d and e wait for them
+    assert chain.tick() == {"b": ALL_MONTHS, "c": ALL_MONTHS}
+    # One month's run still queued: d and e keep waiting, nothing is requested twice.
+    chain.run("b c", FIRST, "2025-02-01")
+    chain.queue("b", LAST)
+    assert chain.tick() == {}
+    chain.run("b", LAST)
+    # c of the last month reacts to b; d still waits for it.
+    assert chain.tick() == {"c": {LAST}}
+    chain.run("c", LAST)
+    assert chain.tick() == {"d": {None}, "e": {None}}
+    chain.run("d e")
+    assert chain.tick() == {}
+
+
+# --- InProgress: as of the tick's view of the event log ---------------------------------------
+
+
+def _in_progress(chain: ChainHistory, last_event_id: int, names: str) -> dict[str, set]:
+    """What `in_progress_at_tick` finds per asset for a tick that began at `last_event_id`."""
+    view = AssetGraphView(
+        temporal_context=TemporalContext(
+            effective_dt=get_current_datetime(), last_event_id=last_event_id
+        ),
+        instance=chain.instance,
+        asset_graph=chain.defs.resolve_asset_graph(),
+    )
+
+    async def subsets():
+        return {n: await in_progress_at_tick(view, dg.AssetKey(n)) for n in names.split()}
+
+    return {
+        name: {ap.partition_key for ap in subset.expensively_compute_asset_partitions()}
+        for name, subset in asyncio.run(subsets()).items()
+    }
+
+
+def test_a_run_that_ended_after_the_tick_began_is_still_in_progress(chain):
+    chain.run("a")
+    before = chain.instance.event_log_storage.get_maximum_record_id()
+    chain.run("b c", "2025-02-01", LAST)
+    after = chain.instance.event_log_storage.get_maximum_record_id()
+    # A tick that began before the run ended: that run's months of b and c, nothing else.
+    assert _in_progress(chain, before, "a b c d") == {
+        "a": set(),
+        "b": {"2025-02-01", LAST},
+        "c": {"2025-02-01", LAST},
+        "d": set(),
+    }
+    # A tick that began after it: nothing in progress.
+    assert _in_progress(chain, after, "a b c") == {"a": set(), "b": set(), "c": set()}
+    # An unpartitioned run counts too, for what it built only.
+    before = chain.instance.event_log_storage.get_maximum_record_id()
+    chain.run("d")
+    assert _in_progress(chain, before, "d e") == {"d": {None}, "e": set()}
