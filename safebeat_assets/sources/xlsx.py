@@ -114,8 +114,16 @@ def read_xlsx_as_text(path: Path) -> pa.Table:
     with archive:
         try:
             sheet = _first_sheet_part(archive)
-        except (KeyError, IndexError, ElementTree.ParseError):
-            # An unusual package layout: calamine knows more of them, and says what is wrong.
+        except (
+            KeyError,
+            IndexError,
+            ElementTree.ParseError,
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+        ):
+            # An unusual package layout or a damaged package part: calamine knows more layouts,
+            # and says what is wrong with a damaged one.
             return read_xlsx_with_calamine(path)
         try:
             parts = {

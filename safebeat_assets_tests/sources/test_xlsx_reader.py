@@ -208,3 +208,19 @@ def test_typed_columns_convert_without_the_reference_path(tmp_path, monkeypatch)
         "-2.5e-05",
     ]
     assert fast.column("when").to_pylist()[0] == "2024-01-13"  # exactly midnight: a date
+
+
+@pytest.mark.parametrize("member", ["_rels/.rels", "xl/workbook.xml"])
+def test_a_damaged_package_part_is_a_source_format_error(tmp_path, member):
+    """A part the sheet lookup reads whose zip header is broken (found by the ACE fuzz test:
+    zipfile's BadZipFile escaped the reader) fails as a SourceFormatError, naming the file."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["FOLDERRSN", "FOLDERNAME"])
+    workbook.active.append([1, "x"])
+    path = _save(workbook, tmp_path / "damaged.xlsx")
+    data = bytearray(path.read_bytes())
+    offset = zipfile.ZipFile(path).getinfo(member).header_offset
+    data[offset : offset + 4] = b"XXXX"  # the local file header's signature
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceFormatError, match="damaged.xlsx"):
+        xlsx.read_xlsx_as_text(path)
