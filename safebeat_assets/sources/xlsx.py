@@ -98,6 +98,10 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+# What reading a damaged zip member raises.
+_DAMAGED_PART = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
 class _NeedsReference(Exception):
     """The fast path cannot promise the reference reader's text for this piece."""
 
@@ -114,14 +118,7 @@ def read_xlsx_as_text(path: Path) -> pa.Table:
     with archive:
         try:
             sheet = _first_sheet_part(archive)
-        except (
-            KeyError,
-            IndexError,
-            ElementTree.ParseError,
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-        ):
+        except (KeyError, IndexError, ElementTree.ParseError, *_DAMAGED_PART):
             # An unusual package layout or a damaged package part: calamine knows more layouts,
             # and says what is wrong with a damaged one.
             return read_xlsx_with_calamine(path)
@@ -138,9 +135,7 @@ def read_xlsx_as_text(path: Path) -> pa.Table:
             fastexcel.FastExcelError,
             CalamineError,
             XmlError,
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
+            *_DAMAGED_PART,
         ):
             # A damaged package or sheet, or cells only the reference reads exactly: it reads
             # them, or raises SourceFormatError with calamine's own account of the damage.
