@@ -118,7 +118,7 @@ def read_xlsx_as_text(path: Path) -> pa.Table:
     with archive:
         try:
             sheet = _first_sheet_part(archive)
-        except (KeyError, IndexError, ElementTree.ParseError, *_DAMAGED_PART):
+        except (KeyError, IndexError, StopIteration, ElementTree.ParseError, *_DAMAGED_PART):
             # An unusual package layout or a damaged package part: calamine knows more layouts,
             # and says what is wrong with a damaged one.
             return read_xlsx_with_calamine(path)

@@ -224,3 +224,19 @@ def test_a_damaged_package_part_is_a_source_format_error(tmp_path, member):
     path.write_bytes(bytes(data))
     with pytest.raises(SourceFormatError, match="damaged.xlsx"):
         xlsx.read_xlsx_as_text(path)
+
+
+def test_a_package_without_a_workbook_relationship_is_a_source_format_error(tmp_path):
+    """`_rels/.rels` naming no officeDocument: the sheet lookup's StopIteration does not escape."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["FOLDERRSN"])
+    source = zipfile.ZipFile(io.BytesIO(_save(workbook, tmp_path / "ok.xlsx").read_bytes()))
+    path = tmp_path / "no_workbook.xlsx"
+    with zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            payload = source.read(info.filename)
+            if info.filename == "_rels/.rels":
+                payload = payload.replace(b"/officeDocument", b"/somethingElse")
+            target.writestr(info, payload)
+    with pytest.raises(SourceFormatError, match="no_workbook.xlsx"):
+        xlsx.read_xlsx_as_text(path)
