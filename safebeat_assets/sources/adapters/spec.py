@@ -94,12 +94,11 @@ class City(_Strict):
 
 
 class Datetime(_Strict):
-    """A datetime column: strptime formats tried in order; local time of the city's zone unless
-    the column carries its own offset (`utc_offset_in_text`)."""
+    """A datetime column: strptime formats tried in order, read as local time of the city's
+    zone."""
 
     column: Header
     formats: tuple[Header, ...] = Field(min_length=1)
-    utc_offset_in_text: bool = False
 
     @field_validator("formats")
     @classmethod
@@ -244,26 +243,23 @@ class AdapterSpec(_Strict):
         return [c for c in self.layout.required if canonical_name(c) not in present]
 
 
-def used_columns(fields: Fields) -> set[str]:
-    """Every header an adapter's fields read."""
+# Keys whose value is a header (a str) or, for `hash_of`, a list of headers.
+_COLUMN_KEYS = frozenset(
+    {"column", "category", "description", "latitude", "longitude", "units", "district"}
+)
+
+
+def used_columns(fields: BaseModel) -> set[str]:
+    """Every header an adapter's fields (or one field) read."""
     used: set[str] = set()
-
-    def collect(value: object) -> None:
-        if isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                item = getattr(value, name)
-                if name in ("column", "category", "description", "latitude", "longitude"):
-                    if isinstance(item, str):
-                        used.add(item)
-                elif name == "hash_of":
-                    used.update(item)
-                else:
-                    collect(item)
-
-    collect(fields)
-    for column in (fields.units, fields.district):
-        if column is not None:
-            used.add(column)
+    for key in type(fields).model_fields:
+        value = getattr(fields, key)
+        if key in _COLUMN_KEYS and isinstance(value, str):
+            used.add(value)
+        elif key == "hash_of":
+            used.update(value)
+        elif isinstance(value, BaseModel):
+            used |= used_columns(value)
     return used
 
 
