@@ -9,12 +9,15 @@ from .registry import (
     detect_adapter,
 )
 from .spec import AdapterSpec, AdapterSpecError, load_adapter, parse_adapter
+from .translate import AdaptedCalls, adapt_calls
 
 __all__ = [
     "ADAPTER_FOLDER",
+    "AdaptedCalls",
     "AdapterSpec",
     "AdapterSpecError",
     "NoAdapterMatchesError",
+    "adapt_calls",
     "builtin_adapter",
     "builtin_adapters",
     "detect_adapter",

@@ -202,7 +202,7 @@ class Fields(_Strict):
     closed_datetime: Datetime | None = None
     response_time: Duration | None = None
     units: Header | None = None
-    district: Header | None = None
+    district: Header | None = None  # a named area: sector, township, precinct
 
 
 class Layout(_Strict):
