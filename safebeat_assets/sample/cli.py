@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# The cities with a sample generator (`sample/cities.py` has the others' layouts); named here
+# so `safebeat --help` does not import the generator.
+SAMPLE_CITIES: tuple[str, ...] = ("austin", "montgomery", "seattle")
+
 
 def add_sample_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--city", choices=SAMPLE_CITIES, default="austin",
+        help="whose export layout and block groups to write (default: austin)",
+    )  # fmt: skip
     parser.add_argument("--calls", type=int, default=110_000, help="number of 911 calls (rows)")
     parser.add_argument(
         "--seed", type=int, default=42, help="random seed (same seed -> same files)"
@@ -32,12 +40,31 @@ def run_sample(args: argparse.Namespace) -> int:
 
     _check(args.calls, args.start, args.end, args.layout, args.calls_format)
     out = args.out if args.out is not None else _default_landing_dir()
+    if args.city != "austin":
+        return _run_city_sample(args, out)
     tables = build_sample(args.calls, args.seed, args.start, args.end)
     paths = write_sample(tables, out, args.start, args.end, args.layout, args.calls_format)
     n_permits = tables.events["FOLDERRSN"].nunique()
     print(f"calls:        {paths.calls}  ({len(tables.calls):,} rows)")
     print(f"events:       {paths.events}  ({len(tables.events):,} rows, {n_permits:,} permits)")
     print(f"block_groups: {paths.block_groups}  ({len(tables.block_groups):,} features)")
+    return 0
+
+
+def _run_city_sample(args: argparse.Namespace, out: Path) -> int:
+    from .cities import build_city_sample, write_city_sample
+
+    if args.layout != 25 or args.calls_format != "csv":
+        raise SystemExit(
+            f"--layout and --format are Austin's options; {args.city} writes its own CSV"
+        )
+    sample = build_city_sample(args.city, args.calls, args.seed, args.start, args.end)
+    paths = write_city_sample(sample, args.city, out, args.start, args.end)
+    print(
+        f"calls:        {paths.calls}  ({len(sample.calls):,} rows, {sample.bad_rows:,} planted bad)"
+    )
+    print(f"events:       none ({args.city} publishes no permit feed)")
+    print(f"block_groups: {paths.block_groups}  ({len(sample.block_groups):,} features)")
     return 0
 
 

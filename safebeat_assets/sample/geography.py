@@ -1,4 +1,5 @@
-"""Synthetic TIGER/Line 2020 block groups for Travis, Hays and Williamson counties.
+"""Synthetic TIGER/Line 2020 block groups for Travis, Hays and Williamson counties (and, through
+`CountySpec`, for any other county: the other cities' samples use it).
 
 Each county is a box tiled without gaps or overlaps by the Voronoi cells of seeded points that
 are denser where people live (downtown Austin, the suburbs). Block groups are grouped into
@@ -45,6 +46,9 @@ class CountySpec:
     land_km2: float
     water_km2: float
     tract_base_start: int
+    state_fp: str = STATE_FP
+    # tract numbers grow outwards from here
+    downtown: tuple[float, float] = DOWNTOWN
 
 
 COUNTIES: tuple[CountySpec, ...] = (
@@ -186,7 +190,7 @@ def _tile(points: np.ndarray, bbox: tuple[float, float, float, float]) -> np.nda
 
 
 def _tract_sizes(rng: np.random.Generator, spec: CountySpec) -> np.ndarray:
-    if spec.county_fp == "453":
+    if _is_travis(spec):
         sizes = np.repeat(list(TRAVIS_TRACT_SIZES), list(TRAVIS_TRACT_SIZES.values()))
     else:
         probs = np.array([33, 99, 112, 32, 13, 1], dtype=float)
@@ -254,19 +258,19 @@ def _county_block_groups(seed: int, spec: CountySpec, index: int) -> gpd.GeoData
     # tract numbers grow outwards from downtown (ring of 3 km, then angle), as in Travis
     cx = np.bincount(tract, weights=points[:, 0], minlength=n_tracts) / sizes_by(tract, n_tracts)
     cy = np.bincount(tract, weights=points[:, 1], minlength=n_tracts) / sizes_by(tract, n_tracts)
-    dx = (cx - DOWNTOWN[1]) * km_per_deg_lon(DOWNTOWN[0])
-    dy = (cy - DOWNTOWN[0]) * KM_PER_DEG_LAT
+    dx = (cx - spec.downtown[1]) * km_per_deg_lon(spec.downtown[0])
+    dy = (cy - spec.downtown[0]) * KM_PER_DEG_LAT
     ring = np.floor(np.hypot(dx, dy) / 3.0)
     angle = np.arctan2(dy, dx)
     tract_rank = np.lexsort((angle, ring))  # tract ids in numbering order
-    if spec.county_fp == "453":
+    if _is_travis(spec):
         codes = _travis_tract_codes(rng, n_tracts)
     else:
         codes = _other_tract_codes(spec, n_tracts)
     code_of_tract = np.empty(n_tracts, dtype=object)
     code_of_tract[tract_rank] = codes
     tract_size = np.bincount(tract, minlength=n_tracts)
-    if spec.county_fp == "453":
+    if _is_travis(spec):
         for base in _REQUIRED_TRACTS:
             _ensure_multi_bg(code_of_tract, tract_size, tract_rank, f"{base:04d}00")
 
@@ -278,7 +282,7 @@ def _county_block_groups(seed: int, spec: CountySpec, index: int) -> gpd.GeoData
 
     tractce = code_of_tract[tract].astype(str)
     blkgrpce = bg_num.astype(str)
-    geoid = np.char.add(np.char.add(STATE_FP + spec.county_fp, tractce), blkgrpce)
+    geoid = np.char.add(np.char.add(spec.state_fp + spec.county_fp, tractce), blkgrpce)
 
     # --- areas and internal points -------------------------------------------------------------
     gs = gpd.GeoSeries(geoms, crs=CRS)
@@ -294,7 +298,7 @@ def _county_block_groups(seed: int, spec: CountySpec, index: int) -> gpd.GeoData
 
     frame = pd.DataFrame(
         {
-            "STATEFP": STATE_FP,
+            "STATEFP": spec.state_fp,
             "COUNTYFP": spec.county_fp,
             "TRACTCE": tractce.astype(object),
             "BLKGRPCE": blkgrpce.astype(object),
@@ -309,6 +313,10 @@ def _county_block_groups(seed: int, spec: CountySpec, index: int) -> gpd.GeoData
         }
     )
     return gpd.GeoDataFrame(frame, geometry=list(geoms), crs=CRS)
+
+
+def _is_travis(spec: CountySpec) -> bool:
+    return (spec.state_fp, spec.county_fp) == ("48", "453")
 
 
 def sizes_by(tract: np.ndarray, n_tracts: int) -> np.ndarray:
@@ -329,13 +337,16 @@ def _ensure_multi_bg(
     code_of_tract[holder], code_of_tract[other] = code_of_tract[other], code_of_tract[holder]
 
 
-def generate_block_groups(seed: int = 42) -> gpd.GeoDataFrame:
-    """Block groups of Travis (766), Hays (~150) and Williamson (~300), sorted by GEOID.
+def generate_block_groups(
+    seed: int = 42, counties: tuple[CountySpec, ...] = COUNTIES
+) -> gpd.GeoDataFrame:
+    """Block groups of `counties` (default Travis 766, Hays ~150, Williamson ~300), sorted by
+    GEOID.
 
     Columns: the TIGER attributes in file order (``vocabulary.BLOCK_GROUP_COLUMNS``) and a
     MultiPolygon ``geometry``, CRS EPSG:4269.
     """
-    frames = [_county_block_groups(seed, spec, i) for i, spec in enumerate(COUNTIES)]
+    frames = [_county_block_groups(seed, spec, i) for i, spec in enumerate(counties)]
     gdf = pd.concat(frames, ignore_index=True)
     gdf = gdf.sort_values("GEOID", kind="stable").reset_index(drop=True)
     gdf = gpd.GeoDataFrame(gdf[[*BLOCK_GROUP_COLUMNS, "geometry"]], geometry="geometry", crs=CRS)
