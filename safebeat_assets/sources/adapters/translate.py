@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...transform.parsing import APD_DATETIME_FORMATS
+from ...transform.parsing import APD_DATETIME_FORMATS, parse_datetimes
 from ..columns import APD_RAW_COLUMNS, SourceSchemaError, canonical_name
 from .spec import AdapterSpec, Classification, Datetime, Priority
 
@@ -47,7 +47,7 @@ def adapt_calls(table: pa.Table, adapter: AdapterSpec) -> AdaptedCalls:
     Raises SourceSchemaError naming the adapter and every required column the table lacks.
     """
     table = table.rename_columns([canonical_name(name) for name in table.column_names])
-    missing = [c for c in adapter.layout.required if canonical_name(c) not in table.column_names]
+    missing = adapter.missing_columns(table.column_names)
     if missing:
         raise SourceSchemaError(f"a {adapter.name} export", missing=missing)
     fields = adapter.fields
@@ -147,16 +147,10 @@ def _datetime_text(
     format keep their text, so cleaning quarantines them with its own reason and count."""
     if set(spec.formats) <= set(APD_DATETIME_FORMATS):
         return values
-    text = pd.Series(values.to_pandas(), dtype=object)
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    for fmt in spec.formats:
-        todo = parsed.isna() & text.notna()
-        if not todo.any():
-            break
-        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-    counts[f"{name}_unparsed"] = int((parsed.isna() & text.notna()).sum())
-    rewritten = pc.strftime(pa.array(parsed, pa.timestamp("s")), _NEUTRAL_DATETIME_FORMAT)
-    return pa.chunked_array([pc.coalesce(rewritten, pa.array(text, pa.string()))])
+    parsed = parse_datetimes(values, spec.formats)  # cleaning's parser: same shapes, blanks
+    counts[f"{name}_unparsed"] = parsed.unparsed_count
+    rewritten = pc.strftime(pa.array(parsed.values, pa.timestamp("s")), _NEUTRAL_DATETIME_FORMAT)
+    return pa.chunked_array([pc.coalesce(rewritten, values.combine_chunks())])
 
 
 def _normalised(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -169,7 +163,7 @@ def _priority_text(
 ) -> pa.ChunkedArray:
     """Mapped values as `Priority N` (the APD spelling kept where the value already is one);
     unmapped values keep their text: cleaning turns them into a null priority and counts them."""
-    keys = pa.array([" ".join(k.split()).lower() for k in spec.mapping])
+    keys = _normalised(pa.array(list(spec.mapping), pa.string()))
     levels = pa.array(list(spec.mapping.values()), pa.int8())
     normalised = _normalised(values)
     level = pc.take(levels, pc.index_in(normalised, value_set=keys))
@@ -194,8 +188,9 @@ def _classification(
         parts = pc.split_pattern(whole, spec.split.separator, max_splits=1)
         has_separator = pc.equal(pc.list_value_length(parts), 2)
         category = pc.utf8_trim_whitespace(pc.list_element(parts, 0))
-        second = pc.list_element(_padded(parts), 1)
-        description = pc.utf8_trim_whitespace(second)
+        # Lists of one element padded with a null, so element 1 can be taken from every row.
+        padded = pc.if_else(has_separator, parts, pa.scalar([None, None], parts.type))
+        description = pc.utf8_trim_whitespace(pc.list_element(padded, 1))
         counts["classification_unsplit"] = int(
             pc.sum(
                 pc.and_(pc.invert(pc.fill_null(has_separator, False)), pc.is_valid(whole))
@@ -220,15 +215,6 @@ def _classification(
         )
         category = pc.coalesce(renamed, category)
     return category, description
-
-
-def _padded(parts: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Lists of one element padded with a null, so element 1 can be taken from every row."""
-    return pc.if_else(
-        pc.equal(pc.list_value_length(parts), 2),
-        parts,
-        pa.scalar([None, None], parts.type),
-    )
 
 
 def _seconds_text(values: pa.ChunkedArray, factor: int, counts: dict[str, int]) -> pa.ChunkedArray:
