@@ -135,7 +135,8 @@ CALLS = _columns(
     (
         "response_datetime",
         "datetime64[ns, America/Chicago]",
-        "When the call was received, Austin local time; with incident_number it identifies the call",
+        "When the call was received, in the city's time zone (SAFEBEAT_CITY; Austin: the dtype's "
+        "America/Chicago); with incident_number it identifies the call",
     ),
     ("response_date", "datetime64[ns]", "Local calendar date of the call's response_datetime"),
     ("response_year", "int64", "Local year of response_datetime"),

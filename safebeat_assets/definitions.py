@@ -43,7 +43,7 @@ def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
-    monthly = monthly_partitions(settings.partition_start)
+    monthly = monthly_partitions(settings.partition_start, settings.city.time_zone)
     defs = dg.Definitions(
         assets=[with_check_conditions(a) for a in build_assets(monthly)],
         asset_checks=ASSET_CHECKS,

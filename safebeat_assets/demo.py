@@ -179,7 +179,12 @@ def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
                 # The demo is a full run: read the export even if it was stored before.
                 "ops": {RAW_CALLS: {"config": {"reread_unchanged_files": True}}},
             },
-            tags={**run_tags, **months_tags(monthly_partitions(settings.partition_start))},
+            tags={
+                **run_tags,
+                **months_tags(
+                    monthly_partitions(settings.partition_start, settings.city.time_zone)
+                ),
+            },
             log_config={"console": {"config": {"log_level": "INFO"}}},
         )
         report = daily.report

@@ -5,12 +5,30 @@ here (not in the pandas-heavy modules that own their use) lets `settings.py` rea
 without importing the pipeline.
 """
 
-# Calls are delivered in Austin local time; months and dates are local.
+# The default city's (Austin's) zone: calls are delivered in local time; months and dates are
+# local. Another city's zone comes from its adapter (SAFEBEAT_CITY) through the settings.
 LOCAL_TZ = "America/Chicago"
 
-# Travis, Hays, Williamson: every county APD Geo IDs fall in (Bastrop, 021, is optional).
-DEFAULT_COUNTY_FPS: tuple[str, ...] = ("453", "209", "491")
+# Texas: a 3-digit county code with no state is one of Texas's (the codes APD Geo IDs carry).
+DEFAULT_STATE_FP = "48"
+# Travis, Hays, Williamson: every county APD Geo IDs fall in (Bastrop, 48021, is optional).
+DEFAULT_COUNTY_FIPS: tuple[str, ...] = ("48453", "48209", "48491")
 
 # A call links to an event within this distance of its block group's internal point.
 DEFAULT_LINK_RADIUS_KM = 1.5
 EARTH_RADIUS_KM = 6371.0
+
+
+def full_county_fips(codes, state_fp: str = DEFAULT_STATE_FP) -> tuple[str, ...]:
+    """County FIPS codes as 5-digit state+county text: `453` (a county of `state_fp`) and
+    `48453` both become `48453`; order kept, repeats dropped. Anything else is a ValueError."""
+    out: list[str] = []
+    for code in codes:
+        text = str(code).strip()
+        if text.isdigit() and len(text) <= 3:
+            text = state_fp + text.zfill(3)
+        if not (text.isdigit() and len(text) == 5):
+            raise ValueError(f"county FIPS {code!r}: expected 3 digits (with a state) or 5 digits")
+        if text not in out:
+            out.append(text)
+    return tuple(out)

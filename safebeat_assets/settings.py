@@ -5,6 +5,11 @@ Profiles:
   named like the buckets; warehouse = an embedded PostgreSQL under ``SAFEBEAT_DATA_DIR/warehouse``
   unless ``SAFEBEAT_WAREHOUSE_URL`` points at a server.
 - ``prod``: object storage and a PostGIS server, configured only through the environment.
+
+The city (``SAFEBEAT_CITY``, default ``austin``) is a built-in adapter's name: its ``[city]``
+block decides the time zone, the counties, the validity box and the first partition month, and
+whether it publishes event permits. ``SAFEBEAT_COUNTY_FIPS`` and ``SAFEBEAT_PARTITION_START``
+override the city's counties and first month.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .domain import DEFAULT_COUNTY_FPS, DEFAULT_LINK_RADIUS_KM
+from .domain import DEFAULT_LINK_RADIUS_KM, full_county_fips
 from .errors import DataError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +31,8 @@ REPORTS_BUCKET = "reports"
 LAKE_BUCKETS = (RAW_BUCKET, CLEANED_BUCKET, MODELS_BUCKET, REPORTS_BUCKET)
 
 ENV_PROFILE = "SAFEBEAT_ENV"
+ENV_CITY = "SAFEBEAT_CITY"
+DEFAULT_CITY = "austin"
 ENV_DATA_DIR = "SAFEBEAT_DATA_DIR"
 ENV_LANDING_DIR = "SAFEBEAT_LANDING_DIR"
 ENV_WAREHOUSE_URL = "SAFEBEAT_WAREHOUSE_URL"
@@ -97,6 +104,7 @@ PROD_OPTIONAL_ENV = (
     ENV_WAREHOUSE_SCHEMA,
     ENV_DATA_DIR,
     ENV_LINK_RADIUS_KM,
+    ENV_CITY,
     ENV_COUNTIES,
     *ALERT_ENV,
     ENV_ALERT_SMTP_STARTTLS,
@@ -110,6 +118,45 @@ class SettingsError(DataError):
 
 
 @dataclass(frozen=True)
+class CityProfile:
+    """What SAFEBEAT_CITY selects, from the city's adapter file."""
+
+    name: str  # the adapter's name, e.g. `austin`
+    title: str  # for people: `Austin, Texas`
+    time_zone: str  # IANA zone the export's wall-clock times are in
+    county_fips: tuple[str, ...]  # 5-digit state+county codes
+    # The validity box of coordinates: (min_latitude, max_latitude, min_longitude, max_longitude).
+    box: tuple[float, float, float, float]
+    partition_start: str  # YYYY-MM-01: the first month of history
+    event_permits: bool  # the city publishes special-event permits (ACE's layout)
+
+    @property
+    def state_fp(self) -> str:
+        return self.county_fips[0][:2]
+
+
+def load_city(name: str) -> CityProfile:
+    """The profile of the built-in adapter `name`; SettingsError listing the known ones."""
+    # Imported here: pydantic and the adapter files are read only when settings are loaded.
+    from .sources.adapters import AdapterSpecError, builtin_adapter
+
+    try:
+        adapter = builtin_adapter(name)
+    except AdapterSpecError as exc:
+        raise SettingsError(f"{ENV_CITY}={name!r}: {exc}") from exc
+    city, box = adapter.city, adapter.city.box
+    return CityProfile(
+        name=adapter.name,
+        title=city.title,
+        time_zone=city.time_zone,
+        county_fips=tuple(city.county_fips),
+        box=(box.min_latitude, box.max_latitude, box.min_longitude, box.max_longitude),
+        partition_start=city.partition_start.isoformat(),
+        event_permits=city.event_permits,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     profile: str
     data_dir: Path
@@ -117,7 +164,8 @@ class Settings:
     warehouse_url_env: str | None  # name of the env var holding the DSN, never the DSN itself
     warehouse_schema: str
     link_radius_km: float
-    county_fips: tuple[str, ...]
+    county_fips: tuple[str, ...]  # 5-digit state+county FIPS codes
+    city: CityProfile
     s3_endpoint_url: str | None = None  # not a secret: where the object store listens
     s3_region: str = "us-east-1"
     landing_prefix: str = "landing"
@@ -167,13 +215,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if missing:
             raise SettingsError(f"the prod profile needs {', '.join(missing)}")
     radius = _positive_float(env, ENV_LINK_RADIUS_KM, DEFAULT_LINK_RADIUS_KM)
-    counties = tuple(
-        c.strip()
-        for c in env.get(ENV_COUNTIES, ",".join(DEFAULT_COUNTY_FPS)).split(",")
-        if c.strip()
-    )
-    if not counties or any(not (c.isdigit() and len(c) == 3) for c in counties):
-        raise SettingsError(f"{ENV_COUNTIES} must be comma-separated 3-digit county FIPS codes")
+    city = load_city((env.get(ENV_CITY) or DEFAULT_CITY).strip().lower())
+    counties = _counties(env.get(ENV_COUNTIES), city)
     return Settings(
         profile=profile,
         data_dir=data_dir,
@@ -182,13 +225,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         warehouse_schema=env.get(ENV_WAREHOUSE_SCHEMA) or "safebeat",
         link_radius_km=radius,
         county_fips=counties,
+        city=city,
         s3_endpoint_url=env.get(ENV_S3_ENDPOINT_URL) or None,
         s3_region=env.get(ENV_S3_REGION) or "us-east-1",
         landing_prefix=(env.get(ENV_LANDING_PREFIX) or "landing").strip("/"),
         alert_env_set=frozenset(name for name in ALERT_ENV if env.get(name)),
         alert_smtp_starttls=(env.get(ENV_ALERT_SMTP_STARTTLS) or "true").strip().lower()
         not in {"0", "false", "no", "off"},
-        partition_start=_month_start(env.get(ENV_PARTITION_START) or "2023-01"),
+        partition_start=_month_start(env.get(ENV_PARTITION_START) or city.partition_start),
         retry_delay_seconds=_non_negative_float(
             env, ENV_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS[profile]
         ),
@@ -200,6 +244,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_removed_fraction_per_month=_fraction(env, ENV_MAX_REMOVED_PER_MONTH, 0.2),
         max_removed_fraction_overall=_fraction(env, ENV_MAX_REMOVED_OVERALL, 0.05),
     )
+
+
+def _counties(value: str | None, city: CityProfile) -> tuple[str, ...]:
+    """SAFEBEAT_COUNTY_FIPS (5-digit codes, or 3-digit ones of the city's state) or the city's."""
+    if value is None or not value.strip():
+        return city.county_fips
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    try:
+        counties = full_county_fips(codes, state_fp=city.state_fp)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{ENV_COUNTIES} must be comma-separated county FIPS codes (5 digits, or 3 digits "
+            f"of {city.title}'s state {city.state_fp}): {exc}"
+        ) from exc
+    if not counties:
+        raise SettingsError(f"{ENV_COUNTIES} names no county")
+    return counties
 
 
 def _month_start(value: str) -> str:

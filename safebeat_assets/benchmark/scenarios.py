@@ -63,7 +63,9 @@ class Scenario:
         # their updates from triggering the report, as the report-after-run sensor reports on
         # daily runs).
         self.asset_job = self.defs.resolve_implicit_global_asset_job_def()
-        self.monthly = monthly_partitions(self.settings.partition_start)
+        self.monthly = monthly_partitions(
+            self.settings.partition_start, self.settings.city.time_zone
+        )
         self.state_file = state_file
         self.state = json.loads(state_file.read_text()) if state_file.exists() else {}
         self.run_ids: list[str] = []

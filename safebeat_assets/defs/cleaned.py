@@ -44,7 +44,8 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
             "cleaned_911_calls": CLEANED.out(
                 code_version="2",
                 description=(
-                    "Typed 911 calls: local datetimes (America/Chicago), priority 0-3 (unknown "
+                    "Typed 911 calls: local datetimes (the city's zone; Austin: America/Chicago), "
+                    "priority 0-3 (unknown "
                     "is NULL, never a sentinel), 12-digit Geo IDs, durations in seconds, date "
                     "parts. Keyed on (incident_number, response_datetime); exact duplicates "
                     "dropped."
@@ -71,7 +72,9 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
         # raw_911_calls is the export's manifest: only the run's months are read from their
         # fragments, one month at a time, so a run never holds the whole export.
         first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
-        rules = call_rules_for_partitions(first, last, tuple(pipeline.county_fips))
+        rules = call_rules_for_partitions(
+            first, last, tuple(pipeline.county_fips), time_zone=pipeline.time_zone
+        )
         fragments = RawCallFragments.in_lake(lake_storage, RAW_BUCKET, RAW_CALLS)
         parts = []
         for month in sorted(context.partition_keys):
@@ -122,7 +125,9 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
 def cleaned_events(
     context: dg.AssetExecutionContext, raw_events: pd.DataFrame, pipeline: PipelineSettings
 ) -> dg.Output[pd.DataFrame]:
-    result = clean_events(raw_events, EventRules.for_counties(pipeline.county_fips))
+    result = clean_events(
+        raw_events, EventRules.for_counties(pipeline.county_fips, pipeline.time_zone)
+    )
     quarantined = result.quarantined
     if len(quarantined):
         context.log.warning(

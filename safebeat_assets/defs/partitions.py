@@ -1,4 +1,4 @@
-"""Monthly partitions of the call-level assets, keyed on the call's local month (LOCAL_TZ).
+"""Monthly partitions of the call-level assets, keyed on the call's local month (the city's zone).
 
 The calendar starts at the settings' `partition_start`, so it is built by `build_definitions`
 and handed to every asset, sensor and schedule that needs it. Partitioned assets run as
@@ -19,9 +19,9 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def monthly_partitions(start: str) -> dg.MonthlyPartitionsDefinition:
-    """Months from `start` (YYYY-MM-01) up to and including the current one."""
-    return dg.MonthlyPartitionsDefinition(start_date=start, timezone=LOCAL_TZ, end_offset=1)
+def monthly_partitions(start: str, time_zone: str = LOCAL_TZ) -> dg.MonthlyPartitionsDefinition:
+    """Months from `start` (YYYY-MM-01) up to and including the current one in `time_zone`."""
+    return dg.MonthlyPartitionsDefinition(start_date=start, timezone=time_zone, end_offset=1)
 
 
 def months_tags(

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from ..asset_names import RAW_CALLS
-from ..domain import DEFAULT_COUNTY_FPS
+from ..domain import DEFAULT_COUNTY_FIPS
 from ..guards import ALLOW_SHRINK_TAG, refuse_destructive_change
 from ..resources import PipelineSettings
 from ..settings import RAW_BUCKET
@@ -42,7 +42,7 @@ ROWS_BY_MONTH_KEY = "rows_by_month"
 SOURCE_SHAS_KEY = "source_shas"
 # Rejected block-group features listed by name in the metadata (all are counted).
 _LISTED_REJECTS = 20
-_DEFAULT_COUNTIES = ", ".join(f"{COUNTY_NAMES[c]} {c}" for c in DEFAULT_COUNTY_FPS)
+_DEFAULT_COUNTIES = ", ".join(f"{COUNTY_NAMES[c]} {c}" for c in DEFAULT_COUNTY_FIPS)
 
 
 def _files_metadata_of_frame(frame: pd.DataFrame) -> dict:

@@ -47,6 +47,7 @@ def _warehouse(settings: Settings) -> WarehouseResource:
         "connect_timeout_seconds": settings.warehouse_connect_timeout_seconds,
         "statement_timeout_seconds": settings.warehouse_statement_timeout_seconds,
         "lock_timeout_seconds": settings.warehouse_lock_timeout_seconds,
+        "time_zone": settings.city.time_zone,
     }
     if settings.uses_embedded_warehouse:
         return WarehouseResource(
@@ -86,6 +87,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "reports": ReportStore(storage=storage),
         "alert_channels": AlertChannels.from_settings(settings),
         "pipeline": PipelineSettings(
+            city=settings.city.name,
+            city_title=settings.city.title,
+            time_zone=settings.city.time_zone,
             link_radius_km=settings.link_radius_km,
             county_fips=list(settings.county_fips),
             max_removed_fraction_per_month=settings.max_removed_fraction_per_month,

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ..analytics import requirements
 from ..analytics.alerts import DEFAULT_THRESHOLDS, AlertThresholds
-from ..domain import DEFAULT_COUNTY_FPS, DEFAULT_LINK_RADIUS_KM
+from ..domain import DEFAULT_COUNTY_FIPS, DEFAULT_LINK_RADIUS_KM, LOCAL_TZ
 from ..guards import RemovalBounds
 
 
@@ -12,8 +12,13 @@ class PipelineSettings(dg.ConfigurableResource):
     """Set from settings.py by `build_resources`; overridable in the launchpad. The defaults are
     the ones of the modules that own each number."""
 
+    # The city (SAFEBEAT_CITY): its name and title for the report and dashboard, the zone its
+    # exports' wall-clock times are in, and its counties (5-digit state+county FIPS).
+    city: str = "austin"
+    city_title: str = "Austin, Texas"
+    time_zone: str = LOCAL_TZ
+    county_fips: list[str] = list(DEFAULT_COUNTY_FIPS)
     link_radius_km: float = DEFAULT_LINK_RADIUS_KM
-    county_fips: list[str] = list(DEFAULT_COUNTY_FPS)
     min_calls_for_rules: int = requirements.MIN_CALLS_FOR_RULES
     min_geolocated_calls_for_zones: int = requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES
     min_days_for_forecast: int = requirements.MIN_DAYS_FOR_FORECAST

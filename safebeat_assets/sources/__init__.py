@@ -12,10 +12,10 @@ from safebeat_assets.sources.apd_calls import (
 )
 from safebeat_assets.sources.columns import SourceSchemaError, canonical_name
 from safebeat_assets.sources.files import file_sha256, list_source_files
-from safebeat_assets.sources.tiger_block_groups import DEFAULT_COUNTY_FPS, read_block_groups
+from safebeat_assets.sources.tiger_block_groups import DEFAULT_COUNTY_FIPS, read_block_groups
 
 __all__ = [
-    "DEFAULT_COUNTY_FPS",
+    "DEFAULT_COUNTY_FIPS",
     "RAW_CALL_COLUMNS",
     "SourceSchemaError",
     "canonical_name",

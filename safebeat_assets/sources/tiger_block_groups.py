@@ -1,5 +1,6 @@
 """Reader of US Census TIGER/Line block groups (GeoJSON, GeoPackage or the zipped shapefile
-`tl_YYYY_48_bg.zip`), filtered to Texas and the configured APD counties.
+`tl_YYYY_48_bg.zip`), filtered to the configured counties (5-digit state+county FIPS; 3-digit
+codes are Texas's, as APD's).
 
 Output: the raw_block_groups GeoDataFrame in EPSG:4269 (the TIGER CRS), text attributes as str,
 ALAND/AWATER as int64, valid MultiPolygon geometries, plus source_file and source_sha256.
@@ -9,7 +10,7 @@ attributes). A single bad feature of a configured county is rejected with a reas
 (`load_block_groups` returns them with their 1-based position in the layer): without a GEOID,
 with a GEOID that is malformed or disagrees with STATEFP/COUNTYFP/TRACTCE/BLKGRPCE, sharing its
 GEOID with another feature (all copies: which one is right cannot be known), without a usable
-internal point inside Texas, without a non-negative integer land/water area, or without
+internal point inside its state, without a non-negative integer land/water area, or without
 polygonal area. An invalid polygon (self-intersection, ...) is repaired with `make_valid` and
 counted. Calls in a rejected block group stay unmatched, and are counted as such downstream.
 """
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from safebeat_assets.domain import DEFAULT_COUNTY_FPS
+from safebeat_assets.domain import DEFAULT_COUNTY_FIPS, full_county_fips
 from safebeat_assets.errors import SourceFormatError
 from safebeat_assets.sources.columns import (
     BLOCK_GROUP_COLUMNS,
@@ -43,12 +44,16 @@ from safebeat_assets.sources.files import file_sha256
 if TYPE_CHECKING:
     import geopandas as gpd
 
-TEXAS_STATE_FP = "48"
 TIGER_CRS = "EPSG:4269"
-# Texas' extent with a small margin (degrees): an internal point outside it is not a Texas
-# block group's, whatever its GEOID says.
-TEXAS_LATITUDE = (25.0, 37.0)
-TEXAS_LONGITUDE = (-107.0, -93.0)
+# States' extents with a small margin (degrees; (south, north), (west, east)): an internal point
+# outside its state's is not that state's block group's, whatever its GEOID says. A state not
+# listed is checked only for holding coordinates at all.
+STATE_EXTENTS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "48": ((25.0, 37.0), (-107.0, -93.0)),  # Texas
+    "42": ((39.5, 42.5), (-81.0, -74.5)),  # Pennsylvania
+    "53": ((45.3, 49.2), (-125.0, -116.7)),  # Washington
+}
+ANYWHERE = ((-90.0, 90.0), (-180.0, 180.0))
 
 REJECT_MISSING_GEOID = "missing_geoid"
 REJECT_INVALID_GEOID = "invalid_geoid"
@@ -89,9 +94,9 @@ class BlockGroupsRead:
 
 
 def read_block_groups(
-    path: Path, county_fps: Sequence[str] = DEFAULT_COUNTY_FPS
+    path: Path, county_fps: Sequence[str] = DEFAULT_COUNTY_FIPS
 ) -> gpd.GeoDataFrame:
-    """Read block groups, keep STATEFP 48 and the given county FIPS codes (bad features are
+    """Read block groups, keep the given counties (5-digit FIPS; bad features are
     left out; `load_block_groups` also returns them).
 
     Raises SourceSchemaError when a required attribute (GEOID, STATEFP, COUNTYFP, INTPTLAT,
@@ -101,7 +106,7 @@ def read_block_groups(
 
 
 def load_block_groups(
-    path: Path, county_fps: Sequence[str] = DEFAULT_COUNTY_FPS
+    path: Path, county_fps: Sequence[str] = DEFAULT_COUNTY_FIPS
 ) -> BlockGroupsRead:
     """`read_block_groups` with the rejected features and the counts."""
     import geopandas as gpd  # imported here: see the module imports
@@ -122,8 +127,8 @@ def load_block_groups(
     # attribute does not silently drop it from the county filter.
     state = codes["STATEFP"].where(codes["STATEFP"].notna(), geoid.str.slice(0, 2))
     county = codes["COUNTYFP"].where(codes["COUNTYFP"].notna(), geoid.str.slice(2, 5))
-    wanted = {str(c).zfill(3) for c in county_fps}
-    inside = ((state == TEXAS_STATE_FP) & county.isin(wanted)).to_numpy(dtype=bool)
+    wanted = set(full_county_fips(county_fps))
+    inside = (state + county).isin(wanted).to_numpy(dtype=bool)
     stats["features_outside_counties"] = int((~inside).sum())
 
     frame = frame.loc[inside].reset_index(drop=True)
@@ -154,7 +159,7 @@ def load_block_groups(
         candidate.notna().to_numpy() & candidate.duplicated(keep=False).to_numpy(),
         REJECT_DUPLICATE_GEOID,
     )
-    reject(~_internal_point_in_texas(frame), REJECT_INVALID_INTERNAL_POINT)
+    reject(~_internal_point_in_state(frame), REJECT_INVALID_INTERNAL_POINT)
     aland, aland_ok = _areas(frame["ALAND"], missing_ok=False)
     awater, awater_ok = _areas(frame["AWATER"], missing_ok=True)
     reject(~(aland_ok & awater_ok), REJECT_INVALID_AREA)
@@ -325,16 +330,31 @@ def _number(value: object) -> float:
     return float(text) if _NUMBER_TEXT.match(text) else math.nan
 
 
-def _internal_point_in_texas(frame: pd.DataFrame) -> np.ndarray:
+def inside_state_extent(
+    state_fp: np.ndarray, latitude: np.ndarray, longitude: np.ndarray
+) -> np.ndarray:
+    """Where each point lies strictly inside its state's extent (STATE_EXTENTS); False for NaN."""
+    states = np.asarray(state_fp, dtype=object)
+    latitude = np.asarray(latitude, dtype="float64")
+    longitude = np.asarray(longitude, dtype="float64")
+    inside = np.zeros(len(states), dtype=bool)
+    for state in pd.unique(states):
+        rows = states == state
+        (south, north), (west, east) = STATE_EXTENTS.get(state, ANYWHERE)
+        with np.errstate(invalid="ignore"):
+            inside[rows] = (
+                (latitude[rows] > south)
+                & (latitude[rows] < north)
+                & (longitude[rows] > west)
+                & (longitude[rows] < east)
+            )
+    return inside
+
+
+def _internal_point_in_state(frame: pd.DataFrame) -> np.ndarray:
     latitude = np.array([_number(v) for v in frame["INTPTLAT"]], dtype="float64")
     longitude = np.array([_number(v) for v in frame["INTPTLON"]], dtype="float64")
-    with np.errstate(invalid="ignore"):
-        return (
-            (latitude > TEXAS_LATITUDE[0])
-            & (latitude < TEXAS_LATITUDE[1])
-            & (longitude > TEXAS_LONGITUDE[0])
-            & (longitude < TEXAS_LONGITUDE[1])
-        )
+    return inside_state_extent(frame["STATEFP"].to_numpy(dtype=object), latitude, longitude)
 
 
 def _areas(series: pd.Series, missing_ok: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -196,9 +196,12 @@ class Warehouse:
         schema: str = "safebeat",
         spatial: bool | None = None,
         timeouts: Timeouts | None = None,
+        time_zone: str = LOCAL_TZ,
     ):
-        """`spatial=None` detects PostGIS; False leaves geometry out even where it exists."""
+        """`spatial=None` detects PostGIS; False leaves geometry out even where it exists.
+        `time_zone`: the city's, in which timestamptz columns are read back."""
         self.dsn = dsn
+        self.time_zone = time_zone
         self.schema = schema
         self._postgis: bool | None = spatial
         self.timeouts = timeouts or Timeouts()
@@ -868,7 +871,7 @@ class Warehouse:
         if limit is None:
             table = table.sort_by([(k, "ascending") for k in spec.primary_key])
         table = table.select(columns)
-        return _arrow_to_frame(table, selected)
+        return _arrow_to_frame(table, selected, self.time_zone)
 
     def fetch_one(self, template: str, params: dict | None = None, **tables: str) -> tuple:
         """Run a fixed query written in code; ``{name}`` placeholders become quoted tables and
@@ -996,12 +999,12 @@ def _check_inside_slice(spec: TableSpec, frame: pd.DataFrame, date_slice) -> Non
         )
 
 
-def _arrow_to_frame(table: pa.Table, columns) -> pd.DataFrame:
+def _arrow_to_frame(table: pa.Table, columns, time_zone: str) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper=_pandas_type)
     for col in columns:
         if col.pg_type == "timestamptz":
             frame[col.name] = (
-                pd.to_datetime(frame[col.name]).dt.tz_localize("UTC").dt.tz_convert(LOCAL_TZ)
+                pd.to_datetime(frame[col.name]).dt.tz_localize("UTC").dt.tz_convert(time_zone)
             )
         elif col.pg_type == "date":
             frame[col.name] = pd.to_datetime(frame[col.name])

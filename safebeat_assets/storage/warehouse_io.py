@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from ..contracts import column_descriptions
+from ..domain import LOCAL_TZ
 from ..guards import ALLOW_SHRINK_TAG, RemovalBounds
 from ..retries import fail_fast_unless_transient
 from .embedded import ensure_embedded_server
@@ -37,6 +38,8 @@ class WarehouseResource(dg.ConfigurableResource):
     # None: the statement timeout.
     idle_in_transaction_timeout_seconds: float | None = None
     client_grace_seconds: float = _DEFAULT_TIMEOUTS.grace_seconds
+    # The city's zone: timestamptz columns are read back as its local time.
+    time_zone: str = LOCAL_TZ
 
     def dsn(self) -> str:
         if self.url:
@@ -57,7 +60,9 @@ class WarehouseResource(dg.ConfigurableResource):
         )
 
     def client(self) -> Warehouse:
-        return Warehouse(self.dsn(), self.schema_name, timeouts=self.timeouts())
+        return Warehouse(
+            self.dsn(), self.schema_name, timeouts=self.timeouts(), time_zone=self.time_zone
+        )
 
     @property
     def is_embedded(self) -> bool:

@@ -16,13 +16,13 @@ Steps, in order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from safebeat_assets.domain import DEFAULT_COUNTY_FPS, LOCAL_TZ
+from safebeat_assets.domain import DEFAULT_COUNTY_FIPS, LOCAL_TZ, full_county_fips
 from safebeat_assets.sources.columns import (
     APD_CORE_COLUMNS,
     APD_RAW_COLUMNS,
@@ -181,36 +181,44 @@ class CallRules:
 
     `start` <= response datetime < `end` (naive local wall-clock times); `end` None means now
     (local) plus a day of clock tolerance, taken when cleaning starts. `county_fips`: the
-    configured counties; a valid Geo ID elsewhere is kept (it stays unmatched) and counted.
+    configured counties (5-digit; 3-digit codes are Texas's); a valid Geo ID elsewhere is kept
+    (it stays unmatched) and counted. `time_zone`: the city's IANA zone, in which the export's
+    wall-clock times are read.
     """
 
     start: pd.Timestamp = EARLIEST_PLAUSIBLE_CALL
     end: pd.Timestamp | None = None
-    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FPS
+    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FIPS
+    time_zone: str = LOCAL_TZ
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "county_fips", full_county_fips(self.county_fips))
 
     def resolved_end(self) -> pd.Timestamp:
         if self.end is not None:
             return self.end
-        return pd.Timestamp.now(tz=LOCAL_TZ).tz_localize(None) + FUTURE_TOLERANCE
+        return pd.Timestamp.now(tz=self.time_zone).tz_localize(None) + FUTURE_TOLERANCE
 
 
 def call_rules_for_partitions(
     first_month: str,
     last_month: str,
-    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FPS,
+    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FIPS,
     now: pd.Timestamp | None = None,
+    time_zone: str = LOCAL_TZ,
 ) -> CallRules:
     """The rules of a monthly calendar: calls from the first partition's month (and not before
-    EARLIEST_PLAUSIBLE_CALL) up to the end of the last one, and not after `now` (local,
-    default: the current time) plus a day."""
-    now = pd.Timestamp.now(tz=LOCAL_TZ) if now is None else pd.Timestamp(now)
+    EARLIEST_PLAUSIBLE_CALL) up to the end of the last one, and not after `now` (local to
+    `time_zone`, default: the current time) plus a day."""
+    now = pd.Timestamp.now(tz=time_zone) if now is None else pd.Timestamp(now)
     if now.tzinfo is not None:
-        now = now.tz_convert(LOCAL_TZ).tz_localize(None)
+        now = now.tz_convert(time_zone).tz_localize(None)
     after_last = pd.Timestamp(last_month) + pd.offsets.MonthBegin(1)
     return CallRules(
         start=max(EARLIEST_PLAUSIBLE_CALL, pd.Timestamp(first_month)),
         end=min(after_last, now + FUTURE_TOLERANCE),
-        county_fips=tuple(str(c).zfill(3) for c in county_fips),
+        county_fips=tuple(county_fips),
+        time_zone=time_zone,
     )
 
 
@@ -264,7 +272,9 @@ def clean_calls(raw: pd.DataFrame | pa.Table, rules: CallRules | None = None) ->
 
     kept = np.flatnonzero(~rejected)
     numbers = incident.values.to_numpy(dtype="int64", na_value=0)[kept]
-    localized = localize_local_time(pd.Series(naive.to_numpy()[kept]), count=True)
+    localized = localize_local_time(
+        pd.Series(naive.to_numpy()[kept]), tz=rules.time_zone, count=True
+    )
     stats["dst_ambiguous_first_occurrence"] = localized.ambiguous
     stats["dst_nonexistent_shifted_forward"] = localized.nonexistent
     moments = localized.values
@@ -299,7 +309,7 @@ def clean_calls_by_group(
     """
     rules = rules or CallRules()
     if rules.end is None:  # one "now" for every group
-        rules = CallRules(rules.start, rules.resolved_end(), rules.county_fips)
+        rules = replace(rules, end=rules.resolved_end())
     groups = np.asarray(groups, dtype=object)
     selected = np.flatnonzero(pd.notna(groups))
     keys, codes = np.unique(groups[selected].astype(str), return_inverse=True)
@@ -543,7 +553,7 @@ def _secondary_datetimes(
         naive, stats[f"{column}_truncated_to_microseconds"] = truncate_to_microseconds(
             parsed.values
         )
-        values = localize_local_time(naive).values
+        values = localize_local_time(naive, tz=str(moments.dt.tz)).values
         # A time days before its call, or a year after, is a typo, not a duration.
         implausible = (
             (values < moments - SECONDARY_BEFORE_RESPONSE)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from safebeat_assets.domain import DEFAULT_COUNTY_FPS, LOCAL_TZ
+from safebeat_assets.domain import DEFAULT_COUNTY_FIPS, LOCAL_TZ, full_county_fips
 from safebeat_assets.sources.columns import ACE_REQUIRED_COLUMNS, SourceSchemaError
 from safebeat_assets.transform.parsing import (
     DATETIME_MISSING,
@@ -96,20 +96,25 @@ class CleanedEvents:
 @dataclass(frozen=True)
 class EventRules:
     """Plausible event dates [start, end] (end None: today + EVENT_HORIZON, taken when
-    cleaning starts) and the counties event GPS points must fall in."""
+    cleaning starts, in the city's `time_zone`) and the counties (5-digit FIPS; 3-digit ones are
+    Texas's) event GPS points must fall in."""
 
     start: pd.Timestamp = EARLIEST_PLAUSIBLE_EVENT
     end: pd.Timestamp | None = None
-    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FPS
+    county_fips: tuple[str, ...] = DEFAULT_COUNTY_FIPS
+    time_zone: str = LOCAL_TZ
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "county_fips", full_county_fips(self.county_fips))
 
     @classmethod
-    def for_counties(cls, county_fips: Iterable[str]) -> EventRules:
-        return cls(county_fips=tuple(str(c).zfill(3) for c in county_fips))
+    def for_counties(cls, county_fips: Iterable[str], time_zone: str = LOCAL_TZ) -> EventRules:
+        return cls(county_fips=tuple(county_fips), time_zone=time_zone)
 
     def resolved_end(self) -> pd.Timestamp:
         if self.end is not None:
             return self.end
-        today = pd.Timestamp.now(tz=LOCAL_TZ).tz_localize(None).normalize()
+        today = pd.Timestamp.now(tz=self.time_zone).tz_localize(None).normalize()
         return today + EVENT_HORIZON
 
 

@@ -17,16 +17,20 @@ import pandas as pd
 
 from safebeat_assets.errors import DataError
 from safebeat_assets.sources.columns import BLOCK_GROUP_REQUIRED_COLUMNS, SourceSchemaError
-from safebeat_assets.sources.tiger_block_groups import TEXAS_LATITUDE, TEXAS_LONGITUDE
+from safebeat_assets.sources.tiger_block_groups import inside_state_extent
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+# TIGER block groups carry no county names: those of the built-in cities' counties (5-digit
+# FIPS); another county's name is NULL in dim_geo.
 COUNTY_NAMES: dict[str, str] = {
-    "453": "Travis",
-    "209": "Hays",
-    "491": "Williamson",
-    "021": "Bastrop",
+    "48453": "Travis",
+    "48209": "Hays",
+    "48491": "Williamson",
+    "48021": "Bastrop",
+    "42091": "Montgomery",
+    "53033": "King",
 }
 WAREHOUSE_CRS = "EPSG:4326"
 TIGER_CRS = "EPSG:4269"
@@ -83,12 +87,13 @@ def build_geo_table(block_groups: gpd.GeoDataFrame) -> pd.DataFrame:
         )
 
     county_fp = block_groups["COUNTYFP"].astype("string").str.zfill(3)
+    state_fp = _text(block_groups, "STATEFP", geo_id.str.slice(0, 2))
     table = pd.DataFrame(
         {
             "geo_id": geo_id.astype(object),
-            "state_fp": _text(block_groups, "STATEFP", geo_id.str.slice(0, 2)),
+            "state_fp": state_fp,
             "county_fp": county_fp.astype(object),
-            "county_name": _none_for_na(county_fp.map(COUNTY_NAMES)),
+            "county_name": _none_for_na((state_fp.astype("string") + county_fp).map(COUNTY_NAMES)),
             "tract_ce": _text(block_groups, "TRACTCE", geo_id.str.slice(5, 11)),
             "block_group_ce": _text(block_groups, "BLKGRPCE", geo_id.str.slice(11, 12)),
             "name": _text(block_groups, "NAMELSAD", None),
@@ -138,13 +143,14 @@ def _boundary_wkt(block_groups: gpd.GeoDataFrame) -> pd.Series:
 
 def geo_table_checks(geo_table: pd.DataFrame) -> dict[str, int]:
     """Counts of dim_geo rows failing the block-group plausibility checks (duplicate ids,
-    internal points outside Texas, non-positive land area)."""
+    internal points outside their state, non-positive land area)."""
     lat, lon = geo_table["latitude_centroid"], geo_table["longitude_centroid"]
     return {
         "rows": len(geo_table),
         "duplicate_geo_ids": int(geo_table["geo_id"].duplicated().sum()),
-        "latitude_out_of_range": int((~lat.between(*TEXAS_LATITUDE, inclusive="neither")).sum()),
-        "longitude_out_of_range": int((~lon.between(*TEXAS_LONGITUDE, inclusive="neither")).sum()),
+        "internal_point_outside_state": int(
+            (~inside_state_extent(geo_table["state_fp"].to_numpy(dtype=object), lat, lon)).sum()
+        ),
         "non_positive_area": int((~(geo_table["area_sq_km"] > 0)).sum()),
         "missing_boundary": int(geo_table["boundary_wkt"].isna().sum()),
     }

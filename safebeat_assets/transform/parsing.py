@@ -308,7 +308,7 @@ class ParsedGeoIds:
     geo_id: pd.Series  # object: 12-digit str or None
     status: pd.Series  # object: valid / missing / invalid
     status_counts: dict[str, int]  # rows per status (all three keys present)
-    county_counts: dict[str, int] | None = None  # rows per county code of the valid ids
+    county_counts: dict[str, int] | None = None  # rows per 5-digit county FIPS of valid ids
 
 
 def _normalise_geo_id_text(text: pd.Series) -> pd.DataFrame:
@@ -348,7 +348,7 @@ def normalise_geo_ids(series: pd.Series | DistinctValues) -> ParsedGeoIds:
     per_status = pd.Series(rows_per_value[1:]).groupby(table["status"].to_numpy()).sum()
     counts = {s: int(per_status.get(s, 0)) for s in (GEO_ID_VALID, GEO_ID_MISSING, GEO_ID_INVALID)}
     counts[GEO_ID_MISSING] += int(rows_per_value[0])  # null input
-    counties = table["geo_id"].str.slice(2, 5)
+    counties = table["geo_id"].str.slice(0, 5)
     per_county = pd.Series(rows_per_value[1:])[counties.notna().to_numpy()].groupby(
         counties.dropna().to_numpy()
     )

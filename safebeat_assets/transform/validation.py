@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from safebeat_assets.domain import DEFAULT_COUNTY_FPS
+from safebeat_assets.domain import DEFAULT_COUNTY_FIPS, DEFAULT_STATE_FP, full_county_fips
 from safebeat_assets.storage.tables import DIM_EVENT, FACT_911_CALLS, TableSpec
 
 _INT_TYPE_BOUNDS = {
@@ -80,15 +80,18 @@ EVENT_HORIZON = pd.Timedelta(days=5 * 366)
 # County extents (west, south, east, north; degrees, NAD83, rounded outwards) of the counties
 # APD calls fall in, so event points can be checked against the configured geography.
 COUNTY_BOXES: dict[str, tuple[float, float, float, float]] = {
-    "453": (-98.18, 30.02, -97.36, 30.63),  # Travis
-    "209": (-98.30, 29.75, -97.62, 30.36),  # Hays
-    "491": (-98.05, 30.48, -97.15, 30.91),  # Williamson
-    "021": (-97.65, 29.78, -97.02, 30.42),  # Bastrop
+    "48453": (-98.18, 30.02, -97.36, 30.63),  # Travis
+    "48209": (-98.30, 29.75, -97.62, 30.36),  # Hays
+    "48491": (-98.05, 30.48, -97.15, 30.91),  # Williamson
+    "48021": (-97.65, 29.78, -97.02, 30.42),  # Bastrop
 }
 # Margin around each county box: points on the county line, GPS error.
 COUNTY_BOX_MARGIN = 0.05
 # Texas (same margins as the block-group reader's check): the box for a county not listed above.
 TEXAS_BOX = (-107.0, 25.0, -93.0, 37.0)
+# No county extents are kept outside Texas: such a county's points are only checked for being
+# coordinates at all.
+ANYWHERE_BOX = (-180.0, -90.0, 180.0, 90.0)
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,12 @@ class Area:
     boxes: tuple[tuple[float, float, float, float], ...]
 
     @classmethod
-    def of_counties(cls, county_fips: Iterable[str] = DEFAULT_COUNTY_FPS) -> Area:
+    def of_counties(cls, county_fips: Iterable[str] = DEFAULT_COUNTY_FIPS) -> Area:
         boxes = []
-        for code in county_fips:
-            box = COUNTY_BOXES.get(str(code).zfill(3))
+        for code in full_county_fips(county_fips):
+            box = COUNTY_BOXES.get(code)
             if box is None:
-                boxes.append(TEXAS_BOX)
+                boxes.append(TEXAS_BOX if code.startswith(DEFAULT_STATE_FP) else ANYWHERE_BOX)
                 continue
             west, south, east, north = box
             m = COUNTY_BOX_MARGIN

@@ -14,8 +14,7 @@ from safebeat_assets.errors import DataError
 from safebeat_assets.sample import generate_sample
 from safebeat_assets.sources.tiger_block_groups import (
     REJECT_REASONS,
-    TEXAS_LATITUDE,
-    TEXAS_LONGITUDE,
+    STATE_EXTENTS,
     load_block_groups,
 )
 from safebeat_assets.storage.tables import DIM_GEO
@@ -57,8 +56,9 @@ def check(path, case, tally: Tally) -> str:
     assert kept["GEOID"].is_unique
     assert shapely.is_valid(kept.geometry.to_numpy()).all()
     assert (kept.geom_type == "MultiPolygon").all()
-    assert within(geo["latitude_centroid"], *TEXAS_LATITUDE)
-    assert within(geo["longitude_centroid"], *TEXAS_LONGITUDE)
+    texas_latitude, texas_longitude = STATE_EXTENTS["48"]
+    assert within(geo["latitude_centroid"], *texas_latitude)
+    assert within(geo["longitude_centroid"], *texas_longitude)
     assert (geo["area_sq_km"] >= 0).all()
     check_warehouse_fit(DIM_GEO, geo)
     tally.rows["features_in"] += stats["features_read"]

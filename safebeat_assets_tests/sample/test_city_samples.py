@@ -11,7 +11,9 @@ from safebeat_assets.sample.cities import CITY_LAYOUTS, build_city_sample, write
 from safebeat_assets.sample.vocabulary import BLOCK_GROUP_COLUMNS
 from safebeat_assets.sources.adapters import builtin_adapter
 from safebeat_assets.sources.city_calls import read_city_calls_table
+from safebeat_assets.sources.tiger_block_groups import load_block_groups
 from safebeat_assets.transform.calls import CallRules, clean_calls
+from safebeat_assets.transform.geo import COUNTY_NAMES, build_geo_table, geo_table_checks
 from safebeat_assets.transform.point_in_polygon import BlockGroupBoundaries, assign_block_groups
 
 START, END, CALLS = "2024-01-01", "2024-03-31", 6_000
@@ -121,3 +123,20 @@ def test_safebeat_sample_city_writes_that_city_and_no_events(tmp_path, capsys):
     assert "(300 rows" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="Austin's options"):
         main([*args, "--out", str(tmp_path), "--format", "xlsx"])
+
+
+def test_the_block_group_reader_keeps_the_city_counties_and_builds_dim_geo(city_sample):
+    """TIGER reading is not Texas-only: the city's 5-digit counties select its features, the
+    internal points pass its state's extent, and dim_geo names the county."""
+    city, sample, paths = city_sample
+    counties = builtin_adapter(city).city.county_fips
+    read = load_block_groups(paths.block_groups, counties)
+    assert len(read.block_groups) == CITY_LAYOUTS[city].county.n_block_groups
+    assert read.rejected.empty
+    geo = build_geo_table(read.block_groups)
+    assert geo_table_checks(geo)["internal_point_outside_state"] == 0
+    assert geo["county_name"].eq(COUNTY_NAMES[counties[0]]).all()
+    # A 3-digit code is a Texas county: none of another state's features are kept.
+    elsewhere = load_block_groups(paths.block_groups, (counties[0][2:],))
+    assert elsewhere.block_groups.empty
+    assert elsewhere.stats["features_outside_counties"] == len(read.block_groups)

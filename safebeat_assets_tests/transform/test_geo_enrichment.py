@@ -66,8 +66,7 @@ def test_dim_geo_columns_and_values():
     assert geo_table_checks(geo) == {
         "rows": 4,
         "duplicate_geo_ids": 0,
-        "latitude_out_of_range": 0,
-        "longitude_out_of_range": 0,
+        "internal_point_outside_state": 0,
         "non_positive_area": 0,
         "missing_boundary": 0,
     }

@@ -5,8 +5,8 @@ An adapter names the columns (by header, as exported) of each canonical field, w
 them: datetime formats and the zone they are written in, a priority table onto our 0-3 scale,
 category and description as columns, a table or a split of one column, and the location as a
 block-group GEOID, latitude/longitude inside a validity box, or nothing (every call unlocated).
-The city block says where the adapter applies: time zone, county FIPS codes, bounding box and
-the first month of history.
+The city block says where the adapter applies: time zone, county FIPS codes, bounding box,
+the first month of history and whether the city publishes event permits.
 
 Files are validated here, before any data is read; every problem of a file is reported at once
 with its place in the file (`fields.priority.mapping: ...`).
@@ -75,6 +75,9 @@ class City(_Strict):
     county_fips: tuple[CountyFips, ...] = Field(min_length=1)
     box: Box
     partition_start: dt.date
+    # The city publishes special-event permits in ACE's layout; without them the graph runs
+    # with no events ("no events source").
+    event_permits: bool = False
 
     @field_validator("time_zone")
     @classmethod
