@@ -23,8 +23,9 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
+# `make demo CITY=montgomery` (or seattle) runs another built-in city on its generated data.
 demo: $(VENV)/.synced
-	$(VENV)/bin/safebeat demo
+	$(VENV)/bin/safebeat demo $(if $(CITY),--city $(CITY))
 
 test: $(VENV)/.synced
 	$(VENV)/bin/pytest --durations=8

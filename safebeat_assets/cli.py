@@ -1,10 +1,11 @@
 """`safebeat` command line: sample data, the demo run, the dashboard and warehouse housekeeping."""
 
 import argparse
+import os
 import sys
 
 from . import quiet
-from .settings import load_settings
+from .settings import ENV_CITY, load_settings
 
 DEMO_CALLS = 110_000
 
@@ -13,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="safebeat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    from .sample.cli import add_sample_arguments, run_sample
+    from .sample.cli import SAMPLE_CITIES, add_sample_arguments, run_sample
 
     sample = commands.add_parser("sample", help="generate realistic sample input files")
     add_sample_arguments(sample)
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--calls", type=int, default=DEMO_CALLS, help="sample size if no input")
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--city", choices=SAMPLE_CITIES, default=None,
+        help="the city to run (sets SAFEBEAT_CITY; default: SAFEBEAT_CITY, else austin)",
+    )  # fmt: skip
     demo.add_argument(
         "--keep-warehouse",
         action="store_true",
@@ -63,6 +68,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     quiet.install()  # before the definitions are imported: their decorators warn
     from .demo import run_demo
 
+    if args.city is not None:
+        os.environ[ENV_CITY] = args.city
     return run_demo(calls=args.calls, seed=args.seed, keep_warehouse=args.keep_warehouse)
 
 

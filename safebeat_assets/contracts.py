@@ -229,6 +229,18 @@ CALLS = _columns(
         "Census Block Group as delivered (a trailing `.0` dropped); NULL when blank",
     ),
     (
+        "latitude",
+        "float64",
+        "Latitude (degrees) as delivered by a feed that locates calls by coordinates; NULL when "
+        "the feed gives none (Austin's locates by Geo ID) or the value is not a number",
+    ),
+    (
+        "longitude",
+        "float64",
+        "Longitude (degrees) as delivered by a feed that locates calls by coordinates; NULL "
+        "when the feed gives none or the value is not a number",
+    ),
+    (
         "is_duplicate_incident_number",
         "bool",
         "The incident_number also occurs with another response_datetime (checked within the "

@@ -28,10 +28,13 @@ from .defs.jobs import (
 from .defs.partitions import monthly_partitions, months_tags
 from .defs.sensors.orphaned_runs import RUN_PID_TAG, fail_orphaned_runs
 from .reporting.status import STATUS_FAILED
-from .settings import Settings, load_settings
+from .settings import DEFAULT_CITY, ENV_PARTITION_START, Settings, load_settings
 from .storage.embedded import stop_embedded_server
 from .storage.landing import SOURCE_PATTERNS, LandingZone, MissingSourceError
 from .storage.object_store import LakeStorage
+
+# The generated history of `safebeat demo` (and of `safebeat sample`'s defaults).
+SAMPLE_START, SAMPLE_END = "2023-01-01", "2025-12-31"
 
 LOCAL_INSTANCE_YAML = f"""\
 # Local-profile Dagster instance (written by `safebeat demo` and `make ui`; rewritten on each
@@ -65,19 +68,47 @@ def landing_is_empty(landing_dir: Path) -> bool:
     return True
 
 
-def ensure_inputs(settings: Settings, calls: int, seed: int) -> None:
+def ensure_inputs(settings: Settings, calls: int, seed: int) -> bool:
+    """Generate the city's sample when its landing zone is empty; True when it did."""
     if not landing_is_empty(settings.landing_dir):
         print(f"using input files under {settings.landing_dir}")
-        return
-    from .sample import generate_sample
-
+        return False
     started = time.perf_counter()
-    paths = generate_sample(settings.landing_dir, n_calls=calls, seed=seed)
+    if settings.city.name == DEFAULT_CITY:
+        from .sample import generate_sample
+
+        paths = generate_sample(
+            settings.landing_dir, n_calls=calls, seed=seed, start=SAMPLE_START, end=SAMPLE_END
+        )
+        written = [paths.calls, paths.events, paths.block_groups]
+    else:
+        from .sample.cities import build_city_sample, write_city_sample
+
+        sample = build_city_sample(settings.city.name, calls, seed, SAMPLE_START, SAMPLE_END)
+        city_paths = write_city_sample(
+            sample, settings.city.name, settings.landing_dir, SAMPLE_START, SAMPLE_END
+        )
+        written = [city_paths.calls, city_paths.block_groups]
     print(
-        f"no input files found: generated sample data ({calls:,} calls, seed {seed}) in "
-        f"{time.perf_counter() - started:.1f}s:\n  {paths.calls}\n  {paths.events}\n"
-        f"  {paths.block_groups}"
+        f"no input files found: generated {settings.city.title} sample data ({calls:,} calls, "
+        f"seed {seed}) in {time.perf_counter() - started:.1f}s:\n"
+        + "\n".join(f"  {path}" for path in written)
     )
+    return True
+
+
+def _history_of_the_sample(settings: Settings) -> Settings:
+    """A city whose published history starts before the generated sample (Montgomery's feed
+    starts in 2015-12) gets monthly partitions from the sample's first month, unless
+    SAFEBEAT_PARTITION_START says otherwise: years of empty months would only cost time."""
+    if os.environ.get(ENV_PARTITION_START) or settings.partition_start >= SAMPLE_START:
+        return settings
+    os.environ[ENV_PARTITION_START] = SAMPLE_START[:7]
+    print(
+        f"partitions start at {SAMPLE_START[:7]}, the generated history's first month "
+        f"({settings.city.title}'s published history starts {settings.partition_start[:7]})"
+    )
+    return load_settings()
 
 
 def local_instance(settings: Settings) -> dg.DagsterInstance:
@@ -164,7 +195,9 @@ def format_summary(
 
 def run_demo(calls: int, seed: int, keep_warehouse: bool = False) -> int:
     settings = load_settings()
-    ensure_inputs(settings, calls, seed)
+    print(f"city: {settings.city.title} ({settings.city.name}), data under {settings.data_dir}")
+    if ensure_inputs(settings, calls, seed):
+        settings = _history_of_the_sample(settings)
     instance = local_instance(settings)
     defs = build_definitions(settings)
     # The pid lets a later start (or the daemon) tell a killed demo run from a running one.

@@ -13,6 +13,8 @@ LOCAL_TZ = "America/Chicago"
 DEFAULT_STATE_FP = "48"
 # Travis, Hays, Williamson: every county APD Geo IDs fall in (Bastrop, 48021, is optional).
 DEFAULT_COUNTY_FIPS: tuple[str, ...] = ("48453", "48209", "48491")
+# Austin's validity box for coordinates (min/max latitude, min/max longitude), as its adapter's.
+AUSTIN_BOX: tuple[float, float, float, float] = (29.9, 30.9, -98.3, -97.3)
 
 # A call links to an event within this distance of its block group's internal point.
 DEFAULT_LINK_RADIUS_KM = 1.5

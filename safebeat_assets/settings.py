@@ -207,7 +207,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     profile = env.get(ENV_PROFILE, "local").strip().lower() or "local"
     if profile not in PROFILES:
         raise SettingsError(f"{ENV_PROFILE}={profile!r}; expected one of {', '.join(PROFILES)}")
-    data_dir = Path(env.get(ENV_DATA_DIR) or PROJECT_ROOT / "data").resolve()
+    city = load_city((env.get(ENV_CITY) or DEFAULT_CITY).strip().lower())
+    # Another city's default data stays apart from Austin's: one lake and warehouse per city.
+    default_data = PROJECT_ROOT / "data"
+    if city.name != DEFAULT_CITY:
+        default_data = default_data / "cities" / city.name
+    data_dir = Path(env.get(ENV_DATA_DIR) or default_data).resolve()
     landing_dir = Path(env.get(ENV_LANDING_DIR) or data_dir / "landing").resolve()
     url_env = ENV_WAREHOUSE_URL if env.get(ENV_WAREHOUSE_URL) else None
     if profile == "prod":
@@ -215,7 +220,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if missing:
             raise SettingsError(f"the prod profile needs {', '.join(missing)}")
     radius = _positive_float(env, ENV_LINK_RADIUS_KM, DEFAULT_LINK_RADIUS_KM)
-    city = load_city((env.get(ENV_CITY) or DEFAULT_CITY).strip().lower())
     counties = _counties(env.get(ENV_COUNTIES), city)
     return Settings(
         profile=profile,

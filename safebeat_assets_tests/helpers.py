@@ -71,7 +71,7 @@ def assets_in_group(group: str) -> set[str]:
 
 def all_months_tags(settings: Settings) -> dict[str, str]:
     """Run tags covering every month of the settings' partition calendar."""
-    return months_tags(monthly_partitions(settings.partition_start))
+    return months_tags(monthly_partitions(settings.partition_start, settings.city.time_zone))
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from ..resources import PipelineSettings
 from ..settings import CLEANED_BUCKET
 from ..transform.geo import ENRICHMENT_COLUMNS, build_geo_table, enrich_calls
 from ..transform.months import month_key_of
@@ -15,21 +16,28 @@ ENRICHED = lake_stage("enriched", CLEANED_BUCKET, DATA_OWNERS, kinds={"pandas"})
 
 def build_enriched_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @ENRICHED.asset(
-        code_version="1",
+        code_version="2",
         monthly=monthly,
         description=(
             "Cleaned calls with the block group's internal point (latitude/longitude), land "
-            "area and county. Unmatched Geo IDs are kept (dim_geo_id NULL) and counted; the geo "
-            "match rate is recorded on every materialization."
+            "area and county. The block group is the delivered Geo ID or, for a city whose feed "
+            "gives coordinates, the block group the point falls in (a vectorised STRtree "
+            "point-in-polygon join against the block-group polygons, points outside the city's "
+            "validity box or every polygon counted). Unmatched calls are kept (dim_geo_id NULL) "
+            "and counted; the geo match rate is recorded on every materialization."
         ),
     )
     def enriched_911_calls(
         context: dg.AssetExecutionContext,
         cleaned_911_calls: pd.DataFrame,
         raw_block_groups: pd.DataFrame,
+        pipeline: PipelineSettings,
     ):
-        result = enrich_calls(cleaned_911_calls, build_geo_table(raw_block_groups))
+        result = enrich_calls(
+            cleaned_911_calls, build_geo_table(raw_block_groups), pipeline.validity_box()
+        )
         stats = result.stats
+        located = {k: int(v) for k, v in stats.items() if k.startswith("location_")}
         return monthly_output(
             context,
             result.calls,
@@ -39,6 +47,7 @@ def build_enriched_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 "geo_matched": int(stats["geo_matched"]),
                 "geo_unmatched": int(stats["geo_unmatched"]),
                 "top_unmatched_geo_ids": json_metadata(stats.get("top_unmatched_geo_ids", [])),
+                **({"calls_located_by_coordinates": json_metadata(located)} if located else {}),
                 "null_counts": json_metadata(null_counts(result.calls[list(ENRICHMENT_COLUMNS)])),
             },
         )

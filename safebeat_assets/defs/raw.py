@@ -145,6 +145,7 @@ def _ingest(
     paths: list,
     files: list[tuple[str, str]],
     reread: bool,
+    city: str,
 ) -> tuple[list[tuple[str, FileIngest]], int]:
     """Each landing file's record: read (streamed) when new, reused when its bytes were read
     before; returns the records and how many files were read."""
@@ -153,11 +154,11 @@ def _ingest(
         record = None if reread else fragments.ingested(sha)
         if record is None:
             started = time.perf_counter()
-            record = fragments.ingest(path, sha)
+            record = fragments.ingest(path, sha, city)
             read += 1
             context.log.info(
-                f"read {name}: {record.total_rows:,} rows in {len(record.rows)} month(s), "
-                f"{time.perf_counter() - started:.1f} s"
+                f"read {name} ({record.adapter} layout): {record.total_rows:,} rows in "
+                f"{len(record.rows)} month(s), {time.perf_counter() - started:.1f} s"
             )
         else:
             context.log.info(f"{name} (sha256 {sha[:12]}…) was read before: not read again")
@@ -169,13 +170,17 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The raw calls asset; `monthly` tells which months its rows belong to downstream."""
 
     @RAW.asset(
-        code_version="4",
+        code_version="5",
         kinds={"pyarrow", "csv"},
         output_required=False,
         description=(
-            "APD '911 Calls for Service' exports (CSV or XLSX, 25- or 27-column layout) from the "
-            "landing zone, columns bound by header name and every value kept as text, plus the "
-            "source file, its SHA-256 and the row number. Each landing file is read once, "
+            "The city's 911 exports (CSV or XLSX) from the landing zone: Austin APD's 25- or "
+            "27-column layout as exported, another city's translated by its adapter (chosen by "
+            "SAFEBEAT_CITY, checked against the header) onto the same columns, plus latitude/"
+            "longitude for feeds located by coordinates. Columns are bound by header name and "
+            "every value kept as text, plus the source file, its SHA-256 and the row number; "
+            "what translating counted (hashed ids, unmapped priorities, ...) is in the "
+            "metadata. Each landing file is read once, "
             "streamed in batches, into immutable fragments by month (under "
             "raw/raw_911_calls/fragments/, keyed by the file's SHA-256); the stored value is the "
             "manifest: one row per (file, month) with rows, content fingerprint and fragments. A "
@@ -205,7 +210,9 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             )
             return
         fragments = RawCallFragments.in_lake(lake_storage, RAW_BUCKET, RAW_CALLS)
-        records, read = _ingest(context, fragments, paths, files, config.reread_unchanged_files)
+        records, read = _ingest(
+            context, fragments, paths, files, config.reread_unchanged_files, pipeline.city
+        )
         manifest = manifest_of(records)
         first, last = monthly.get_first_partition_key(), monthly.get_last_partition_key()
         # Rows dated before/after the calendar belong to its first/last partition, whose
@@ -217,6 +224,14 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         meta[ROWS_BY_MONTH_KEY] = json_metadata(counts)
         meta["call_rows"] = int(manifest["rows"].sum())
         meta["files_read"] = read
+        meta["city"] = pipeline.city
+        meta["adapters"] = json_metadata({name: record.adapter for name, record in records})
+        translation: dict[str, int] = {}
+        for _, record in records:
+            for key, count in record.translation.items():
+                translation[key] = translation.get(key, 0) + count
+        if translation:
+            meta["translation_counts"] = json_metadata(translation)
         meta["files_already_read"] = len(files) - read
         if overridden:
             meta["removal_bounds_overridden"] = json_metadata(overridden)

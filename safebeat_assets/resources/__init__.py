@@ -90,6 +90,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             city=settings.city.name,
             city_title=settings.city.title,
             time_zone=settings.city.time_zone,
+            box=list(settings.city.box),
             link_radius_km=settings.link_radius_km,
             county_fips=list(settings.county_fips),
             max_removed_fraction_per_month=settings.max_removed_fraction_per_month,

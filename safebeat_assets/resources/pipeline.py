@@ -4,8 +4,9 @@ import dagster as dg
 
 from ..analytics import requirements
 from ..analytics.alerts import DEFAULT_THRESHOLDS, AlertThresholds
-from ..domain import DEFAULT_COUNTY_FIPS, DEFAULT_LINK_RADIUS_KM, LOCAL_TZ
+from ..domain import AUSTIN_BOX, DEFAULT_COUNTY_FIPS, DEFAULT_LINK_RADIUS_KM, LOCAL_TZ
 from ..guards import RemovalBounds
+from ..transform.point_in_polygon import ValidityBox
 
 
 class PipelineSettings(dg.ConfigurableResource):
@@ -18,6 +19,8 @@ class PipelineSettings(dg.ConfigurableResource):
     city_title: str = "Austin, Texas"
     time_zone: str = LOCAL_TZ
     county_fips: list[str] = list(DEFAULT_COUNTY_FIPS)
+    # Where a call's coordinates are plausible: min/max latitude, min/max longitude (degrees).
+    box: list[float] = list(AUSTIN_BOX)
     link_radius_km: float = DEFAULT_LINK_RADIUS_KM
     min_calls_for_rules: int = requirements.MIN_CALLS_FOR_RULES
     min_geolocated_calls_for_zones: int = requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES
@@ -30,6 +33,9 @@ class PipelineSettings(dg.ConfigurableResource):
     # No destructive success (safebeat_assets.guards): shares of rows a new load may remove.
     max_removed_fraction_per_month: float = RemovalBounds.per_month
     max_removed_fraction_overall: float = RemovalBounds.overall
+
+    def validity_box(self) -> ValidityBox:
+        return ValidityBox(*self.box)
 
     def removal_bounds(self) -> RemovalBounds:
         return RemovalBounds(

@@ -11,6 +11,7 @@ the matching slice of `read_apd_calls_table(path)`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from safebeat_assets.errors import SourceFormatError
+from safebeat_assets.sources.adapters import AdapterSpec, adapt_calls, detect_adapter
+from safebeat_assets.sources.adapters.registry import builtin_adapters
 from safebeat_assets.sources.apd_calls import read_apd_calls_table
 from safebeat_assets.sources.columns import (
     APD_CORE_COLUMNS,
@@ -33,11 +36,98 @@ from safebeat_assets.sources.files import (
     _drop_blank_headed_empty_columns,
     _read_csv_header,
     _refuse_nul_characters,
+    read_text_table,
     select_text_columns,
     with_provenance,
 )
 
 STREAM_BLOCK_BYTES = 32 << 20
+# The adapter of Austin's layouts: its files take the APD reader's own path, unchanged.
+AUSTIN_ADAPTER = "austin"
+
+
+class ForeignExportError(SourceFormatError):
+    """A landed calls file in another city's layout than the configured city's."""
+
+
+@dataclass
+class AdaptedBatch:
+    """One batch of a city's export on the raw APD layout (with provenance), and what
+    translating it counted."""
+
+    table: pa.Table
+    counts: dict[str, int]
+
+
+@dataclass
+class CityCallStream:
+    """A landed calls file: the adapter its header selected, and its batches."""
+
+    adapter: AdapterSpec
+    batches: Iterator[AdaptedBatch]
+
+
+def open_city_calls(path: Path, sha256: str, city: str = AUSTIN_ADAPTER) -> CityCallStream:
+    """A calls export of the configured `city` (an adapter name), read in batches on the raw
+    APD layout. The header selects the adapter among the built-in ones: a file fitting none
+    raises NoAdapterMatchesError listing each adapter tried and the columns it missed, and a
+    file fitting another city's adapter is refused (ForeignExportError: one lake holds one
+    city). Austin's files are read by `iter_apd_call_batches`, so their fragments are exactly
+    as before."""
+    path = Path(path)
+    adapters = builtin_adapters()
+    configured = next((a for a in adapters if a.name == city), None)
+    if configured is None:
+        raise ValueError(f"no built-in adapter named {city!r}")
+    header = _header_of(path)
+    if header is not None and configured.missing_columns(header):
+        other = detect_adapter(header, str(path), adapters)  # raises when none fits
+        raise ForeignExportError(
+            path,
+            f"the header is a {other.name} export ({other.city.title}), but the configured "
+            f"city is {configured.name} ({configured.city.title}); land it in that city's "
+            "landing zone or set SAFEBEAT_CITY",
+        )
+    if configured.name == AUSTIN_ADAPTER:
+        batches = (AdaptedBatch(t, {}) for t in iter_apd_call_batches(path, sha256))
+    else:
+        batches = _adapted_batches(path, sha256, configured)
+    return CityCallStream(configured, batches)
+
+
+def _header_of(path: Path) -> list[str] | None:
+    """A CSV file's header names (None for a workbook or an unreadable head: the reader then
+    reports the file's problem in its own words)."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    if path.suffix.lower() not in CSV_SUFFIXES or not head or head.startswith(_ZIP_MAGIC):
+        return None
+    try:
+        header, _ = _read_csv_header(path, head)
+    except SourceFormatError:
+        return None
+    return [name for name in header if name.strip()]
+
+
+def _adapted_batches(path: Path, sha256: str, adapter: AdapterSpec) -> Iterator[AdaptedBatch]:
+    """A non-Austin export translated batch by batch (translation is row-local, so a batch's
+    result is the matching slice of the whole file's)."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    if path.suffix.lower() not in CSV_SUFFIXES or not head or head.startswith(_ZIP_MAGIC):
+        whole = read_text_table(path)
+        if whole.num_rows:
+            adapted = adapt_calls(whole, adapter)
+            yield AdaptedBatch(with_provenance(adapted.table, path, sha256), adapted.counts)
+        return
+    header, header_bytes = _read_csv_header(path, head)
+    offset = 0
+    for batch in _csv_text_batches(path, header, header_bytes):
+        batch = _checked(path, batch, offset)
+        adapted = adapt_calls(batch, adapter)
+        table = _shift_rows(with_provenance(adapted.table, path, sha256), offset)
+        yield AdaptedBatch(table, adapted.counts)
+        offset += batch.num_rows
 
 
 def iter_apd_call_batches(path: Path, sha256: str) -> Iterator[pa.Table]:

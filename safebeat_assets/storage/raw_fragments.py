@@ -9,9 +9,11 @@ Layout under ``<lake>/raw/raw_911_calls/fragments/<FORMAT>/<sha256>/``:
 
 - ``<month>.<part>.parquet``: the file's rows dated in ``month`` (``YYYY-MM-01``, or
   ``unreadable`` when no month can be read from the response datetime) from one read batch, in
-  file order, as text plus provenance (exactly `read_apd_calls_table`'s columns);
+  file order, as text plus provenance (exactly `read_apd_calls_table`'s columns; another
+  city's export is translated by its adapter onto the same columns, plus latitude/longitude
+  when it locates calls by coordinates);
 - ``ingest.json``: written last, so its presence means the file was read completely: the rows,
-  fingerprint and parts of each month.
+  fingerprint and parts of each month, the adapter that read it and what translating counted.
 
 Fragments are immutable and shared by every export that lists the same file: the asset's stored
 value is the manifest (which files make up the export, and their months), the commit point.
@@ -33,7 +35,7 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from ..sources.columns import PROVENANCE_COLUMNS, SOURCE_ROW
-from ..sources.streaming import iter_apd_call_batches
+from ..sources.streaming import AUSTIN_ADAPTER, open_city_calls
 from ..transform.months import StreamingMonthFingerprints, route_partition_keys, text_month_keys
 from .object_store import LakeStorage, is_local
 
@@ -54,6 +56,8 @@ class FileIngest:
     rows: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)
     parts: dict[str, list[str]] = field(default_factory=dict)
+    adapter: str = AUSTIN_ADAPTER
+    translation: dict[str, int] = field(default_factory=dict)  # the adapter's counts
 
     @property
     def total_rows(self) -> int:
@@ -62,14 +66,22 @@ class FileIngest:
     def to_json(self) -> str:
         return json.dumps(
             {"sha256": self.sha256, "rows": self.rows, "fingerprints": self.fingerprints,
-             "parts": self.parts},
+             "parts": self.parts, "adapter": self.adapter, "translation": self.translation},
             sort_keys=True,
         )  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> FileIngest:
         data = json.loads(text)
-        return cls(data["sha256"], data["rows"], data["fingerprints"], data["parts"])
+        # Records written before adapters existed are Austin's, untranslated.
+        return cls(
+            data["sha256"],
+            data["rows"],
+            data["fingerprints"],
+            data["parts"],
+            data.get("adapter", AUSTIN_ADAPTER),
+            data.get("translation", {}),
+        )
 
 
 class RawCallFragments:
@@ -93,12 +105,17 @@ class RawCallFragments:
         except FileNotFoundError:
             return None
 
-    def ingest(self, path: Path, sha256: str) -> FileIngest:
-        """Read `path` in batches and store its rows by month; raises the reader's
-        SourceFormatError/SourceSchemaError for a bad file (its record is then not written)."""
-        record = FileIngest(sha256)
+    def ingest(self, path: Path, sha256: str, city: str = AUSTIN_ADAPTER) -> FileIngest:
+        """Read `path` (an export of `city`, an adapter name) in batches and store its rows by
+        month; raises the reader's SourceFormatError/SourceSchemaError (or NoAdapterMatchesError)
+        for a bad file (its record is then not written)."""
+        stream = open_city_calls(path, sha256, city)
+        record = FileIngest(sha256, adapter=stream.adapter.name)
         prints = StreamingMonthFingerprints()
-        for number, batch in enumerate(iter_apd_call_batches(path, sha256)):
+        for number, adapted in enumerate(stream.batches):
+            batch = adapted.table
+            for name, count in adapted.counts.items():
+                record.translation[name] = record.translation.get(name, 0) + count
             months = _month_keys(batch)
             prints.update(batch.drop_columns(list(PROVENANCE_COLUMNS)), months)
             for month, rows in _rows_by_month(months):

@@ -125,9 +125,14 @@ CLEANED_CALL_COLUMNS: tuple[str, ...] = (
     "geo_id",
     "geo_id_status",
     "census_block_group",
+    "latitude",
+    "longitude",
     "is_duplicate_incident_number",
     SOURCE_FILE,
 )
+
+# Raw columns a coordinate-located feed's adapter adds (Austin's export has none).
+LATITUDE, LONGITUDE = "latitude", "longitude"
 
 REJECT_UNPARSEABLE_INCIDENT_NUMBER = "unparseable_incident_number"
 REJECT_INCIDENT_NUMBER_OUT_OF_RANGE = "incident_number_out_of_range"
@@ -193,6 +198,11 @@ class CallRules:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "county_fips", full_county_fips(self.county_fips))
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The configured counties' states: a valid Geo ID is one of theirs."""
+        return tuple(dict.fromkeys(code[:2] for code in self.county_fips))
 
     def resolved_end(self) -> pd.Timestamp:
         if self.end is not None:
@@ -503,7 +513,7 @@ def _typed_columns(
         stats[f"{column}_invalid"] = parsed.invalid_count - parsed.overflow_count
         stats[f"{column}_out_of_range"] = int(implausible.sum()) + parsed.overflow_count
 
-    geo = normalise_geo_ids(frame.distinct("geo_id"))
+    geo = normalise_geo_ids(frame.distinct("geo_id"), rules.states)
     out["geo_id"] = geo.geo_id
     out["geo_id_status"] = geo.status
     stats.update({f"geo_id_{status}": count for status, count in geo.status_counts.items()})
@@ -517,12 +527,31 @@ def _typed_columns(
         geo.geo_id, out["census_block_group"]
     )
 
+    out["latitude"], out["longitude"] = _coordinates(frame, stats)
+
     repeated = pd.Series(numbers).duplicated(keep=False).to_numpy()
     out["is_duplicate_incident_number"] = repeated
     stats["duplicate_incident_numbers"] = int(pd.unique(numbers[repeated]).size)
     stats["duplicate_incident_number_rows"] = int(repeated.sum())
     out[SOURCE_FILE] = clean_text(frame.distinct(SOURCE_FILE)) if SOURCE_FILE in frame else None
     return _frame_from_columns(out, len(numbers))
+
+
+def _coordinates(frame: _RawColumns, stats: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude of a feed located by coordinates (its adapter adds the raw
+    columns); NaN for one located by Geo ID, as Austin's. A value that is not a finite number
+    becomes NaN and is counted; whether a point is plausible is the enrichment's question (the
+    city's validity box), so no point is dropped here."""
+    if LATITUDE not in frame or LONGITUDE not in frame:
+        return np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+    parsed = []
+    for name in (LATITUDE, LONGITUDE):
+        text = frame[name]
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        values[~np.isfinite(values)] = np.nan
+        stats[f"{name}_unparsed"] = int((text.notna().to_numpy() & np.isnan(values)).sum())
+        parsed.append(values)
+    return parsed[0], parsed[1]
 
 
 def _frame_from_columns(columns: dict[str, object], rows: int) -> pd.DataFrame:
@@ -572,12 +601,13 @@ def _secondary_datetimes(
 
 
 def _block_group_mismatches(geo_id: pd.Series, block_group: pd.Series) -> int:
-    """Census Block Group should equal the Geo ID without its leading 48: count rows where
-    both are present and disagree (flagged, rows kept). Compared as integers, per distinct."""
+    """Census Block Group should equal the Geo ID without its 2-digit state (Austin's `48`):
+    count rows where both are present and disagree (flagged, rows kept). Compared as integers,
+    per distinct."""
     geo_number = parse_int(geo_id).values
     group_number = parse_int(block_group).values
     both = geo_number.notna() & group_number.notna()
-    return int(((geo_number - 48 * 10**10) != group_number)[both].sum())
+    return int(((geo_number % 10**10) != group_number)[both].sum())
 
 
 def _date_parts(moments: pd.Series) -> dict[str, object]:

@@ -18,6 +18,12 @@ import pandas as pd
 from safebeat_assets.errors import DataError
 from safebeat_assets.sources.columns import BLOCK_GROUP_REQUIRED_COLUMNS, SourceSchemaError
 from safebeat_assets.sources.tiger_block_groups import inside_state_extent
+from safebeat_assets.transform.calls import LATITUDE, LONGITUDE
+from safebeat_assets.transform.point_in_polygon import (
+    BlockGroupBoundaries,
+    ValidityBox,
+    assign_block_groups,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -162,12 +168,18 @@ class EnrichedCalls:
     stats: dict = field(default_factory=dict)
 
 
-def enrich_calls(cleaned: pd.DataFrame, geo_table: pd.DataFrame) -> EnrichedCalls:
+def enrich_calls(
+    cleaned: pd.DataFrame, geo_table: pd.DataFrame, box: ValidityBox | None = None
+) -> EnrichedCalls:
     """cleaned_911_calls + block-group centroid, land area, county and the warehouse FK.
 
-    Unmatched calls (missing/invalid id, or an id outside dim_geo) keep their row with NaN
-    coordinates and `dim_geo_id` None; the match rate and the most frequent unmatched ids are
-    published in `stats`.
+    A call's block group is its delivered Geo ID; a call without one that the feed located by
+    coordinates (cleaned latitude/longitude, when any call has them and a validity `box` is
+    given) gets the block group its point falls in (`point_in_polygon`), and the four location
+    statuses of those calls are counted (`location_<status>`). Unmatched calls (missing/invalid
+    id, an id outside dim_geo, a point outside the box or every polygon) keep their row with NaN
+    coordinates and `dim_geo_id` None; the match rate, over every call whatever located it, and
+    the most frequent unmatched ids are published in `stats`.
     """
     for frame, name, needed in (
         (cleaned, "cleaned_911_calls", ("geo_id",)),
@@ -180,7 +192,7 @@ def enrich_calls(cleaned: pd.DataFrame, geo_table: pd.DataFrame) -> EnrichedCall
     if not lookup.is_unique:
         raise ValueError("dim_geo has duplicate geo_id values; enrichment would be ambiguous")
 
-    geo_id = cleaned["geo_id"]
+    geo_id, location_stats = _located_ids(cleaned, geo_table, box)
     # Distinct ids (~700) are looked up once, then mapped back through the factorize codes.
     codes, distinct = pd.factorize(geo_id, use_na_sentinel=True)
     position = np.append(lookup.get_indexer(distinct), -1)[codes]
@@ -206,7 +218,28 @@ def enrich_calls(cleaned: pd.DataFrame, geo_table: pd.DataFrame) -> EnrichedCall
     # A concat of Series neither copies nor consolidates; `assign` (or a DataFrame concat)
     # would copy all ~40 cleaned columns of every call.
     enriched = pd.concat(kept + new, axis=1, copy=False)
-    return EnrichedCalls(enriched, _match_stats(cleaned, matched))
+    return EnrichedCalls(enriched, {**_match_stats(cleaned, matched), **location_stats})
+
+
+def _located_ids(
+    cleaned: pd.DataFrame, geo_table: pd.DataFrame, box: ValidityBox | None
+) -> tuple[pd.Series, dict[str, int]]:
+    """Each call's block-group id: the delivered Geo ID, else (for a feed located by
+    coordinates) the one its point falls in; plus the point statuses' counts."""
+    geo_id = cleaned["geo_id"]
+    if box is None or LATITUDE not in cleaned.columns or LONGITUDE not in cleaned.columns:
+        return geo_id, {}
+    latitude = cleaned[LATITUDE].to_numpy(dtype="float64", na_value=np.nan)
+    longitude = cleaned[LONGITUDE].to_numpy(dtype="float64", na_value=np.nan)
+    if not (np.isfinite(latitude) | np.isfinite(longitude)).any():
+        return geo_id, {}  # located by Geo ID (Austin): no point to place
+    rows = np.flatnonzero(geo_id.isna().to_numpy())
+    boundaries = BlockGroupBoundaries.from_wkt(geo_table["geo_id"], geo_table["boundary_wkt"])
+    assigned = assign_block_groups(latitude[rows], longitude[rows], boundaries, box)
+    ids = geo_id.to_numpy(dtype=object).copy()
+    ids[rows] = assigned.geo_id
+    counts = {f"location_{status}": count for status, count in assigned.counts().items()}
+    return pd.Series(ids, index=cleaned.index, dtype=object), counts
 
 
 def _match_stats(cleaned: pd.DataFrame, matched: np.ndarray) -> dict:
@@ -222,7 +255,8 @@ def _match_stats(cleaned: pd.DataFrame, matched: np.ndarray) -> dict:
         "geo_matched": int(matched.sum()),
         "geo_unmatched": int(rows - matched.sum()),
         "geo_match_rate": float(matched.sum() / rows) if rows else 0.0,
-        "geo_unmatched_without_id": int((~has_id).sum()),
+        # Rows with no delivered id and no point placed in a block group.
+        "geo_unmatched_without_id": int((~has_id & ~matched).sum()),
         "geo_unmatched_not_in_dim_geo": int(len(unmatched_ids)),
         "top_unmatched_geo_ids": [(str(i), int(n)) for i, n in top],
     }

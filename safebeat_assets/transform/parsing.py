@@ -16,6 +16,7 @@ Speed (835K calls must clean in seconds):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,7 +53,8 @@ _NULL_WORDS = pa.array(["", "nan", "none", "null", "nat", "<na>"])
 _INT_PATTERN = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?$"
 _FLOAT_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 _PRIORITY_PATTERN = r"^priority ?[0-3]$"
-_GEO_ID_PATTERN = r"48\d{10}"
+# A block-group GEOID: 2-digit state, 3-digit county, 6-digit tract, 1-digit group.
+DEFAULT_GEO_ID_STATES: tuple[str, ...] = ("48",)  # Texas: APD's Geo IDs
 _GEO_ID_SCIENTIFIC = r"^(\d)(?:\.(\d*))?[eE]\+?(\d+)$"
 
 
@@ -311,9 +313,9 @@ class ParsedGeoIds:
     county_counts: dict[str, int] | None = None  # rows per 5-digit county FIPS of valid ids
 
 
-def _normalise_geo_id_text(text: pd.Series) -> pd.DataFrame:
-    """Distinct Geo ID texts -> (geo_id or None, status): valid 12-digit Texas block-group
-    GEOIDs (also from float or scientific-notation text), missing, or invalid."""
+def _normalise_geo_id_text(text: pd.Series, states: tuple[str, ...]) -> pd.DataFrame:
+    """Distinct Geo ID texts -> (geo_id or None, status): valid 12-digit block-group GEOIDs of
+    one of `states` (also from float or scientific-notation text), missing, or invalid."""
     # Scientific notation keeps the id only when all 12 digits survived (`4.84530412002e+11`);
     # `4.845300e+11` has lost precision and must not become `484530000000`.
     sci = text.str.extract(_GEO_ID_SCIENTIFIC)
@@ -325,22 +327,26 @@ def _normalise_geo_id_text(text: pd.Series) -> pd.DataFrame:
     plain = text.str.replace(r"\.0+$", "", regex=True)
     plain = plain.where(plain.str.fullmatch(r"\d{1,12}"), None).str.zfill(12)
     candidate = plain.where(sci[0].isna(), sci_digits.where(sci_ok, None))
-    valid = candidate.str.fullmatch(_GEO_ID_PATTERN, na=False).astype(bool)
+    pattern = "(?:" + "|".join(re.escape(s) for s in states) + r")\d{10}"
+    valid = candidate.str.fullmatch(pattern, na=False).astype(bool)
     status = np.where(text == "", GEO_ID_MISSING, np.where(valid, GEO_ID_VALID, GEO_ID_INVALID))
     return pd.DataFrame(
         {"geo_id": candidate.where(valid, None).astype(object), "status": status}, index=text.index
     )
 
 
-def normalise_geo_ids(series: pd.Series | DistinctValues) -> ParsedGeoIds:
-    """Raw Geo IDs (str, `484530412002.0`, float cells, blank) -> 12-digit `^48\\d{10}$` or None.
+def normalise_geo_ids(
+    series: pd.Series | DistinctValues, states: tuple[str, ...] = DEFAULT_GEO_ID_STATES
+) -> ParsedGeoIds:
+    """Raw Geo IDs (str, `484530412002.0`, float cells, blank) -> 12 digits starting with one of
+    `states` (2-digit state FIPS; Texas's `48` by default) or None.
 
     Status `missing` for blanks, `invalid` for anything that does not normalise (including
     scientific notation that lost digits); `000000000nan` can never come out.
     """
     distinct = distinct_values(series)
     # Few distinct ids (~700 per county set): plain pandas string ops are cheap here.
-    table = _normalise_geo_id_text(pd.Series(distinct.text.to_pylist(), dtype=object))
+    table = _normalise_geo_id_text(pd.Series(distinct.text.to_pylist(), dtype=object), states)
     geo_id = distinct.take(table["geo_id"].to_numpy(dtype=object), None)
     status = distinct.take(table["status"].to_numpy(dtype=object), GEO_ID_MISSING)
     # Rows per status from the distinct values' frequencies (no 835K-row string compare).

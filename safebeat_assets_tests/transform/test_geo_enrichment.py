@@ -11,6 +11,7 @@ import shapely
 from safebeat_assets.sources import SourceSchemaError
 from safebeat_assets.transform import build_geo_table, enrich_calls, geo_table_checks
 from safebeat_assets.transform.geo import DIM_GEO_COLUMNS
+from safebeat_assets.transform.point_in_polygon import ValidityBox
 
 
 def block_groups(geoids: list[str], crs: str = "EPSG:4269") -> gpd.GeoDataFrame:
@@ -146,3 +147,39 @@ def test_enrichment_of_empty_frame_and_re_enrichment():
     once = enrich_calls(cleaned_calls(["484530412002"]), geo).calls
     twice = enrich_calls(once, geo).calls
     pd.testing.assert_frame_equal(once, twice)
+
+
+AUSTIN_BOX = ValidityBox(29.9, 30.9, -98.3, -97.3)
+
+
+def test_calls_located_by_coordinates_get_the_block_group_their_point_falls_in():
+    geo = build_geo_table(block_groups(GEOIDS[:2]))  # squares around (30.2, -97.9), (30.5, -97.6)
+    calls = cleaned_calls([None, None, None, None, None, "482090101001"])
+    calls["latitude"] = [30.2, 30.505, 30.35, 0.0, np.nan, 30.2]
+    calls["longitude"] = [-97.9, -97.605, -97.75, 0.0, np.nan, -97.9]
+    result = enrich_calls(calls, geo, AUSTIN_BOX)
+    enriched = result.calls
+    # The delivered Geo ID wins over the point (last row: its point lies in the other square).
+    assert enriched["dim_geo_id"].tolist() == [
+        "484530412002", "482090101001", None, None, None, "482090101001",
+    ]  # fmt: skip
+    assert enriched["geo_id"].tolist() == [None] * 5 + ["482090101001"]  # as delivered
+    assert enriched["county_fp"].tolist() == ["453", "209", None, None, None, "209"]
+    assert enriched["latitude_centroid"].iloc[:2].notna().all()
+    stats = result.stats
+    assert stats["location_matched"] == 2
+    assert stats["location_outside_polygons"] == 1
+    assert stats["location_outside_box"] == 1
+    assert stats["location_missing_coordinates"] == 1
+    assert stats["geo_match_rate"] == pytest.approx(3 / 6)
+    assert stats["geo_unmatched_without_id"] == 3
+
+
+def test_a_feed_without_coordinates_is_enriched_as_before():
+    geo = build_geo_table(block_groups(GEOIDS[:2]))
+    calls = cleaned_calls(["484530412002", None, "484539999999"])
+    before = enrich_calls(calls, geo)
+    calls["latitude"], calls["longitude"] = np.nan, np.nan
+    after = enrich_calls(calls, geo, AUSTIN_BOX)
+    assert after.stats == before.stats
+    assert after.calls["dim_geo_id"].tolist() == before.calls["dim_geo_id"].tolist()

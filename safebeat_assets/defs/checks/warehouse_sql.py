@@ -27,14 +27,31 @@ from ...asset_names import (
 )
 from ...resources import PipelineSettings
 from ...retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
+from ...sources.tiger_block_groups import ANYWHERE, STATE_EXTENTS
 from ...storage.warehouse_io import WarehouseResource
 from ...transform.validation import EARLIEST_PLAUSIBLE_CALL
 
 # The same bound as cleaning's: a call the cleaning keeps never fails this check.
 EARLIEST_PLAUSIBLE_DATE = EARLIEST_PLAUSIBLE_CALL.date()
-# A box around Texas: block-group internal points outside it are not plausible.
-TEXAS_BOX = {"min_lat": 25, "max_lat": 37, "min_lon": -107, "max_lon": -93}
-TEXAS_GEOID_PATTERN = "^48[0-9]{10}$"
+
+
+def geoid_pattern(pipeline: PipelineSettings) -> dict[str, str]:
+    """A 12-digit block-group GEOID of the configured counties' states (Austin: `^48...`)."""
+    states = sorted({code[:2] for code in pipeline.county_fips})
+    return {"pattern": f"^({'|'.join(states)})[0-9]{{10}}$"}
+
+
+def state_extent(pipeline: PipelineSettings) -> dict[str, float]:
+    """The configured counties' states' extent: block-group internal points outside it are not
+    plausible (Austin: Texas's)."""
+    extents = [STATE_EXTENTS.get(code[:2], ANYWHERE) for code in pipeline.county_fips]
+    return {
+        "min_lat": min(lat[0] for lat, _ in extents),
+        "max_lat": max(lat[1] for lat, _ in extents),
+        "min_lon": min(lon[0] for _, lon in extents),
+        "max_lon": max(lon[1] for _, lon in extents),
+    }
+
 
 Judge = Callable[[tuple, PipelineSettings], tuple[bool, dict]]
 
@@ -49,6 +66,8 @@ class SqlCheck:
     query: str  # {t} is the asset's table, {events} the dim_event table
     judge: Judge
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Parameters that depend on the configuration (the city's states, say).
+    params_of: Callable[[PipelineSettings], Mapping[str, Any]] | None = None
     # For uniqueness checks: the key. A validated primary-key or unique constraint on (a subset
     # of) it proves the assertion without scanning the table.
     unique_key: tuple[str, ...] = ()
@@ -72,10 +91,15 @@ def _build_sql_check(spec: SqlCheck) -> dg.AssetChecksDefinition:
             passed, metadata = spec.judge((0,), pipeline)
             metadata["enforced_by"] = f"constraint {constraint} (validated by PostgreSQL)"
         else:
+            params = {**spec.params, **(spec.params_of(pipeline) if spec.params_of else {})}
             row = client.fetch_one(
-                spec.query, params=dict(spec.params) or None, t=spec.asset, events=DIM_EVENT
+                spec.query, params=params or None, t=spec.asset, events=DIM_EVENT
             )
             passed, metadata = spec.judge(row, pipeline)
+            if spec.params_of:
+                metadata.update(
+                    {f"checked_{k}": str(v) for k, v in spec.params_of(pipeline).items()}
+                )
         return dg.AssetCheckResult(
             passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
         )
@@ -138,22 +162,23 @@ SQL_CHECKS: list[SqlCheck] = [
     ),
     SqlCheck(
         DIM_GEO,
-        "dim_geo_ids_are_12_digit_texas_geoids",
-        f"Every dim_geo geo_id matches {TEXAS_GEOID_PATTERN} (Texas block-group GEOID).",
+        "dim_geo_ids_are_12_digit_geoids",
+        "Every dim_geo geo_id is a 12-digit block-group GEOID of the configured counties' "
+        "states (Austin: ^48[0-9]{10}$).",
         "SELECT count(*) FROM {t} WHERE geo_id !~ %(pattern)s",
         none_found("malformed_geo_ids"),
-        params={"pattern": TEXAS_GEOID_PATTERN},
+        params_of=geoid_pattern,
     ),
     SqlCheck(
         DIM_GEO,
         "dim_geo_points_and_areas_plausible",
-        "Internal points lie in lat ({min_lat}, {max_lat}) / lon ({min_lon}, {max_lon}) and "
-        "every land area is > 0.".format(**TEXAS_BOX),
+        "Internal points lie in the configured counties' states' extent (Austin: Texas, lat "
+        "25..37, lon -107..-93) and every land area is > 0.",
         "SELECT count(*) FROM {t} WHERE NOT (latitude_centroid BETWEEN %(min_lat)s AND "
         "%(max_lat)s AND longitude_centroid BETWEEN %(min_lon)s AND %(max_lon)s AND "
         "area_sq_km > 0)",
         none_found("implausible_rows"),
-        params=TEXAS_BOX,
+        params_of=state_extent,
     ),
     row_count_check(DIM_EVENT, "dim_event_has_events", "dim_event holds at least one permit."),
     unique_check(
@@ -181,10 +206,11 @@ SQL_CHECKS: list[SqlCheck] = [
     SqlCheck(
         FACT_CALLS,
         "geo_ids_well_formed",
-        "Every delivered Geo ID that survived cleaning is a 12-digit Texas GEOID.",
+        "Every delivered Geo ID that survived cleaning is a 12-digit GEOID of the configured "
+        "counties' states (Austin: Texas's).",
         "SELECT count(*) FROM {t} WHERE reported_geo_id !~ %(pattern)s",
         none_found("malformed_geo_ids"),
-        params={"pattern": TEXAS_GEOID_PATTERN},
+        params_of=geoid_pattern,
     ),
     SqlCheck(
         FACT_CALLS,
