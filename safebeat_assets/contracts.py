@@ -603,7 +603,9 @@ REPORT_KEYS = _columns(
     (
         "data_processing",
         "object",
-        "calls_processed, calls_quarantined, geo_match_rate (0..1), events_tracked, events_linked",
+        "calls_processed, calls_quarantined, geo_match_rate (0..1), events_tracked, events_linked, "
+        "events_source (`landing`, or `none` for a city without a permit feed) and events_note "
+        "(what the event sections say instead of a table when there is no feed)",
     ),
     (
         "database_stats",

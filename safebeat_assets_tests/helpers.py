@@ -1,9 +1,11 @@
 """Helpers for tests that run parts of the asset graph: always through `build_definitions`, so
 tests exercise the same assets, checks, policies and resources as `make demo` and the UI."""
 
+import shutil
 import socket
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -116,6 +118,30 @@ def run_daily_job(settings: Settings, instance=None, run_config=None, tags=None)
             tags={**PIPELINE_RUN_TAGS, **all_months_tags(settings), **(tags or {})},
             report_date=date.fromisoformat(REPORT_DATE),
         )
+
+
+def without_events_source(monkeypatch) -> None:
+    """Definitions built from now on (in this test) say the city publishes no event permits:
+    settings.py does not carry the flag, so the pipeline resource is set directly."""
+    from safebeat_assets import definitions
+
+    build = definitions.build_resources
+
+    def resources(settings: Settings) -> dict:
+        built = build(settings)
+        # A new resource rather than model_copy: Dagster configures a resource from the values
+        # it was constructed with.
+        fields = {**built["pipeline"].model_dump(), "events_source": False}
+        built["pipeline"] = type(built["pipeline"])(**fields)
+        return built
+
+    monkeypatch.setattr(definitions, "build_resources", resources)
+
+
+def landing_without_events(landing: Path, target: Path) -> Path:
+    """A copy of `landing` with no events folder: a city that publishes no permits."""
+    shutil.copytree(landing, target, ignore=shutil.ignore_patterns("events"))
+    return target
 
 
 def row_counts(result) -> dict[str, int]:

@@ -13,6 +13,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from .. import asset_names as names
+from ..domain import NO_EVENTS_SOURCE, NO_EVENTS_SOURCE_TEXT
 from ..settings import MODELS_BUCKET
 from .filters import Filters
 from .source import DataSource
@@ -142,6 +143,15 @@ def latest_report(src: DataSource) -> dict | None:
     if not names_:
         return None
     return json.loads(src.report_bytes(names_[0]))
+
+
+def events_source_note(src: DataSource) -> str | None:
+    """NO_EVENTS_SOURCE_TEXT when the newest report says the city publishes no event permits,
+    else None. The report states what the pipeline was configured with; an empty dim_event
+    alone could also be a feed city's failed load, which must not read as "no source"."""
+    report = latest_report(src)
+    processing = (report or {}).get("data_processing") or {}
+    return NO_EVENTS_SOURCE_TEXT if processing.get("events_source") == NO_EVENTS_SOURCE else None
 
 
 # --- geography -------------------------------------------------------------------------------

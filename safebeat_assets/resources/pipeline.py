@@ -12,6 +12,9 @@ class PipelineSettings(dg.ConfigurableResource):
     """Set from settings.py by `build_resources`; overridable in the launchpad. The defaults are
     the ones of the modules that own each number."""
 
+    # False for a city that publishes no special-event permits: the event assets then hold
+    # zero rows and say "no events source" instead of failing on an empty landing folder.
+    events_source: bool = True
     link_radius_km: float = DEFAULT_LINK_RADIUS_KM
     county_fips: list[str] = list(DEFAULT_COUNTY_FPS)
     min_calls_for_rules: int = requirements.MIN_CALLS_FOR_RULES
