@@ -596,7 +596,8 @@ REPORT_KEYS = _columns(
     (
         "report_metadata",
         "object",
-        "pipeline, version, run_id, job_name, generated_at, report_date, status "
+        "pipeline, version, run_id, job_name, generated_at, report_date, city (its title, "
+        "e.g. `Austin, Texas`), city_name (SAFEBEAT_CITY's value), status "
         "(`SUCCESS` / `PARTIAL` / `FAILED`), skipped_or_failed (parts not built) and message "
         "(why the run failed; null otherwise)",
     ),
@@ -616,7 +617,9 @@ REPORT_KEYS = _columns(
     (
         "data_processing",
         "object",
-        "calls_processed, calls_quarantined, geo_match_rate (0..1), events_tracked, events_linked",
+        "calls_processed, calls_quarantined, geo_match_rate (0..1), events_tracked, events_linked, "
+        "events_source (`landing`, or `none` for a city without a permit feed) and events_note "
+        "(what the event sections say instead of a table when there is no feed)",
     ),
     (
         "database_stats",

@@ -104,6 +104,7 @@ def run_report(
         )
         return result, outcome
     steps = run_step_errors(instance, source_run_id) + run_step_errors(instance, result.run_id)
+    pipeline = defs.resources["pipeline"]
     with dg.build_resources({"reports": defs.resources["reports"]}) as resources:
         html = write_failed_report(
             resources.reports,
@@ -112,6 +113,7 @@ def run_report(
             REPORT_JOB_NAME,
             steps,
             "the report run failed",
+            city=(pipeline.city, pipeline.city_title),
         )
     details = tuple(f"{step.step_key}: {step.error}" for step in steps)
     return result, ReportOutcome(STATUS_FAILED, html, details)

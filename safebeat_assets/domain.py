@@ -20,6 +20,11 @@ AUSTIN_BOX: tuple[float, float, float, float] = (29.9, 30.9, -98.3, -97.3)
 DEFAULT_LINK_RADIUS_KM = 1.5
 EARTH_RADIUS_KM = 6371.0
 
+# A city may publish no special-event permits: the event assets then hold no rows, and what
+# shows events (report, checks, planner) says so in these words rather than showing nothing.
+NO_EVENTS_SOURCE = "none"  # `events_source` in the event assets' metadata and the report
+NO_EVENTS_SOURCE_TEXT = "No events source for this city"
+
 
 def full_county_fips(codes, state_fp: str = DEFAULT_STATE_FP) -> tuple[str, ...]:
     """County FIPS codes as 5-digit state+county text: `453` (a county of `state_fp`) and

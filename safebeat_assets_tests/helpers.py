@@ -1,9 +1,12 @@
 """Helpers for tests that run parts of the asset graph: always through `build_definitions`, so
 tests exercise the same assets, checks, policies and resources as `make demo` and the UI."""
 
+import shutil
 import socket
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -116,6 +119,28 @@ def run_daily_job(settings: Settings, instance=None, run_config=None, tags=None)
             tags={**PIPELINE_RUN_TAGS, **all_months_tags(settings), **(tags or {})},
             report_date=date.fromisoformat(REPORT_DATE),
         )
+
+
+def without_events_source(monkeypatch) -> None:
+    """Settings loaded from now on (in this test) are of a city that publishes no event permits
+    (Austin's sample otherwise): its city profile says so, as a city's adapter file would."""
+    from safebeat_assets import settings as settings_module
+
+    load_city = settings_module.load_city
+    monkeypatch.setattr(
+        settings_module, "load_city", lambda name: replace(load_city(name), event_permits=False)
+    )
+
+
+def no_events_city(settings: Settings) -> Settings:
+    """`settings` for a city that publishes no event permits."""
+    return replace(settings, city=replace(settings.city, event_permits=False))
+
+
+def landing_without_events(landing: Path, target: Path) -> Path:
+    """A copy of `landing` with no events folder: a city that publishes no permits."""
+    shutil.copytree(landing, target, ignore=shutil.ignore_patterns("events"))
+    return target
 
 
 def row_counts(result) -> dict[str, int]:

@@ -10,9 +10,11 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from safebeat_assets.domain import NO_EVENTS_SOURCE, NO_EVENTS_SOURCE_TEXT
 from safebeat_assets.sample.cities import CITY_LAYOUTS, build_city_sample, write_city_sample
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, load_settings
 from safebeat_assets.sources.adapters import builtin_adapter
+from safebeat_assets.storage.tables import FACT_911_CALLS
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.conftest import SAMPLE_END, SAMPLE_START
 from safebeat_assets_tests.helpers import REPORT_DATE, check_results, row_counts, run_daily_job
@@ -63,7 +65,7 @@ def test_city_runs_end_to_end(city, tmp_path, warehouse_url, warehouse_schema, m
     assert check_results(result)["no_duplicate_calls"]
 
     warehouse = Warehouse(warehouse_url, warehouse_schema, time_zone=settings.city.time_zone)
-    facts = warehouse.read_table("fact_911_calls")
+    facts = warehouse.read_table(FACT_911_CALLS)
     assert len(facts) == counts["fact_911_calls"] > 0.99 * CITY_CALLS
     assert str(facts["response_datetime"].dt.tz) == settings.city.time_zone
     state = settings.county_fips[0][:2]
@@ -78,6 +80,16 @@ def test_city_runs_end_to_end(city, tmp_path, warehouse_url, warehouse_schema, m
         hours.reindex(range(24), fill_value=0) - stored.reindex(range(24), fill_value=0)
     ).abs().max() <= 20
 
+    # No permit feed: the event side is empty and says so; nothing failed for it.
+    for asset in ("raw_events", "dim_event", "fact_event_incidents", "event_risk_scores"):
+        assert counts[asset] == 0, asset
     report_dir = settings.lake_dir / "reports" / "daily"
     report = json.loads((report_dir / f"{REPORT_DATE}_report.json").read_text())
-    assert report["report_metadata"]["status"] in {"SUCCESS", "PARTIAL"}
+    assert report["report_metadata"]["city"] == settings.city.title
+    assert report["report_metadata"]["city_name"] == city
+    assert report["data_processing"]["events_source"] == NO_EVENTS_SOURCE
+    # Every part was built; the small sample's data-volume alert is the only one.
+    assert report["report_metadata"]["status"] == "SUCCESS"
+    assert [a["type"] for a in report["alerts"]] == ["DATA_VOLUME"]
+    html = (report_dir / f"{REPORT_DATE}_report.html").read_text()
+    assert settings.city.title in html and NO_EVENTS_SOURCE_TEXT in html

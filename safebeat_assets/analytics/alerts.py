@@ -137,9 +137,15 @@ def _is_nonzero(score) -> bool:
 
 
 def check_risk_scores(
-    risk_scores: Sequence[float] | None, thresholds: AlertThresholds = DEFAULT_THRESHOLDS
+    risk_scores: Sequence[float] | None,
+    thresholds: AlertThresholds = DEFAULT_THRESHOLDS,
+    events_source: bool = True,
 ) -> Alert | None:
-    """Fires when every event risk score is zero, or there are no scores at all."""
+    """Fires when every event risk score is zero, or there are no scores at all. A city without
+    an events source has no events to score: no scores is then what is expected, not a broken
+    linkage."""
+    if not events_source:
+        return None
     scores = [] if risk_scores is None else list(risk_scores)
     if any(_is_nonzero(s) for s in scores):
         return None
@@ -175,6 +181,7 @@ def evaluate_alerts(
     risk_scores: Sequence[float] | None,
     high_risk_events: int | None,
     thresholds: AlertThresholds = DEFAULT_THRESHOLDS,
+    events_source: bool = True,
 ) -> list[Alert]:
     """All rules, in a fixed order; the alerts that fired."""
     fired = [
@@ -182,7 +189,7 @@ def evaluate_alerts(
         check_rules(rules, thresholds),
         check_clustering(zones_clustered, thresholds),
         check_forecast(forecast_available, thresholds),
-        check_risk_scores(risk_scores, thresholds),
+        check_risk_scores(risk_scores, thresholds, events_source),
         check_high_risk_spike(high_risk_events, thresholds),
     ]
     return [a for a in fired if a is not None]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from safebeat_assets.settings import load_settings
+
 PAGES = (
     # (module under views/, title, icon: an emoji, drawn by the browser's own fonts)
     ("overview", "Overview", "📊"),
@@ -27,7 +29,7 @@ PAGES = (
 
 # Emoji, not Material icons: Streamlit fetches those from fonts.gstatic.com, and the dashboard
 # must work offline. No page_icon for the same reason (Streamlit's own favicon is bundled).
-st.set_page_config(page_title="SafeBeat", layout="wide")
+st.set_page_config(page_title=f"SafeBeat · {load_settings().city.title}", layout="wide")
 navigation = st.navigation(
     [
         st.Page(f"views/{module}.py", title=title, icon=icon, url_path=module, default=i == 0)

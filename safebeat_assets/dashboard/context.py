@@ -64,7 +64,11 @@ def sidebar() -> Filters:
         if report:
             meta = report["report_metadata"]
             st.caption(f"Last run: **{meta['status']}** ({meta['generated_at'][:16]} UTC)")
-        st.caption(f"Profile `{load_settings().profile}` · data version {data_version()[-6:]}")
+        settings = load_settings()
+        st.caption(
+            f"**{settings.city.title}** · profile `{settings.profile}` · data version "
+            f"{data_version()[-6:]}"
+        )
     filters = Filters(
         start=start,
         end=end,

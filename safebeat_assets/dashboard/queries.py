@@ -13,6 +13,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from .. import asset_names as names
+from ..domain import NO_EVENTS_SOURCE, NO_EVENTS_SOURCE_TEXT
 from ..settings import MODELS_BUCKET
 from .filters import Filters
 from .source import DataSource
@@ -144,6 +145,15 @@ def latest_report(src: DataSource) -> dict | None:
     return json.loads(src.report_bytes(names_[0]))
 
 
+def events_source_note(src: DataSource) -> str | None:
+    """NO_EVENTS_SOURCE_TEXT when the newest report says the city publishes no event permits,
+    else None. The report states what the pipeline was configured with; an empty dim_event
+    alone could also be a feed city's failed load, which must not read as "no source"."""
+    report = latest_report(src)
+    processing = (report or {}).get("data_processing") or {}
+    return NO_EVENTS_SOURCE_TEXT if processing.get("events_source") == NO_EVENTS_SOURCE else None
+
+
 # --- geography -------------------------------------------------------------------------------
 def block_groups(src: DataSource) -> pd.DataFrame:
     return src.frame(
@@ -206,13 +216,13 @@ def events(src: DataSource, f: Filters) -> pd.DataFrame:
 
 
 def event_links(src: DataSource, event_id: int) -> pd.DataFrame:
-    """The calls linked to one event, with their local hour."""
+    """The calls linked to one event, with their local hour (in the city's zone)."""
     return src.frame(
         "SELECT l.call_date, extract(hour FROM l.response_datetime AT TIME ZONE "
-        "'America/Chicago')::int AS hour, l.final_problem_category, l.priority_numeric, "
+        "%(time_zone)s)::int AS hour, l.final_problem_category, l.priority_numeric, "
         "l.response_time, l.distance_km, l.geo_id FROM {links} l "
         "WHERE l.event_id = %(event_id)s ORDER BY l.response_datetime",
-        {"event_id": int(event_id)},
+        {"event_id": int(event_id), "time_zone": src.time_zone},
         links=LINKS,
     )
 

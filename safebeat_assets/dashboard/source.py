@@ -21,6 +21,7 @@ import pandas as pd
 import psycopg2
 from psycopg2 import sql
 
+from ..domain import LOCAL_TZ
 from ..settings import (
     ENV_S3_ACCESS_KEY_ID,
     ENV_S3_SECRET_ACCESS_KEY,
@@ -77,6 +78,10 @@ def local_reader_dsn(data_dir: Path, schema: str) -> str:
     return psycopg2.extensions.make_dsn(**params)
 
 
+def _city_of(settings: Settings) -> tuple[str, str]:
+    return settings.city.time_zone, settings.city.title
+
+
 @dataclass
 class DataSource:
     """Read-only access to one warehouse schema and one lake."""
@@ -85,6 +90,8 @@ class DataSource:
     schema: str
     lake_root: str  # a folder, or "s3://"
     s3_options: dict[str, Any] = field(default_factory=dict)
+    time_zone: str = LOCAL_TZ  # the city's: local hours are read in it
+    city_title: str = "Austin, Texas"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DataSource:
@@ -101,8 +108,8 @@ class DataSource:
             }
             if settings.s3_endpoint_url:
                 options["endpoint_url"] = settings.s3_endpoint_url
-            return cls(dsn, settings.warehouse_schema, "s3://", options)
-        return cls(dsn, settings.warehouse_schema, str(settings.lake_dir))
+            return cls(dsn, settings.warehouse_schema, "s3://", options, *_city_of(settings))
+        return cls(dsn, settings.warehouse_schema, str(settings.lake_dir), {}, *_city_of(settings))
 
     # --- warehouse ---------------------------------------------------------------------------
     def connect(self):

@@ -34,6 +34,7 @@ from ..analytics.event_impact import (
 from ..asset_names import FACT_CALLS
 from ..resources import PipelineSettings
 from ..settings import MODELS_BUCKET
+from .checks.alert_rules import events_source_metadata
 from .checks.event_impact import MODEL_CHECK_SPECS, model_check_results
 from .conventions import (
     ANALYTICS_OWNERS,
@@ -135,7 +136,7 @@ def call_baseline_rates(
 
 
 @MODEL.asset(
-    code_version="1",
+    code_version="2",
     kinds={"sklearn"},
     check_specs=MODEL_CHECK_SPECS,
     ins={
@@ -152,7 +153,9 @@ def call_baseline_rates(
         "expected attendance. Chronological backtest (earliest 80 % of event-days vs the rest) "
         "against baseline + mean tier uplift, then refitted on all event-days; with fewer than "
         f"{MIN_EVENT_DAYS} event-days the naive model is served and said so. One row per "
-        "historical event-day; the model, metrics and call mixes are in the summary."
+        "historical event-day; the model, metrics and call mixes are in the summary. A city "
+        "without an events source has no event-days: the naive model without uplift is "
+        "served, and the metadata says there is no events source."
     ),
 )
 def event_impact_model(
@@ -199,6 +202,7 @@ def event_impact_model(
             "link_radius_km": dg.MetadataValue.float(float(summary["link_radius_km"])),
             "history": f"{summary['history_start']} .. {summary['history_end']}",
             "priority_shares": json_metadata(summary["mixes"]["priority_shares"]["overall"]),
+            **events_source_metadata(pipeline),
         },
         version=_model_version(frame, frame.attrs[MODEL_SUMMARY]),
     )

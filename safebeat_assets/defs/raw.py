@@ -18,7 +18,7 @@ from ..domain import DEFAULT_COUNTY_FIPS
 from ..guards import ALLOW_SHRINK_TAG, refuse_destructive_change
 from ..resources import PipelineSettings
 from ..settings import RAW_BUCKET
-from ..sources import read_ace_events
+from ..sources import empty_ace_events, read_ace_events
 from ..sources.tiger_block_groups import load_block_groups
 from ..storage.landing import LandingZone
 from ..storage.object_store import LakeStorage
@@ -31,6 +31,7 @@ from ..storage.raw_fragments import (
     rows_outside,
 )
 from ..transform.geo import COUNTY_NAMES
+from .checks.alert_rules import no_events_source_metadata
 from .conventions import DATA_OWNERS, json_metadata, lake_stage, versioned
 from .partitions import MONTH_FINGERPRINTS_KEY
 
@@ -263,17 +264,26 @@ def build_raw_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
 
 @RAW.asset(
-    code_version="1",
+    code_version="2",
     kinds={"pandas", "csv"},
     description=(
         "ACE special-event permits as exported: one row per road-closure segment (FOLDERRSN "
-        "repeats), values kept as text, with source file provenance."
+        "repeats), values kept as text, with source file provenance. A city without a permit "
+        "feed (PipelineSettings.events_source false) gets an empty frame of the same columns "
+        "and the landing zone is not read (metadata events_source: none); with a feed, a "
+        "missing events file is an error."
     ),
 )
-def raw_events(landing: LandingZone) -> dg.Output[pd.DataFrame]:
+def raw_events(landing: LandingZone, pipeline: PipelineSettings) -> dg.Output[pd.DataFrame]:
+    if not pipeline.events_source:
+        return versioned(
+            empty_ace_events(),
+            {**no_events_source_metadata(), "source_file_count": 0, "distinct_permits": 0},
+        )
     files = landing.source_files("events")
     frame = pd.concat([read_ace_events(path) for path in files], ignore_index=True)
     meta = _files_metadata_of_frame(frame)
+    meta["events_source"] = "landing"
     meta["distinct_permits"] = int(frame["folderrsn"].nunique())
     return versioned(frame, meta)
 

@@ -119,7 +119,7 @@ OPTIONAL_MODEL = dg.AssetIn(metadata={MISSING_AS_NONE_METADATA_KEY: True})
     retry_policy=TRANSIENT_RETRY,
     kinds={"html", "json"},
     owners=list(ANALYTICS_OWNERS),
-    code_version="1",
+    code_version="2",
     ins={
         # Only the quarantine's stored row count (Parquet footers), not its rows; the raw
         # export's manifest counts its rows per file and month.
@@ -169,6 +169,7 @@ def daily_report(
         risk_scores=[] if event_risk_scores is None else event_risk_scores["risk_score"].tolist(),
         high_risk_events=0 if event_risk_scores is None else high_risk_events(event_risk_scores),
         thresholds=pipeline.alert_thresholds(),
+        events_source=pipeline.events_source,
     )
     stamp = report_date.isoformat()
     outputs = [*report_paths(report_date), f"alerts/{stamp}_alerts.json"]
@@ -203,6 +204,9 @@ def daily_report(
         check_results=_check_results(context, source_run_id or context.run.run_id),
         outputs=outputs,
         parts=parts,
+        events_source=pipeline.events_source,
+        city_title=pipeline.city_title,
+        city=pipeline.city,
     )
     report = build_report(inputs)
     images = {}
@@ -262,10 +266,12 @@ def write_failed_report(
     job_name: str,
     failed_steps: list[StepError],
     message: str,
+    city: tuple[str, str] | None = None,
 ) -> str:
-    """The FAILED report for a day whose report step could not run; returns the HTML path."""
+    """The FAILED report for a day whose report step could not run; returns the HTML path.
+    `city`: the city's (name, title)."""
     report = build_failed_report(
-        report_date, run_id, datetime.now(UTC), job_name, failed_steps, message
+        report_date, run_id, datetime.now(UTC), job_name, failed_steps, message, city
     )
     html_path, json_path = report_paths(report_date)
     uri = reports.write(html_path, html_bytes(render_html(report, images={})))

@@ -18,18 +18,20 @@ from ..analytics.zones import ZONE_LABELS
 from ..asset_names import EVENT_RISK_SCORES
 from ..resources import PipelineSettings
 from .checks import alert_check_results
+from .checks.alert_rules import events_source_metadata
 from .conventions import ANALYTICS_OWNERS, json_metadata, versioned, warehouse_stage
 
 RISK = warehouse_stage("risk", ANALYTICS_OWNERS)
 
 
 @RISK.asset(
-    code_version="1",
+    code_version="2",
     description=(
         f"Event risk (Formula A): {WEIGHT_INCIDENTS:.2f}·incident score + {WEIGHT_PRIORITY:.2f}·"
         f"priority score + {WEIGHT_DISTANCE:.2f}·distance score + {ALCOHOL_BONUS:g} if alcohol "
         f"is served, capped at 100; HIGH ≥ {HIGH_THRESHOLD:g}, MEDIUM ≥ {MEDIUM_THRESHOLD:g}, "
-        "else LOW. One row per event with at least one linked call."
+        "else LOW. One row per event with at least one linked call; none, said so in the "
+        "metadata, for a city without an events source."
     ),
 )
 def event_risk_scores(
@@ -44,6 +46,7 @@ def event_risk_scores(
             "top_events": dg.MetadataValue.md(
                 top.round(1).to_markdown(index=False) if len(top) else "_none_"
             ),
+            **events_source_metadata(pipeline),
         },
     )
     yield from alert_check_results(EVENT_RISK_SCORES, scores, pipeline)

@@ -12,7 +12,7 @@ from ..transform.geo import build_geo_table
 from ..transform.linkage import LINK_CALL_COLUMNS, link_calls_to_events
 from ..transform.months import month_key_of
 from .checks import CallTotals, alert_check_results
-from .checks.alert_rules import rate
+from .checks.alert_rules import events_source_metadata, rate
 from .conventions import DATA_OWNERS, columns_in, versioned, warehouse_stage
 from .partitions import monthly_output
 
@@ -33,16 +33,20 @@ def dim_geo(raw_block_groups: pd.DataFrame) -> dg.Output[pd.DataFrame]:
 
 
 @WAREHOUSE.asset(
-    code_version="1",
-    description="Event dimension: one row per ACE permit (event_id = FOLDERRSN), all permits kept.",
+    code_version="2",
+    description=(
+        "Event dimension: one row per ACE permit (event_id = FOLDERRSN), all permits kept; "
+        "empty, and said so in the metadata, for a city without an events source."
+    ),
 )
-def dim_event(cleaned_events: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def dim_event(cleaned_events: pd.DataFrame, pipeline: PipelineSettings) -> dg.Output[pd.DataFrame]:
     table = to_dim_event(cleaned_events)
     return versioned(
         table,
         {
             "events_with_location": int(table["has_valid_location"].sum()),
             "events_with_alcohol": int(table["has_alcohol"].sum()),
+            **events_source_metadata(pipeline),
         },
     )
 
@@ -96,7 +100,7 @@ def build_call_facts(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
         yield from alert_check_results(FACT_CALLS, totals, pipeline)
 
     @WAREHOUSE.asset(
-        code_version="1",
+        code_version="2",
         monthly=monthly,
         ins={"enriched_911_calls": columns_in(*LINK_CALL_COLUMNS)},
         deps=[FACT_CALLS, DIM_EVENT],
@@ -104,7 +108,8 @@ def build_call_facts(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
             "Event–call links: a call links to a permitted event when its block group's internal "
             "point lies within PipelineSettings.link_radius_km (default "
             f"{DEFAULT_LINK_RADIUS_KM:g} km) of the event point and its local date falls within the "
-            "event's dates, end date included. Distances are coarse (block-group level)."
+            "event's dates, end date included. Distances are coarse (block-group level). No "
+            "links, said so in the metadata, for a city without an events source."
         ),
     )
     def fact_event_incidents(
@@ -125,6 +130,7 @@ def build_call_facts(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
                 "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
                 "events_linked": int(links["event_id"].nunique()),
                 "calls_linked": len(calls_linked),
+                **events_source_metadata(pipeline),
             },
         )
 

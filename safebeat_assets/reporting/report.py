@@ -18,6 +18,7 @@ import pandas as pd
 
 from safebeat_assets.analytics.alerts import Alert
 from safebeat_assets.analytics.risk import risk_distribution
+from safebeat_assets.domain import NO_EVENTS_SOURCE, NO_EVENTS_SOURCE_TEXT
 from safebeat_assets.reporting.status import PartOutcome, failures, overall_status
 
 PIPELINE_NAME = "safebeat"
@@ -52,6 +53,11 @@ class ReportInputs:
     outputs: list[str] = field(default_factory=list)
     parts: list[PartOutcome] = field(default_factory=list)
     job_name: str | None = None
+    # False for a city without a permit feed; None when unknown (the FAILED report).
+    events_source: bool | None = None
+    # The city the report is about (SAFEBEAT_CITY): its title for people and its adapter name.
+    city_title: str | None = None
+    city: str | None = None
 
 
 def pipeline_version() -> str:
@@ -188,9 +194,20 @@ def _ml_models(inputs: ReportInputs) -> dict:
     }
 
 
+def _events_source(inputs: ReportInputs) -> tuple[str | None, str | None]:
+    """Where the events came from and, for a city without a feed, what the event sections say
+    instead of an empty table."""
+    if inputs.events_source is None:
+        return None, None
+    if inputs.events_source:
+        return "landing", None
+    return NO_EVENTS_SOURCE, NO_EVENTS_SOURCE_TEXT
+
+
 def assemble_report(inputs: ReportInputs, status: str, message: str | None = None) -> dict:
     """The report dict with the status already decided (`build_report` or the FAILED report)."""
     parts = list(inputs.parts)
+    events_source, events_note = _events_source(inputs)
     report = {
         "report_metadata": {
             "pipeline": PIPELINE_NAME,
@@ -199,6 +216,8 @@ def assemble_report(inputs: ReportInputs, status: str, message: str | None = Non
             "job_name": inputs.job_name,
             "generated_at": inputs.generated_at,
             "report_date": _date_str(inputs.report_date),
+            "city": inputs.city_title,
+            "city_name": inputs.city,
             "status": status,
             "skipped_or_failed": sum(not p.ok for p in parts),
             "message": message,
@@ -211,6 +230,8 @@ def assemble_report(inputs: ReportInputs, status: str, message: str | None = Non
             "geo_match_rate": _round(inputs.geo_match_rate, 4),
             "events_tracked": inputs.events_tracked,
             "events_linked": inputs.events_linked,
+            "events_source": events_source,
+            "events_note": events_note,
         },
         "database_stats": {
             "calls_in_warehouse": inputs.calls_in_warehouse,

@@ -205,8 +205,10 @@ def build_failed_report(
     job_name: str,
     failed_steps: Sequence[StepError],
     message: str,
+    city: tuple[str, str] | None = None,
 ) -> dict:
-    """The FAILED report for a run that stopped before its report step.
+    """The FAILED report for a run that stopped before its report step (`city`: the city's
+    name and title, when known).
 
     It has the same keys as `build_report`'s output, so the JSON readers and the HTML template
     take either; figures nobody computed are null rather than zero.
@@ -236,5 +238,7 @@ def build_failed_report(
         check_results=[],
         parts=[step.as_part() for step in failed_steps],
         job_name=job_name,
+        city=city[0] if city else None,
+        city_title=city[1] if city else None,
     )
     return assemble_report(inputs, status=STATUS_FAILED, message=message)

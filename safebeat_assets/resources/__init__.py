@@ -91,6 +91,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             city_title=settings.city.title,
             time_zone=settings.city.time_zone,
             box=list(settings.city.box),
+            events_source=settings.city.event_permits,
             link_radius_km=settings.link_radius_km,
             county_fips=list(settings.county_fips),
             max_removed_fraction_per_month=settings.max_removed_fraction_per_month,

@@ -21,6 +21,9 @@ class PipelineSettings(dg.ConfigurableResource):
     county_fips: list[str] = list(DEFAULT_COUNTY_FIPS)
     # Where a call's coordinates are plausible: min/max latitude, min/max longitude (degrees).
     box: list[float] = list(AUSTIN_BOX)
+    # False for a city that publishes no special-event permits: the event assets then hold
+    # zero rows and say "no events source" instead of failing on an empty landing folder.
+    events_source: bool = True
     link_radius_km: float = DEFAULT_LINK_RADIUS_KM
     min_calls_for_rules: int = requirements.MIN_CALLS_FOR_RULES
     min_geolocated_calls_for_zones: int = requirements.MIN_GEOLOCATED_CALLS_FOR_ZONES

@@ -4,7 +4,7 @@ Pure functions of a file path (no dagster): every reader binds columns by header
 returns values as text plus provenance; typing happens in `safebeat_assets.transform`.
 """
 
-from safebeat_assets.sources.ace_events import read_ace_events
+from safebeat_assets.sources.ace_events import empty_ace_events, read_ace_events
 from safebeat_assets.sources.apd_calls import (
     RAW_CALL_COLUMNS,
     read_apd_calls,
@@ -19,6 +19,7 @@ __all__ = [
     "RAW_CALL_COLUMNS",
     "SourceSchemaError",
     "canonical_name",
+    "empty_ace_events",
     "file_sha256",
     "list_source_files",
     "read_ace_events",

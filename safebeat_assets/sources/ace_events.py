@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from safebeat_assets.sources.columns import (
     ACE_KNOWN_COLUMNS,
@@ -40,3 +41,10 @@ def read_ace_events(path: Path) -> pd.DataFrame:
     extras = [c for c in table.column_names if c not in ACE_KNOWN_COLUMNS]
     frame = text_frame(select_text_columns(table, list(ACE_KNOWN_COLUMNS) + extras))
     return add_provenance(frame, path, file_sha256(path))
+
+
+def empty_ace_events() -> pd.DataFrame:
+    """The raw_events frame of a city that publishes no permits: no rows, but the columns and
+    dtypes a read gives, so cleaning and everything after it run on it unchanged."""
+    empty = pa.table({name: pa.array([], pa.string()) for name in ACE_KNOWN_COLUMNS})
+    return add_provenance(text_frame(empty), Path("none"), "")

@@ -80,6 +80,26 @@ def test_risk_all_zero(scores, fires):
         assert (alert.severity, alert.type) == ("WARNING", "RISK_ALL_ZERO")
 
 
+@pytest.mark.parametrize("scores", [[], None, [0.0]])
+def test_no_risk_scores_is_no_alert_without_an_events_source(scores):
+    """A city that publishes no permits has no events to score: not a broken linkage."""
+    assert check_risk_scores(scores, events_source=False) is None
+    assert check_risk_scores(scores) is not None  # with a feed, no scores still fires
+
+
+def test_evaluate_without_an_events_source_keeps_the_other_rules():
+    alerts = evaluate_alerts(
+        warehouse_calls=5,
+        rules=0,
+        zones_clustered=637,
+        forecast_available=True,
+        risk_scores=[],
+        high_risk_events=0,
+        events_source=False,
+    )
+    assert [a.type for a in alerts] == ["DATA_VOLUME", "ML_RULES_EMPTY"]
+
+
 @pytest.mark.parametrize(("value", "fires"), [(10, False), (11, True), (0, False), (None, False)])
 def test_high_risk_spike_boundary(value, fires):
     alert = check_high_risk_spike(value)

@@ -160,6 +160,32 @@ def test_report_is_json_serialisable_and_complete():
     assert meta["generated_at"].startswith("2025-12-24T02:00:00")
 
 
+@pytest.mark.parametrize(
+    ("events_source", "source", "note"),
+    [
+        (True, "landing", None),
+        (False, "none", "No events source for this city"),
+        (None, None, None),  # unknown: the FAILED report measured nothing
+    ],
+)
+def test_data_processing_states_the_events_source(events_source, source, note):
+    inputs = make_inputs(events_source=events_source)
+    if events_source is False:
+        inputs = make_inputs(
+            events_source=False,
+            events_tracked=0,
+            events_linked=0,
+            event_risk=make_event_risk().iloc[:0],
+        )
+    report = build_report(inputs)
+    processing = report["data_processing"]
+    assert (processing["events_source"], processing["events_note"]) == (source, note)
+    if events_source is False:
+        assert report["top_risky_events"] == []
+        assert report["ml_models"]["events_scored"] == 0
+        assert report["ml_models"]["risk_distribution"] == {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
+
+
 def test_ml_models_section():
     ml = build_report(make_inputs())["ml_models"]
     assert ml["rules_discovered"] == 12 and ml["incident_rules"] == 6

@@ -78,6 +78,25 @@ def make_report(**overrides) -> dict:
     return build_report(ReportInputs(**values))
 
 
+def test_no_events_source_replaces_the_event_sections():
+    html = render_html(
+        make_report(
+            events_tracked=0,
+            events_linked=0,
+            event_risk=pd.DataFrame(columns=["event_id", "risk_score", "risk_category"]),
+            events_source=False,
+        )
+    )
+    assert "No events source for this city" in html
+    assert 'id="no-events-source"' in html
+    assert "No event has linked calls" not in html and "Events tracked" not in html
+
+
+def test_a_city_with_events_shows_no_such_note():
+    html = render_html(make_report(events_source=True))
+    assert "No events source" not in html and "Events tracked" in html
+
+
 def test_template_ships_inside_the_package():
     template = importlib.resources.files("safebeat_assets.reporting") / "templates" / TEMPLATE_NAME
     assert template.is_file()

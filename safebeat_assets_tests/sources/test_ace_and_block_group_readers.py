@@ -13,6 +13,7 @@ import shapely
 
 from safebeat_assets.sources import (
     SourceSchemaError,
+    empty_ace_events,
     file_sha256,
     list_source_files,
     read_ace_events,
@@ -57,6 +58,17 @@ def test_ace_upper_case_headers_optional_columns_and_extras(tmp_path):
     assert raw["status"].isna().all()  # optional, absent -> null
     assert raw["ward"].tolist() == ["7", None]  # unknown extra column kept as text
     assert raw["source_row"].tolist() == [1, 2]
+
+
+def test_empty_ace_events_is_a_read_without_rows(tmp_path):
+    """A city without a permit feed: the columns and dtypes of a read of the known layout."""
+    path = tmp_path / "ace.csv"
+    header = ",".join(c.upper() for c in ACE_KNOWN_COLUMNS)
+    path.write_text(header + "\n" + ",".join("1" for _ in ACE_KNOWN_COLUMNS) + "\n")
+    read, empty = read_ace_events(path), empty_ace_events()
+    assert empty.empty
+    assert list(empty.columns) == list(read.columns)
+    assert empty.dtypes.to_dict() == read.dtypes.to_dict()
 
 
 def test_ace_lower_case_xlsx(tmp_path):

@@ -6,14 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from safebeat_assets.sources import SourceSchemaError
+from safebeat_assets.analytics.risk import score_event_risk
+from safebeat_assets.sources import SourceSchemaError, empty_ace_events
 from safebeat_assets.transform import (
     haversine_km,
     link_calls_to_events,
     to_dim_event,
     to_fact_calls,
 )
-from safebeat_assets.transform.events import CLEANED_EVENT_COLUMNS
+from safebeat_assets.transform.events import CLEANED_EVENT_COLUMNS, EventRules, clean_events
 from safebeat_assets.transform.facts import FACT_CALL_COLUMNS
 from safebeat_assets.transform.linkage import EVENT_INCIDENT_COLUMNS
 
@@ -214,3 +215,17 @@ def test_far_off_end_date_is_clipped_not_expanded_day_by_day():
     calls = calls_frame([(1, "2025-10-05 10:00:00", "484530011001")])
     events = events_frame([{"event_id": 1, "start_date": "1900-01-01", "end_date": "2250-12-31"}])
     assert link_calls_to_events(calls, events)["incident_number"].tolist() == [1]
+
+
+def test_a_city_without_events_links_nothing_and_scores_nothing():
+    """No events source: the empty raw read flows through cleaning, the dimension, the links
+    and Formula A as empty frames with their columns (issue 14)."""
+    cleaned = clean_events(empty_ace_events(), EventRules.for_counties(["453"]))
+    assert cleaned.events.empty and cleaned.quarantined.empty
+    assert list(cleaned.events.columns) == list(CLEANED_EVENT_COLUMNS)
+    assert to_dim_event(cleaned.events).empty
+    calls = calls_frame([(1, "2025-10-05 12:00:00", "484530011001")])
+    links = link_calls_to_events(calls, cleaned.events)
+    assert links.empty and list(links.columns) == list(EVENT_INCIDENT_COLUMNS)
+    scores = score_event_risk(links, to_dim_event(cleaned.events))
+    assert scores.empty and "risk_score" in scores.columns

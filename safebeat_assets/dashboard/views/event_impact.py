@@ -42,6 +42,11 @@ st.caption(
     "size first."
 )
 
+no_events = cached(queries.events_source_note)()
+if no_events:
+    st.info(f"{no_events}: no call is linked to an event, so there is nothing to compare.")
+    st.stop()
+
 counts = cached(queries.event_impact_counts)(f)
 mix, response = counts["mix"], counts["response"]
 if mix.empty:

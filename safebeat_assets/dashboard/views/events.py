@@ -44,6 +44,13 @@ st.caption(
     "on the event's days."
 )
 
+no_events = cached(queries.events_source_note)()
+if no_events:
+    st.info(
+        f"{no_events}: there are no permitted events to list, score or compare with their baseline."
+    )
+    st.stop()
+
 events = cached(queries.events)(f)
 if events.empty:
     st.info("No events match the filters: widen the dates, tiers or alcohol filter.")

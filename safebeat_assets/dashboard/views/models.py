@@ -154,7 +154,10 @@ st.caption(
 )
 frame = outputs[names.EVENT_IMPACT_MODEL]
 summary = summary_of(names.EVENT_IMPACT_MODEL)
-if frame is None or not summary:
+no_events = cached(queries.events_source_note)()
+if no_events:
+    st.info(f"{no_events}: no event-days to fit the event impact model on.")
+elif frame is None or not summary:
     missing(names.EVENT_IMPACT_MODEL, "lake `models/event_impact_model.parquet`")
 else:
     if summary.get("is_fallback"):

@@ -16,6 +16,7 @@ f = page(
 )
 
 figures = cached(queries.key_figures)(f)
+no_events = cached(queries.events_source_note)()
 cols = st.columns(5)
 cols[0].metric("Calls", f"{figures['calls']:,}")
 cols[1].metric(
@@ -25,8 +26,8 @@ cols[2].metric(
     "Median response",
     "–" if figures["median_response_s"] is None else f"{figures['median_response_s'] / 60:.1f} min",
 )
-cols[3].metric("Events", f"{figures['events']:,}")
-cols[4].metric("High-risk events", f"{figures['high_risk_events']:,}")
+cols[3].metric("Events", "–" if no_events else f"{figures['events']:,}")
+cols[4].metric("High-risk events", "–" if no_events else f"{figures['high_risk_events']:,}")
 
 left, right = st.columns([2, 1])
 with left:
@@ -49,7 +50,9 @@ with left:
 with right:
     st.subheader("Event risk")
     risk = cached(queries.event_risk_distribution)(f)
-    if risk.empty:
+    if no_events:
+        st.info(f"{no_events}.")
+    elif risk.empty:
         st.info("No scored events match the filters.")
     else:
         st.altair_chart(

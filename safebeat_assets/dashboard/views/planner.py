@@ -32,6 +32,11 @@ page(
     "place's ordinary day, its risk score and the units to staff.",
 )
 
+no_events = cached(queries.events_source_note)()
+if no_events:
+    st.info(f"{no_events}: the planner has no past events to learn an event's effect from.")
+    st.stop()
+
 output = cached(queries.model_output)(names.EVENT_IMPACT_MODEL)
 rates_frame = cached(queries.baseline_rates)()
 if output is None or rates_frame.empty:

@@ -26,6 +26,7 @@ from ...asset_names import (
     FACT_CALLS,
     ZONE_CLUSTERS,
 )
+from ...domain import NO_EVENTS_SOURCE, NO_EVENTS_SOURCE_TEXT
 from ...resources import PipelineSettings
 
 Evaluation = tuple[alerts.Alert | None, dict[str, Any]]
@@ -99,9 +100,14 @@ def forecast_generated(forecast: pd.DataFrame, pipeline: PipelineSettings) -> Ev
     }
 
 
-def risk_not_all_zero(scores: pd.DataFrame, _: PipelineSettings) -> Evaluation:
-    fired = alerts.check_risk_scores(scores["risk_score"].tolist())
-    return fired, {"events_with_nonzero_risk": int((scores["risk_score"] > 0).sum())}
+def risk_not_all_zero(scores: pd.DataFrame, pipeline: PipelineSettings) -> Evaluation:
+    fired = alerts.check_risk_scores(
+        scores["risk_score"].tolist(), events_source=pipeline.events_source
+    )
+    return fired, {
+        "events_with_nonzero_risk": int((scores["risk_score"] > 0).sum()),
+        **events_source_metadata(pipeline),
+    }
 
 
 def high_risk_events(scores: pd.DataFrame) -> int:
@@ -111,7 +117,22 @@ def high_risk_events(scores: pd.DataFrame) -> int:
 def high_risk_within_limit(scores: pd.DataFrame, pipeline: PipelineSettings) -> Evaluation:
     count = high_risk_events(scores)
     fired = alerts.check_high_risk_spike(count, pipeline.alert_thresholds())
-    return fired, {"high_risk_events": count, "threshold": pipeline.max_high_risk_events}
+    return fired, {
+        "high_risk_events": count,
+        "threshold": pipeline.max_high_risk_events,
+        **events_source_metadata(pipeline),
+    }
+
+
+def no_events_source_metadata() -> dict[str, str]:
+    """What an event asset or check says when the city publishes no permits: its zero rows
+    are the absent feed, not a failed read or linkage."""
+    return {"events_source": NO_EVENTS_SOURCE, "note": NO_EVENTS_SOURCE_TEXT}
+
+
+def events_source_metadata(pipeline: PipelineSettings) -> dict[str, str]:
+    """`no_events_source_metadata` for a city without a permit feed, else nothing."""
+    return {} if pipeline.events_source else no_events_source_metadata()
 
 
 _DEFAULTS = alerts.DEFAULT_THRESHOLDS

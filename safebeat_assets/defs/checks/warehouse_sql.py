@@ -30,6 +30,7 @@ from ...retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ...sources.tiger_block_groups import ANYWHERE, STATE_EXTENTS
 from ...storage.warehouse_io import WarehouseResource
 from ...transform.validation import EARLIEST_PLAUSIBLE_CALL
+from .alert_rules import no_events_source_metadata
 
 # The same bound as cleaning's: a call the cleaning keeps never fails this check.
 EARLIEST_PLAUSIBLE_DATE = EARLIEST_PLAUSIBLE_CALL.date()
@@ -122,6 +123,14 @@ def none_found(label: str) -> Judge:
     return judge
 
 
+def events_present(row: tuple, pipeline: PipelineSettings) -> tuple[bool, dict]:
+    """At least one permit; a city without a permit feed has none, and rows there would come
+    from somewhere other than its (absent) feed."""
+    if pipeline.events_source:
+        return at_least(lambda _: 1, "rows")(row, pipeline)
+    return row[0] == 0, {"rows": int(row[0]), "threshold": 0, **no_events_source_metadata()}
+
+
 def dates_in_plausible_range(row: tuple, _: PipelineSettings) -> tuple[bool, dict]:
     first, last = row
     latest_allowed = date.today() + timedelta(days=1)
@@ -180,7 +189,14 @@ SQL_CHECKS: list[SqlCheck] = [
         none_found("implausible_rows"),
         params_of=state_extent,
     ),
-    row_count_check(DIM_EVENT, "dim_event_has_events", "dim_event holds at least one permit."),
+    SqlCheck(
+        DIM_EVENT,
+        "dim_event_has_events",
+        "dim_event holds at least one permit; none at all for a city without an events source "
+        "(PipelineSettings.events_source false).",
+        "SELECT count(*) FROM {t}",
+        events_present,
+    ),
     unique_check(
         DIM_EVENT,
         "event_ids_unique",

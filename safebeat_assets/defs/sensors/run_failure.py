@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ... import alerting
-from ...resources import AlertChannels
+from ...resources import AlertChannels, PipelineSettings
 from ...storage.reports import ReportStore
 from ..jobs import REPORT_JOB_NAME, REPORT_SOURCE_RUN_TAG
 from .publish import error_summary, publish_alert
@@ -46,7 +46,10 @@ def _planned_by_step(instance: dg.DagsterInstance, run_id: str) -> dict[str, tup
     ),
 )
 def run_failure_alert_sensor(
-    context: dg.RunFailureSensorContext, reports: ReportStore, alert_channels: AlertChannels
+    context: dg.RunFailureSensorContext,
+    reports: ReportStore,
+    alert_channels: AlertChannels,
+    pipeline: PipelineSettings,
 ) -> None:
     run = context.dagster_run
     planned = _planned_by_step(context.instance, run.run_id)
@@ -72,11 +75,15 @@ def run_failure_alert_sensor(
     path = alerting.alert_relative_path(alerting.SOURCE_RUN_FAILURE, run.run_id)
     publish_alert(document, path, reports, alert_channels, context.log)
     if run.job_name == REPORT_JOB_NAME or REPORT_SOURCE_RUN_TAG in run.tags:
-        _write_failed_report(context, reports, run, run_message)
+        _write_failed_report(context, reports, run, run_message, pipeline)
 
 
 def _write_failed_report(
-    context, reports: ReportStore, run: dg.DagsterRun, run_message: str
+    context,
+    reports: ReportStore,
+    run: dg.DagsterRun,
+    run_message: str,
+    pipeline: PipelineSettings,
 ) -> None:
     # Imported here: the reporting stage imports the sensors' helpers.
     from ..report_parts import run_step_errors
@@ -93,5 +100,6 @@ def _write_failed_report(
         run.job_name,
         steps,
         run_message,
+        city=(pipeline.city, pipeline.city_title),
     )
     context.log.info(f"report run {run.run_id} failed: FAILED report written to {uri}")
