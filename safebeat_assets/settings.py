@@ -62,6 +62,8 @@ ALERT_ENV = (
     ENV_ALERT_WEBHOOK_URL,
 )
 ENV_PARTITION_START = "SAFEBEAT_PARTITION_START"
+# Overrides of the city's counties and first month: empty means the city's own.
+CITY_OVERRIDE_ENV = (ENV_COUNTIES, ENV_PARTITION_START)
 # Reliability (see README "Reliability"): retry delay of transient failures, warehouse timeouts,
 # and the bounds on rows a new export may remove compared with the last good load.
 ENV_RETRY_DELAY_SECONDS = "SAFEBEAT_RETRY_DELAY_SECONDS"

@@ -21,7 +21,8 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     )
     parser.add_argument(
         "--out", type=Path, default=None,
-        help="landing directory (default: the configured landing dir, e.g. data/landing)",
+        help="landing directory (default: the city's landing dir, e.g. data/landing, "
+        "data/cities/montgomery/landing)",
     )  # fmt: skip
     parser.add_argument("--start", default="2023-01-01", help="first call date (YYYY-MM-DD)")
     parser.add_argument("--end", default="2025-12-31", help="last call date (YYYY-MM-DD)")
@@ -39,7 +40,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from .generate import _check, build_sample, write_sample
 
     _check(args.calls, args.start, args.end, args.layout, args.calls_format)
-    out = args.out if args.out is not None else _default_landing_dir()
+    out = args.out if args.out is not None else _default_landing_dir(args.city)
     if args.city != "austin":
         return _run_city_sample(args, out)
     tables = build_sample(args.calls, args.seed, args.start, args.end)
@@ -68,12 +69,14 @@ def _run_city_sample(args: argparse.Namespace, out: Path) -> int:
     return 0
 
 
-def _default_landing_dir() -> Path:
-    try:
-        from safebeat_assets.settings import load_settings
-    except ImportError:  # pragma: no cover - settings module not available
-        return Path("data/landing")
-    return Path(load_settings().landing_dir)
+def _default_landing_dir(city: str) -> Path:
+    """The landing dir `city` would be run from (another city's data stays apart from
+    Austin's)."""
+    import os
+
+    from safebeat_assets.settings import ENV_CITY, load_settings
+
+    return Path(load_settings({**os.environ, ENV_CITY: city}).landing_dir)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience entry point

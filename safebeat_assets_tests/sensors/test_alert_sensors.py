@@ -16,7 +16,7 @@ from safebeat_assets.defs.sensors.check_failure import (
 )
 from safebeat_assets.defs.sensors.landing import landing_zone_sensor
 from safebeat_assets.defs.sensors.run_failure import run_failure_alert_sensor
-from safebeat_assets.resources import AlertChannels
+from safebeat_assets.resources import AlertChannels, PipelineSettings
 from safebeat_assets.settings import load_settings
 
 from .conftest import capture_log
@@ -93,7 +93,7 @@ def on_failure(instance, result, sensor_context, reports, channels) -> None:
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         context=sensor_context,
-        resources={"reports": reports, "alert_channels": channels},
+        resources={"reports": reports, "alert_channels": channels, "pipeline": PipelineSettings()},
     ) as context:
         run_failure_alert_sensor(context)
 
@@ -330,6 +330,7 @@ def test_sensors_load_in_definitions():
             "landing": dg.ResourceDefinition.none_resource(),
             "reports": dg.ResourceDefinition.none_resource(),
             "alert_channels": AlertChannels(),
+            "pipeline": PipelineSettings(),
         },
     )
     dg.Definitions.validate_loadable(defs)
