@@ -1,5 +1,5 @@
-"""The one Definitions object: assets, checks, schedule, sensors, resources for the active
-profile, all built from one `Settings`."""
+"""The one Definitions object: assets, checks, schedule, sensors, and the resources and executor
+of the active profile, all built from one `Settings`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from .defs.jobs import safebeat_daily_job, safebeat_report_job
 from .defs.partitions import monthly_partitions
 from .defs.schedules import build_daily_schedule
 from .defs.sensors import build_sensors
+from .executors import build_executor
 from .resources import build_resources
 from .settings import Settings, load_settings
 
@@ -44,16 +45,15 @@ def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     monthly = monthly_partitions(settings.partition_start, settings.city.time_zone)
+    assets = [with_check_conditions(a) for a in build_assets(monthly)]
     defs = dg.Definitions(
-        assets=[with_check_conditions(a) for a in build_assets(monthly)],
+        assets=assets,
         asset_checks=ASSET_CHECKS,
         jobs=[safebeat_daily_job, safebeat_report_job],
         schedules=[build_daily_schedule(monthly)],
         sensors=[automation_sensor, *build_sensors(monthly)],
         resources=build_resources(settings),
-        # One process for the whole run: on 2 cores, per-step process start-up and re-imports
-        # of pandas/geopandas/sklearn cost more than the parallelism gains.
-        executor=dg.in_process_executor,
+        executor=build_executor(settings, assets, ASSET_CHECKS),
     )
     return defs.map_resolved_asset_specs(func=with_policies)
 

@@ -4,7 +4,9 @@ Profiles:
 - ``local`` (default): embedded everything. Lake = folders under ``SAFEBEAT_DATA_DIR/lake``
   named like the buckets; warehouse = an embedded PostgreSQL under ``SAFEBEAT_DATA_DIR/warehouse``
   unless ``SAFEBEAT_WAREHOUSE_URL`` points at a server.
-- ``prod``: object storage and a PostGIS server, configured only through the environment.
+- ``prod`` (docker compose): object storage and a PostGIS server, configured only through the
+  environment; each step of a run in a process of its own.
+- ``k8s`` (Dagster's Helm chart, ``deploy/k8s/``): as ``prod``, each step in a Kubernetes job.
 
 The city (``SAFEBEAT_CITY``, default ``austin``) is a built-in adapter's name: its ``[city]``
 block decides the time zone, the counties, the validity box and the first partition month, and
@@ -23,7 +25,9 @@ from .domain import DEFAULT_LINK_RADIUS_KM, full_county_fips
 from .errors import DataError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROFILES = ("local", "prod")
+PROFILES = ("local", "prod", "k8s")
+# Profiles whose lake is object storage and whose warehouse is a PostGIS server.
+SERVER_PROFILES = ("prod", "k8s")
 RAW_BUCKET = "raw-data"
 CLEANED_BUCKET = "cleaned-data"
 MODELS_BUCKET = "models"
@@ -62,6 +66,10 @@ ALERT_ENV = (
     ENV_ALERT_WEBHOOK_URL,
 )
 ENV_PARTITION_START = "SAFEBEAT_PARTITION_START"
+# How many steps of one run execute at once (per-step processes or Kubernetes jobs). The local
+# profile runs its steps one after another in one process.
+ENV_MAX_CONCURRENT_STEPS = "SAFEBEAT_MAX_CONCURRENT_STEPS"
+DEFAULT_MAX_CONCURRENT_STEPS = {"local": 1, "prod": 2, "k8s": 8}
 # Overrides of the city's counties and first month: empty means the city's own.
 CITY_OVERRIDE_ENV = (ENV_COUNTIES, ENV_PARTITION_START)
 # Reliability (see README "Reliability"): retry delay of transient failures, warehouse timeouts,
@@ -88,7 +96,7 @@ RELIABILITY_ENV = (
 RETRY_ATTEMPTS = 3
 # Production waits 5 minutes before the first retry (then backs off); the local profile and the
 # tests would only wait for nothing, so they retry after a couple of seconds.
-RETRY_DELAY_SECONDS = {"prod": 300.0, "local": 2.0}
+RETRY_DELAY_SECONDS = {"prod": 300.0, "k8s": 300.0, "local": 2.0}
 RUN_TIMEOUT_SECONDS = 2 * 60 * 60
 
 # What the production profile reads (the Dagster instance's DAGSTER_PG_* variables are read by
@@ -111,6 +119,7 @@ PROD_OPTIONAL_ENV = (
     *ALERT_ENV,
     ENV_ALERT_SMTP_STARTTLS,
     ENV_PARTITION_START,
+    ENV_MAX_CONCURRENT_STEPS,
     *RELIABILITY_ENV,
 )
 
@@ -186,10 +195,11 @@ class Settings:
     # with the last good load (corrections delete a few rows; a broken export deletes many).
     max_removed_fraction_per_month: float = 0.2
     max_removed_fraction_overall: float = 0.05
+    max_concurrent_steps: int = 1
 
     @property
     def uses_object_storage(self) -> bool:
-        return self.profile == "prod"
+        return self.profile in SERVER_PROFILES
 
     @property
     def lake_dir(self) -> Path:
@@ -217,10 +227,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(env.get(ENV_DATA_DIR) or default_data).resolve()
     landing_dir = Path(env.get(ENV_LANDING_DIR) or data_dir / "landing").resolve()
     url_env = ENV_WAREHOUSE_URL if env.get(ENV_WAREHOUSE_URL) else None
-    if profile == "prod":
+    if profile in SERVER_PROFILES:
         missing = [name for name in PROD_REQUIRED_ENV if not env.get(name)]
         if missing:
-            raise SettingsError(f"the prod profile needs {', '.join(missing)}")
+            raise SettingsError(f"the {profile} profile needs {', '.join(missing)}")
     radius = _positive_float(env, ENV_LINK_RADIUS_KM, DEFAULT_LINK_RADIUS_KM)
     counties = _counties(env.get(ENV_COUNTIES), city)
     return Settings(
@@ -249,6 +259,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         warehouse_lock_timeout_seconds=_positive_float(env, ENV_WAREHOUSE_LOCK_TIMEOUT, 60.0),
         max_removed_fraction_per_month=_fraction(env, ENV_MAX_REMOVED_PER_MONTH, 0.2),
         max_removed_fraction_overall=_fraction(env, ENV_MAX_REMOVED_OVERALL, 0.05),
+        max_concurrent_steps=_whole_number_at_least(
+            env, ENV_MAX_CONCURRENT_STEPS, DEFAULT_MAX_CONCURRENT_STEPS[profile], minimum=1
+        ),
     )
 
 
@@ -279,14 +292,21 @@ def _month_start(value: str) -> str:
     return f"{match.group(1)}-{match.group(2)}-01"
 
 
-def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _env_number(env: Mapping[str, str], name: str, convert: type, what: str) -> float | None:
+    """`name`'s value converted, None when unset or empty; SettingsError when it is not one."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
     try:
-        value = float(raw)
+        return convert(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+        raise SettingsError(f"{name}={raw!r} is not {what}") from exc
+
+
+def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _env_number(env, name, float, "a number")
+    if value is None:
+        return default
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
     return value
@@ -300,31 +320,29 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
+    value = _env_number(env, name, float, "a number")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _whole_number_at_least(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _env_number(env, name, int, "a whole number")
+    if value is None:
+        return default
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
 def automation_tick_seconds(environ: Mapping[str, str] | None = None) -> int:
     """The sensors' minimum interval (`SAFEBEAT_AUTOMATION_TICK_SECONDS`, at least 5 s)."""
     env = os.environ if environ is None else environ
-    raw = env.get(ENV_AUTOMATION_TICK_SECONDS, "").strip()
-    if not raw:
-        return DEFAULT_AUTOMATION_TICK_SECONDS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{ENV_AUTOMATION_TICK_SECONDS}={raw!r} is not a whole number") from exc
-    if value < MIN_AUTOMATION_TICK_SECONDS:
-        raise SettingsError(
-            f"{ENV_AUTOMATION_TICK_SECONDS} must be at least {MIN_AUTOMATION_TICK_SECONDS}, "
-            f"got {value}"
-        )
-    return value
+    return _whole_number_at_least(
+        env,
+        ENV_AUTOMATION_TICK_SECONDS,
+        DEFAULT_AUTOMATION_TICK_SECONDS,
+        MIN_AUTOMATION_TICK_SECONDS,
+    )

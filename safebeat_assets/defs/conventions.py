@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ..executors import WAREHOUSE_POOL
 from ..resources import LAKE_IO, WAREHOUSE_IO
 from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ..storage.lake import BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
@@ -41,6 +42,8 @@ class Stage:
     io_manager_key: str
     bucket: str | None = None
     shared: Mapping[str, Any] = field(default_factory=dict)
+    # The concurrency pool the stage's steps hold a slot of (op property: assets, not outs).
+    pool: str | None = None
 
     def _arguments(
         self,
@@ -63,6 +66,8 @@ class Stage:
         if monthly is not None:
             arguments["partitions_def"] = monthly
             arguments["backfill_policy"] = BOUNDED_RUNS
+        if self.pool:
+            arguments["pool"] = self.pool
         return arguments
 
     def asset(
@@ -96,7 +101,9 @@ class Stage:
         """One output of a `@dg.multi_asset` with the stage's arguments (the multi-asset itself
         carries the group and the partitions)."""
         arguments = self._arguments(code_version, description, kinds, monthly=None)
-        arguments.pop("retry_policy")  # an op property: the multi-asset itself takes it
+        # Op properties: the multi-asset itself takes them.
+        arguments.pop("retry_policy")
+        arguments.pop("pool", None)
         return dg.AssetOut(**arguments)
 
 
@@ -111,7 +118,11 @@ def lake_stage(
 
 
 def warehouse_stage(group: str, owners: tuple[str, ...]) -> Stage:
-    return Stage(group, owners, frozenset({"pandas", "postgres"}), WAREHOUSE_IO)
+    """Assets stored in the warehouse; their steps share the instance's `warehouse` pool, so
+    however many steps run at once, writers to PostGIS queue behind its limit."""
+    return Stage(
+        group, owners, frozenset({"pandas", "postgres"}), WAREHOUSE_IO, pool=WAREHOUSE_POOL
+    )
 
 
 def columns_in(*columns: str) -> dg.AssetIn:

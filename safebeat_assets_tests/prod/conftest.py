@@ -8,6 +8,7 @@ import socketserver
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -15,6 +16,10 @@ import pytest
 from psycopg2 import sql
 
 from safebeat_assets.settings import PROJECT_ROOT
+from safebeat_assets.storage.warehouse import Warehouse
+from safebeat_assets_tests.helpers import S3_KEY
+
+LANDING_SOURCES = ("calls", "events", "block_groups")
 
 
 class _UnixSocketRelay(socketserver.ThreadingTCPServer):
@@ -76,21 +81,38 @@ def dagster_pg_server(warehouse_url) -> Iterator[dict[str, str]]:
         relay.server_close()
 
 
-@pytest.fixture
-def dagster_metadata_db(warehouse_url, dagster_pg_server) -> Iterator[dict[str, str]]:
-    """A database of its own for the Dagster instance, on the same server as the warehouse."""
+@contextmanager
+def metadata_database(warehouse_url: str) -> Iterator[str]:
+    """A database of its own for a Dagster instance, on the same server as the warehouse."""
     name = f"dagster_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(warehouse_url)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield {**dagster_pg_server, "DAGSTER_PG_DB": name}
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-    admin.close()
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.close()
+
+
+@pytest.fixture
+def dagster_metadata_db(warehouse_url, dagster_pg_server) -> Iterator[dict[str, str]]:
+    """DAGSTER_PG_* of a fresh instance database."""
+    with metadata_database(warehouse_url) as name:
+        yield {**dagster_pg_server, "DAGSTER_PG_DB": name}
+
+
+@pytest.fixture
+def second_dagster_db(warehouse_url) -> Iterator[str]:
+    """Another fresh instance database: a second deployment that has never run anything."""
+    with metadata_database(warehouse_url) as name:
+        yield name
 
 
 @pytest.fixture
@@ -100,3 +122,48 @@ def dagster_home(tmp_path) -> Path:
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     return home
+
+
+@pytest.fixture
+def prod_environment(
+    monkeypatch, tmp_path, warehouse_url, s3_endpoint, dagster_metadata_db, dagster_home
+) -> dict[str, str]:
+    schema = f"prod_{uuid.uuid4().hex[:10]}"
+    env = {
+        "SAFEBEAT_ENV": "prod",
+        "SAFEBEAT_WAREHOUSE_URL": warehouse_url,
+        "SAFEBEAT_WAREHOUSE_SCHEMA": schema,
+        "SAFEBEAT_S3_ENDPOINT_URL": s3_endpoint,
+        "SAFEBEAT_S3_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": S3_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_KEY,
+        "SAFEBEAT_DATA_DIR": str(tmp_path / "scratch"),
+        "DAGSTER_HOME": str(dagster_home),
+        **dagster_metadata_db,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield env
+    Warehouse(warehouse_url, schema).drop_schema()
+
+
+@pytest.fixture
+def prod_warehouse(prod_environment) -> Warehouse:
+    """The production profile's warehouse; the test skips where the server has no PostGIS."""
+    warehouse = Warehouse(
+        prod_environment["SAFEBEAT_WAREHOUSE_URL"], prod_environment["SAFEBEAT_WAREHOUSE_SCHEMA"]
+    )
+    if not warehouse.postgis:
+        pytest.skip(
+            "PostGIS is not installed on the test server (CI installs postgresql-15-postgis-3)"
+        )
+    return warehouse
+
+
+@pytest.fixture
+def landing_in_s3(s3_client, sample_landing) -> None:
+    """The sample's landing files in the raw bucket, where the production profile reads them."""
+    s3_client.create_bucket(Bucket="raw-data")  # as the compose minio-init job does
+    for source in LANDING_SOURCES:
+        for path in sorted((sample_landing / source).iterdir()):
+            s3_client.upload_file(str(path), "raw-data", f"landing/{source}/{path.name}")

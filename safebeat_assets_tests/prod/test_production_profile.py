@@ -2,7 +2,6 @@
 S3 buckets (moto on loopback), warehouse in PostGIS. A second run leaves identical tables."""
 
 import time
-import uuid
 
 import dagster as dg
 import pytest
@@ -10,46 +9,12 @@ import pytest
 from safebeat_assets.defs.schedules import DAILY_JOB_NAME
 from safebeat_assets.settings import load_settings
 from safebeat_assets.storage.object_store import LAKE_BUCKETS
-from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import (
     REPORT_DATE,
-    S3_KEY,
     row_counts,
     run_daily_job,
     table_fingerprints,
 )
-
-SOURCES = ("calls", "events", "block_groups")
-
-
-@pytest.fixture
-def prod_environment(
-    monkeypatch, tmp_path, warehouse_url, s3_endpoint, dagster_metadata_db, dagster_home
-) -> dict[str, str]:
-    schema = f"prod_{uuid.uuid4().hex[:10]}"
-    env = {
-        "SAFEBEAT_ENV": "prod",
-        "SAFEBEAT_WAREHOUSE_URL": warehouse_url,
-        "SAFEBEAT_WAREHOUSE_SCHEMA": schema,
-        "SAFEBEAT_S3_ENDPOINT_URL": s3_endpoint,
-        "SAFEBEAT_S3_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": S3_KEY,
-        "AWS_SECRET_ACCESS_KEY": S3_KEY,
-        "SAFEBEAT_DATA_DIR": str(tmp_path / "scratch"),
-        "DAGSTER_HOME": str(dagster_home),
-        **dagster_metadata_db,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    yield env
-    Warehouse(warehouse_url, schema).drop_schema()
-
-
-def upload_landing(s3_client, sample_landing) -> None:
-    s3_client.create_bucket(Bucket="raw-data")  # as the compose minio-init job does
-    for source in SOURCES:
-        for path in sorted((sample_landing / source).iterdir()):
-            s3_client.upload_file(str(path), "raw-data", f"landing/{source}/{path.name}")
 
 
 def bucket_keys(s3_client) -> dict[str, set[str]]:
@@ -60,15 +25,8 @@ def bucket_keys(s3_client) -> dict[str, set[str]]:
 
 
 @pytest.mark.e2e
-def test_production_profile_end_to_end(prod_environment, s3_client, sample_landing, warehouse):
-    warehouse = Warehouse(
-        prod_environment["SAFEBEAT_WAREHOUSE_URL"], prod_environment["SAFEBEAT_WAREHOUSE_SCHEMA"]
-    )
-    if not warehouse.postgis:
-        pytest.skip(
-            "PostGIS is not installed on the test server (CI installs postgresql-15-postgis-3)"
-        )
-    upload_landing(s3_client, sample_landing)
+def test_production_profile_end_to_end(prod_environment, s3_client, landing_in_s3, prod_warehouse):
+    warehouse = prod_warehouse
     settings = load_settings()
     assert settings.profile == "prod"
     instance = dg.DagsterInstance.get()
