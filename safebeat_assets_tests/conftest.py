@@ -2,6 +2,7 @@
 an S3 endpoint (CI's moto_server or an in-process one)."""
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, Settings, load_settings
 from safebeat_assets.storage.embedded import (
@@ -25,6 +27,22 @@ S3_ENDPOINT_ENV = "SAFEBEAT_TEST_S3_ENDPOINT_URL"
 SAMPLE_CALLS = 6_000
 SAMPLE_START = "2025-01-01"
 SAMPLE_END = "2025-06-30"
+
+
+@pytest.fixture(autouse=True)
+def process_globals_restored() -> Iterator[None]:
+    """Every test starts from, and leaves, the process-wide state a fresh process has.
+
+    - Streamlit's AppTest installs each page script as `__main__` and leaves it there; a later
+      test that spawns processes (the multiprocess executor uses `spawn`) would run that page
+      again in every child, which dies before its step starts.
+    - Entering a Dagster instance sets the current definitions-state storage; one left set
+      outlives its instance, and a later test's definitions load fails on the dead reference.
+    """
+    main = sys.modules["__main__"]
+    with set_defs_state_storage(None):
+        yield
+    sys.modules["__main__"] = main
 
 
 @dataclass(frozen=True)
