@@ -16,6 +16,7 @@ from .asset_names import DAILY_REPORT
 from .defs.jobs import DAILY_JOB_NAME, REPORT_JOB_NAME, REPORT_SOURCE_RUN_TAG
 from .defs.report_parts import run_step_errors
 from .defs.reporting import write_failed_report
+from .memory import release_freed_memory
 from .reporting.status import STATUS_FAILED
 
 
@@ -134,6 +135,7 @@ def run_daily_with_report(
         run_config=dict(daily_run_config or {}),
         tags=tags,
     )
+    release_freed_memory()  # the daily run's, before the report run (`memory.py`)
     report_tags = {k: v for k, v in tags.items() if not k.startswith("dagster/asset_partition")}
     report_run, outcome = run_report(
         defs,
