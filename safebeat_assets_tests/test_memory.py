@@ -5,6 +5,7 @@ import platform
 import weakref
 
 import numpy as np
+import pytest
 
 from safebeat_assets.memory import _malloc_trim, release_freed_memory
 
@@ -29,7 +30,6 @@ def test_frames_caught_in_a_cycle_are_freed():
         gc.enable()
 
 
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 def test_trims_the_heap_on_glibc():
-    if platform.libc_ver()[0] == "glibc":
-        assert _malloc_trim() is not None
-    assert release_freed_memory() >= 0
+    assert _malloc_trim() is not None
