@@ -1,6 +1,7 @@
 """Helpers for tests that run parts of the asset graph: always through `build_definitions`, so
 tests exercise the same assets, checks, policies and resources as `make demo` and the UI."""
 
+import os
 import shutil
 import socket
 from contextlib import contextmanager
@@ -59,6 +60,23 @@ SENSOR_NAMES = {
 }
 S3_KEY = "testing"  # moto accepts any credentials; these are not secrets
 REPORT_DATE = "2025-07-01"
+
+
+def child_process_environment(
+    data_dir: Path, landing: Path, warehouse_url: str, schema: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a SafeBeat process a test starts (the daemon, `safebeat demo`): this
+    process's, without any SAFEBEAT_/DAGSTER_ variable, on the given storage, retrying at once."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFEBEAT_", "DAGSTER_"))}
+    env.update(
+        SAFEBEAT_DATA_DIR=str(data_dir),
+        SAFEBEAT_LANDING_DIR=str(landing),
+        SAFEBEAT_WAREHOUSE_URL=warehouse_url,
+        SAFEBEAT_WAREHOUSE_SCHEMA=schema,
+        SAFEBEAT_RETRY_DELAY_SECONDS="0",
+        **extra,
+    )
+    return env
 
 
 def free_port() -> int:

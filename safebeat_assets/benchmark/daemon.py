@@ -17,13 +17,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from ..defs.automation import TICK_SECONDS_ENV
-from ..settings import PROJECT_ROOT
+from ..settings import ENV_DAILY_RUN_UTC, PROJECT_ROOT
 
 WORKSPACE = PROJECT_ROOT / "workspace.local.yaml"
 FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -105,8 +105,16 @@ class DaemonProcess:
 def daemon_environment(
     base: Mapping[str, str], dagster_home: Path, tick_seconds: int = 5
 ) -> dict[str, str]:
-    """`base` with the Dagster home and short sensor ticks (the daemon's loops run every 5 s)."""
-    return {**base, "DAGSTER_HOME": str(dagster_home), TICK_SECONDS_ENV: str(tick_seconds)}
+    """`base` with the Dagster home, short sensor ticks (the daemon's loops run every 5 s) and the
+    daily schedule twelve hours away: what the daemon does on its own is measured, and a run that
+    crossed 03:00 UTC also saw the daily run re-read the landing zone (built twice)."""
+    away = datetime.now(UTC) + timedelta(hours=12)
+    return {
+        **base,
+        "DAGSTER_HOME": str(dagster_home),
+        TICK_SECONDS_ENV: str(tick_seconds),
+        ENV_DAILY_RUN_UTC: f"{away.hour:02d}:{away.minute:02d}",
+    }
 
 
 @dataclass

@@ -70,7 +70,7 @@ from ..asset_names import (
     ZONE_CLUSTERS,
     ZONE_RISK_SCORES,
 )
-from ..settings import ENV_AUTOMATION_TICK_SECONDS, automation_tick_seconds
+from ..settings import ENV_AUTOMATION_TICK_SECONDS, automation_tick_seconds, daily_run_utc
 from .in_progress import InProgress
 from .jobs import PIPELINE_RUN_TAGS, REPORT_AFTER_TAG
 from .upstream_busy import UpstreamBusy
@@ -246,9 +246,19 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     description="Requests runs for assets whose automation condition is true (see on_change).",
 )
 
-# The report is due after the 03:00 UTC schedule: between 03:00 and 05:00 UTC every day.
+# The report is due within two hours of the daily schedule (03:00 UTC by default: by 05:00).
+REPORT_DUE_HOURS = 2
+
+
+def report_deadline_cron(environ=None) -> str:
+    hour, minute = daily_run_utc(environ)
+    return f"{minute} {(hour + REPORT_DUE_HOURS) % 24} * * *"
+
+
 REPORT_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron="0 5 * * *", lower_bound_delta=timedelta(hours=2), timezone="UTC"
+    deadline_cron=report_deadline_cron(),
+    lower_bound_delta=timedelta(hours=REPORT_DUE_HOURS),
+    timezone="UTC",
 )
 # Facts and risk scores follow the daily export.
 DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(

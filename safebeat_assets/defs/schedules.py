@@ -1,8 +1,10 @@
-"""The daily 03:00 UTC schedule (the jobs are in `jobs.py`)."""
+"""The daily schedule, 03:00 UTC unless `SAFEBEAT_DAILY_RUN_UTC` says otherwise (the jobs are in
+`jobs.py`)."""
 
 import dagster as dg
 
 from ..asset_names import DAILY_REPORT, RAW_ASSETS
+from ..settings import daily_run_utc
 from .automation import IGNORED_UPSTREAM
 from .jobs import DAILY_JOB_NAME, DAILY_RUN_TAGS, EVERYTHING_BUT_REPORT, safebeat_daily_job
 from .partitions import months_tags
@@ -52,16 +54,24 @@ def missing_or_stale(instance: dg.DagsterInstance, asset_graph) -> set[dg.AssetK
     return selected
 
 
+def daily_cron(environ=None) -> str:
+    """The schedule's cron string: every day at `SAFEBEAT_DAILY_RUN_UTC` (default 03:00)."""
+    hour, minute = daily_run_utc(environ)
+    return f"{minute} {hour} * * *"
+
+
 def build_daily_schedule(monthly: dg.PartitionsDefinition) -> dg.ScheduleDefinition:
+    hour, minute = daily_run_utc()
+
     @dg.schedule(
         name=DAILY_SCHEDULE_NAME,
-        cron_schedule="0 3 * * *",
+        cron_schedule=daily_cron(),
         execution_timezone="UTC",
         target=EVERYTHING_BUT_REPORT,
         tags=DAILY_RUN_TAGS,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
-            "Every day at 03:00 UTC: re-read the landing zone (raw assets) and materialize "
+            f"Every day at {hour:02d}:{minute:02d} UTC: re-read the landing zone (raw assets) and materialize "
             "whatever is missing or stale; changes found in the new export then flow downstream "
             "through the automation sensor. The report follows in its own run, whatever the "
             "outcome (report-after-run sensor)."

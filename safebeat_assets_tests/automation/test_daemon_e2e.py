@@ -9,7 +9,6 @@ export that adds a day to one month must rebuild that month and everything downs
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 
@@ -49,6 +48,7 @@ from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.partitions import monthly_partitions
 from safebeat_assets.settings import load_settings
 from safebeat_assets_tests.automation.test_incremental import append_day
+from safebeat_assets_tests.helpers import child_process_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -103,14 +103,8 @@ def test_daemon_builds_every_asset_once_then_only_what_a_new_export_changed(
     shutil.copytree(sample_landing, landing)
     data_dir = tmp_path / "data"
     home = data_dir / "dagster_home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFEBEAT_", "DAGSTER_"))}
-    env.update(
-        SAFEBEAT_DATA_DIR=str(data_dir),
-        SAFEBEAT_LANDING_DIR=str(landing),
-        SAFEBEAT_WAREHOUSE_URL=warehouse_url,
-        SAFEBEAT_WAREHOUSE_SCHEMA=warehouse_schema,
-        SAFEBEAT_RETRY_DELAY_SECONDS="0",
-        SAFEBEAT_PARTITION_START=PARTITION_START,
+    env = child_process_environment(
+        data_dir, landing, warehouse_url, warehouse_schema, SAFEBEAT_PARTITION_START=PARTITION_START
     )
     env = daemon_environment(quiet.child_environment(env, tmp_path / "hook"), home, TICK_SECONDS)
     settings = load_settings(env)

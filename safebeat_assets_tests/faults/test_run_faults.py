@@ -25,7 +25,7 @@ from safebeat_assets.defs.jobs import DAILY_JOB_NAME, PIPELINE_QUEUE_TAG
 from safebeat_assets.demo import LOCAL_INSTANCE_YAML
 from safebeat_assets.settings import PROJECT_ROOT
 from safebeat_assets.storage.warehouse import Warehouse
-from safebeat_assets_tests.helpers import table_fingerprints
+from safebeat_assets_tests.helpers import child_process_environment, table_fingerprints
 
 BIN = Path(sys.executable).parent
 ENDED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -42,20 +42,9 @@ def lake_hashes(data_dir: Path) -> dict[str, str]:
 
 
 def _environment(data_dir: Path, landing: Path, url: str, schema: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SAFEBEAT_", "DAGSTER_"))
-    }
-    env.update(
-        SAFEBEAT_DATA_DIR=str(data_dir),
-        SAFEBEAT_LANDING_DIR=str(landing),
-        SAFEBEAT_WAREHOUSE_URL=url,
-        SAFEBEAT_WAREHOUSE_SCHEMA=schema,
-        SAFEBEAT_RETRY_DELAY_SECONDS="0",
-        DAGSTER_HOME=str(data_dir / "dagster_home"),
+    return child_process_environment(
+        data_dir, landing, url, schema, DAGSTER_HOME=str(data_dir / "dagster_home")
     )
-    return env
 
 
 def _demo(env: dict[str, str], **kwargs) -> subprocess.Popen:

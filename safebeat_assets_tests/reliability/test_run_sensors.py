@@ -7,6 +7,7 @@ import sys
 import uuid
 
 import dagster as dg
+from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG  # what the scheduler writes
 
 from safebeat_assets.asset_names import DAILY_REPORT
 from safebeat_assets.defs.jobs import (
@@ -63,7 +64,7 @@ def test_every_ended_daily_run_gets_its_report_run():
 
 def test_scheduled_runs_report_on_their_scheduled_day():
     with dg.instance_for_test() as instance:
-        tags = {**DAILY_RUN_TAGS, "dagster/scheduled_execution_time": "2026-11-30T03:00:00+00:00"}
+        tags = {**DAILY_RUN_TAGS, SCHEDULED_EXECUTION_TIME_TAG: "2026-11-30T03:00:00+00:00"}
         _add_run(instance, dg.DagsterRunStatus.FAILURE, tags)
         requests = report_after_daily_run_sensor(
             dg.build_sensor_context(instance=instance, cursor="0")

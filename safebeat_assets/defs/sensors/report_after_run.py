@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
 
 from ...asset_names import DAILY_REPORT
 from ..jobs import PIPELINE_RUN_TAGS, REPORT_AFTER_TAG, REPORT_SOURCE_RUN_TAG, safebeat_report_job
@@ -19,7 +20,10 @@ ENDED = [
     dg.DagsterRunStatus.FAILURE,
     dg.DagsterRunStatus.CANCELED,
 ]
-SCHEDULED_TIME_TAG = "dagster/scheduled_execution_time"
+# The scheduler daemon writes the tick's time under a hidden tag (`.dagster/...`); the visible
+# `dagster/scheduled_execution_time` this read before never existed on a scheduled run, so a daily
+# run that ended after midnight reported on the wrong day.
+SCHEDULED_TIME_TAG = SCHEDULED_EXECUTION_TIME_TAG
 BATCH = 25
 
 
