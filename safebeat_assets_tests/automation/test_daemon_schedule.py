@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
+from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
 
 from safebeat_assets import quiet
 from safebeat_assets.benchmark.daemon import (
@@ -20,7 +21,6 @@ from safebeat_assets.benchmark.daemon import (
 )
 from safebeat_assets.defs.jobs import REPORT_SOURCE_RUN_TAG
 from safebeat_assets.defs.schedules import DAILY_SCHEDULE_NAME
-from safebeat_assets.defs.sensors.report_after_run import SCHEDULED_TIME_TAG
 from safebeat_assets.settings import ENV_DAILY_RUN_UTC, ENV_WAREHOUSE_URL, load_settings
 from safebeat_assets_tests.helpers import child_process_environment, run_daily_job
 
@@ -92,7 +92,7 @@ def test_daemon_launches_the_daily_run_at_its_time_then_the_report(
 
     assert daily.run_id not in before
     assert daily.status == dg.DagsterRunStatus.SUCCESS, daemon.log_tail()
-    scheduled = datetime.fromisoformat(daily.tags[SCHEDULED_TIME_TAG]).astimezone(UTC)
+    scheduled = datetime.fromisoformat(daily.tags[SCHEDULED_EXECUTION_TIME_TAG]).astimezone(UTC)
     assert scheduled == due
     assert report.status == dg.DagsterRunStatus.SUCCESS, daemon.log_tail()
     report_config = report.run_config["ops"]["daily_report"]["config"]

@@ -20,16 +20,15 @@ ENDED = [
     dg.DagsterRunStatus.FAILURE,
     dg.DagsterRunStatus.CANCELED,
 ]
-# The scheduler daemon writes the tick's time under a hidden tag (`.dagster/...`); the visible
-# `dagster/scheduled_execution_time` this read before never existed on a scheduled run, so a daily
-# run that ended after midnight reported on the wrong day.
-SCHEDULED_TIME_TAG = SCHEDULED_EXECUTION_TIME_TAG
 BATCH = 25
 
 
 def report_date_for(run: dg.DagsterRun, ended_at: datetime) -> str:
     """The day a run reports on: its schedule's day, else the day it ended (UTC)."""
-    scheduled = run.tags.get(SCHEDULED_TIME_TAG)
+    # Dagster's own constant: the scheduler writes the tick's time under a hidden tag
+    # (`.dagster/...`); the visible `dagster/scheduled_execution_time` read before never existed
+    # on a scheduled run, so a daily run that ended after midnight reported on the wrong day.
+    scheduled = run.tags.get(SCHEDULED_EXECUTION_TIME_TAG)
     if scheduled:
         return datetime.fromisoformat(scheduled).astimezone(UTC).date().isoformat()
     return ended_at.astimezone(UTC).date().isoformat()
