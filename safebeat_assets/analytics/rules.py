@@ -200,18 +200,25 @@ def _format_rules(raw: pd.DataFrame, min_lift: float) -> pd.DataFrame:
     return out[RULE_COLUMNS]
 
 
+def row_keys(matrix: np.ndarray) -> np.ndarray:
+    """One key per row of a boolean matrix (with at least one row and column), equal for equal
+    rows: its bits packed into whole 64-bit words, so up to 64 items a row is one integer,
+    which sorts fast (`np.unique(matrix, axis=0)` sorts rows as byte strings, one byte per item:
+    5 s for 387,529 rows of 51 items, where the integers take 0.05 s)."""
+    packed = np.packbits(matrix, axis=1)
+    width = -(-packed.shape[1] // 8) * 8
+    words = np.zeros((len(packed), width), dtype=np.uint8)
+    words[:, : packed.shape[1]] = packed
+    keys = words.view(np.uint64) if width == 8 else words.view(np.dtype((np.void, width)))
+    return keys.ravel()
+
+
 def distinct_transactions(onehot: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(distinct rows of the boolean matrix, how many times each occurs)."""
     matrix = onehot.to_numpy(dtype=bool)
     if not len(matrix):
         return matrix, np.zeros(0, dtype=np.int64)
-    packed = np.packbits(matrix, axis=1)
-    width = -(-packed.shape[1] // 8) * 8  # whole 64-bit words: integer keys sort fast
-    words = np.zeros((len(packed), width), dtype=np.uint8)
-    words[:, : packed.shape[1]] = packed
-    keys = words.view(np.uint64) if width == 8 else words.view(np.dtype((np.void, width))).ravel()
-    keys = keys.ravel()
-    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    _, first, counts = np.unique(row_keys(matrix), return_index=True, return_counts=True)
     return matrix[first], counts.astype(np.int64)
 
 
@@ -367,9 +374,12 @@ def mine_rules_from_transactions(
     keep = (onehot.sum(axis=1) >= MIN_ITEMS_PER_TRANSACTION).to_numpy() & (weights > 0)
     onehot, weights = onehot.loc[keep], weights[keep]
     # The same combination from different months is one distinct transaction.
-    rows, first, inverse = np.unique(
-        onehot.to_numpy(dtype=bool), axis=0, return_index=True, return_inverse=True
-    )
+    matrix = onehot.to_numpy(dtype=bool)
+    if len(matrix):
+        _, first, inverse = np.unique(row_keys(matrix), return_index=True, return_inverse=True)
+        rows = matrix[first]
+    else:
+        rows, inverse = matrix, np.zeros(0, dtype=np.int64)
     summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
     return _mine(
         rows,

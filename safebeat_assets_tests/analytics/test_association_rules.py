@@ -11,6 +11,7 @@ from safebeat_assets.analytics.rules import (
     build_transactions,
     incident_item,
     mine_association_rules,
+    row_keys,
 )
 
 CATEGORIES = ["Theft", "Disturbance", "Alarm", "Welfare Check", "Traffic Stop"]
@@ -160,3 +161,17 @@ def test_festival_and_alcohol_items_come_from_links():
 def test_no_links_means_no_festival_items(links):
     onehot = build_transactions(make_calls(50), links)
     assert "Festival_Related" not in onehot.columns
+
+
+@pytest.mark.parametrize("items", [1, 8, 51, 64, 65, 130])
+def test_row_keys_are_equal_exactly_for_equal_rows(items):
+    rng = np.random.default_rng(items)
+    distinct = rng.random((40, items)) < 0.3
+    matrix = distinct[rng.integers(0, len(distinct), 2_000)]
+    keys = row_keys(matrix)
+    assert keys.shape == (len(matrix),)
+    # Grouping by key is grouping by row: the same partition as numpy's row-wise unique.
+    _, by_key = np.unique(keys, return_inverse=True)
+    rows, by_row = np.unique(matrix, axis=0, return_inverse=True)
+    pairs = set(zip(by_key.ravel().tolist(), by_row.ravel().tolist(), strict=True))
+    assert len(pairs) == len(rows) == len(np.unique(by_key))

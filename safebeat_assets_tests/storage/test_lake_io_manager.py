@@ -478,3 +478,53 @@ def test_missing_unpartitioned_asset_is_none_only_when_asked(local_lake):
     assert seen == {"optional": None, "counted": None}
     with pytest.raises(dg.Failure, match="FileNotFoundError: .*toy_model.parquet"):
         run(local_lake, [model, consumer("required", "toy_model", seen)], selection=["required"])
+
+
+# --- many months: one Arrow concatenation, the same frame as a month at a time ------------
+
+
+def store_months(lake: Lake, months: dict[str, pa.Table]) -> None:
+    folder = Path(lake.storage.root) / "cleaned-data" / "toy_calls"
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, table in months.items():
+        pq.write_table(table, folder / f"{key}.parquet")
+
+
+def month_by_month(months: dict[str, pa.Table]) -> pd.DataFrame:
+    """What reading the months one DataFrame at a time and concatenating them gives."""
+    return pd.concat([table.to_pandas() for table in months.values()], ignore_index=True)
+
+
+def test_months_load_as_the_frame_a_month_at_a_time_gives(local_lake):
+    # February is empty and stored the way an empty aggregate month is: its text column typed
+    # null and its sum int64, where the months with rows have text and a float sum.
+    frame = pd.DataFrame({"geo_id": ["484530011001", None], "calls": [3, 1], "minutes": [1.5, 2.0]})
+    months = {
+        JAN: pa.Table.from_pandas(frame),
+        FEB: pa.table(
+            {
+                "geo_id": pa.array([], pa.null()),
+                "calls": pa.array([], pa.int64()),
+                "minutes": pa.array([], pa.int64()),
+            }
+        ),
+        MAR: pa.Table.from_pandas(frame.iloc[::-1].reset_index(drop=True)),
+    }
+    store_months(local_lake, months)
+    loaded = lake_io(local_lake).load_input(monthly_input())
+    pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
+    assert loaded["minutes"].dtype == "float64" and loaded["calls"].dtype == "int64"
+    assert loaded["geo_id"].tolist() == ["484530011001", None, None, "484530011001"]
+
+
+def test_months_typed_differently_keep_pandas_promotion(local_lake):
+    # A sum that was integral in one month and not in the next: pandas makes it float64.
+    months = {
+        JAN: pa.table({"geo_id": ["484530011001"], "minutes": pa.array([2], pa.int64())}),
+        FEB: pa.table({"geo_id": ["484530011002"], "minutes": pa.array([1.5], pa.float64())}),
+        MAR: pa.table({"geo_id": ["484530011003"], "minutes": pa.array([4], pa.int64())}),
+    }
+    store_months(local_lake, months)
+    loaded = lake_io(local_lake).load_input(monthly_input())
+    pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
+    assert loaded["minutes"].tolist() == [2.0, 1.5, 4.0]
