@@ -92,7 +92,8 @@ def summarize(
         for n in scenarios
     }
     targets["peak_memory"] = peak <= targets_at["peak_mb"]
-    targets["bulk_speedup"] = loads["speedup"] >= TARGET_SPEEDUP
+    # The load comparison is held to its target at 1x only (the issue sets none above it).
+    targets["bulk_speedup"] = loads["speedup"] >= TARGET_SPEEDUP if scale == 1 else None
     if xlsx_read is not None:
         targets["xlsx_read"] = (
             xlsx_read["median_seconds"] <= TARGET_XLSX_SECONDS
@@ -188,7 +189,8 @@ def format_table(summary: dict, header: str) -> str:
     )
     lines.append(
         f"{'bulk vs row-by-row (x faster)':<36}{loads['speedup']:>10.1f}  "
-        f"{format(loads['rows'], ',') + ' rows, median':<26}{'>= 50':>10}  "
+        f"{format(loads['rows'], ',') + ' rows, median':<26}"
+        f"{_target(TARGET_SPEEDUP if met['bulk_speedup'] is not None else None, '>='):>10}  "
         f"{_mark(met['bulk_speedup'])}"
     )
     lines.append(
