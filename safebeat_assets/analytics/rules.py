@@ -213,13 +213,18 @@ def row_keys(matrix: np.ndarray) -> np.ndarray:
     return keys.ravel()
 
 
-def distinct_transactions(onehot: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct rows of the boolean matrix, how many times each occurs)."""
-    matrix = onehot.to_numpy(dtype=bool)
+def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of a boolean matrix, in key order; which of them each row is)."""
     if not len(matrix):
         return matrix, np.zeros(0, dtype=np.int64)
-    _, first, counts = np.unique(row_keys(matrix), return_index=True, return_counts=True)
-    return matrix[first], counts.astype(np.int64)
+    _, first, inverse = np.unique(row_keys(matrix), return_index=True, return_inverse=True)
+    return matrix[first], inverse.ravel()
+
+
+def distinct_transactions(onehot: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows of the boolean matrix, how many times each occurs)."""
+    rows, inverse = distinct_rows(onehot.to_numpy(dtype=bool))
+    return rows, np.bincount(inverse, minlength=len(rows)).astype(np.int64)
 
 
 def _next_level(frequent: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
@@ -374,13 +379,8 @@ def mine_rules_from_transactions(
     keep = (onehot.sum(axis=1) >= MIN_ITEMS_PER_TRANSACTION).to_numpy() & (weights > 0)
     onehot, weights = onehot.loc[keep], weights[keep]
     # The same combination from different months is one distinct transaction.
-    matrix = onehot.to_numpy(dtype=bool)
-    if len(matrix):
-        _, first, inverse = np.unique(row_keys(matrix), return_index=True, return_inverse=True)
-        rows = matrix[first]
-    else:
-        rows, inverse = matrix, np.zeros(0, dtype=np.int64)
-    summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
+    rows, inverse = distinct_rows(onehot.to_numpy(dtype=bool))
+    summed = np.bincount(inverse, weights=weights, minlength=len(rows))
     return _mine(
         rows,
         np.rint(summed).astype(np.int64),

@@ -72,9 +72,9 @@ def build_daily_schedule(monthly: dg.PartitionsDefinition) -> dg.ScheduleDefinit
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
             f"Every day at {hour:02d}:{minute:02d} UTC: re-read the landing zone (raw assets) "
-            "and materialize whatever is missing or stale; changes found in the new export then flow downstream "
-            "through the automation sensor. The report follows in its own run, whatever the "
-            "outcome (report-after-run sensor)."
+            "and materialize whatever is missing or stale; changes found in the new export then "
+            "flow downstream through the automation sensor. The report follows in its own run, "
+            "whatever the outcome (report-after-run sensor)."
         ),
     )
     def daily_schedule(context: dg.ScheduleEvaluationContext):

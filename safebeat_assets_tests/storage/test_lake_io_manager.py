@@ -480,7 +480,7 @@ def test_missing_unpartitioned_asset_is_none_only_when_asked(local_lake):
         run(local_lake, [model, consumer("required", "toy_model", seen)], selection=["required"])
 
 
-# --- many months: one Arrow concatenation, the same frame as a month at a time ------------
+# --- many months load as the frame a month at a time gives -------------------------------
 
 
 def store_months(lake: Lake, months: dict[str, pa.Table]) -> None:
