@@ -37,13 +37,17 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..domain import DEFAULT_LINK_RADIUS_KM
 from ..transform.linkage import _eligible_events, _expand_to_days, _pairs_within_radius
+from .cell_arrays import CellArrays
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # --- contracts -----------------------------------------------------------------------------------
 
@@ -309,10 +313,12 @@ def baseline_rates(
         if span is None:
             return empty_baseline_rates()
         first, last = first or span[0], last or span[1]
+    codes, geo_ids = pd.factorize(calls["geo_id"].to_numpy(dtype=object), sort=True)
     return _baseline_rates(
-        calls["geo_id"],
-        calls["response_date"],
-        calls["response_hour"],
+        np.asarray(geo_ids, dtype=object),
+        codes.astype("int64"),
+        _day_numbers(calls["response_date"]) if len(calls) else np.array([], "int64"),
+        calls["response_hour"].to_numpy(dtype="int64"),
         np.ones(len(calls), dtype="int64"),
         event_days_by_geo,
         first,
@@ -320,24 +326,32 @@ def baseline_rates(
     )
 
 
+def cells_history_range(cells: pd.DataFrame | pa.Table | CellArrays) -> tuple[date, date] | None:
+    """`history_range` of the call cells (a frame, the lake's Arrow table or their arrays)."""
+    days = CellArrays.of(cells).history_days()
+    return (_as_date(days[0]), _as_date(days[1])) if days else None
+
+
 def baseline_rates_from_cells(
-    cells: pd.DataFrame,
+    cells: pd.DataFrame | pa.Table | CellArrays,
     event_days_by_geo: pd.DataFrame,
     first: date | None = None,
     last: date | None = None,
 ) -> pd.DataFrame:
-    """`baseline_rates` from the call cells (`call_cells`, every month concatenated): the very
-    same rates, each cell counting its calls."""
+    """`baseline_rates` from the call cells (`call_cells`, every month concatenated, as a frame
+    or as the lake's Arrow table): the very same rates, each cell counting its calls."""
+    arrays = CellArrays.of(cells)
     if first is None or last is None:
-        span = history_range(cells, "date")
+        span = cells_history_range(arrays)
         if span is None:
             return empty_baseline_rates()
         first, last = first or span[0], last or span[1]
     return _baseline_rates(
-        cells["geo_id"],
-        cells["date"],
-        cells["hour"],
-        cells["calls"].to_numpy(dtype="int64"),
+        arrays.geo_ids,
+        arrays.geo_code,
+        arrays.day,
+        arrays.hour,
+        arrays.calls,
         event_days_by_geo,
         first,
         last,
@@ -345,26 +359,31 @@ def baseline_rates_from_cells(
 
 
 def _baseline_rates(
-    geo: pd.Series,
-    dates: pd.Series,
-    hours: pd.Series,
+    geo_ids: np.ndarray,
+    geo_code: np.ndarray,
+    day: np.ndarray,
+    hour: np.ndarray,
     calls: np.ndarray,
     event_days_by_geo: pd.DataFrame,
     first: date,
     last: date,
 ) -> pd.DataFrame:
-    """`baseline_rates` of rows (a call, or a cell of `calls` calls) at geo, date and hour."""
+    """`baseline_rates` of rows (a call, or a cell of `calls` calls) at a block group (a code
+    into the sorted `geo_ids`, -1 for none), day number and hour."""
     first_day, last_day = _day_number(first), _day_number(last)
     if last_day < first_day:
         return empty_baseline_rates()
-    located = geo.notna().to_numpy()
-    day = _day_numbers(dates)
-    located &= (day >= first_day) & (day <= last_day)
-    codes, geo_ids = pd.factorize(geo.to_numpy(dtype=object)[located], sort=True)
-    if not len(geo_ids):
+    located = (geo_code >= 0) & (day >= first_day) & (day <= last_day)
+    # Only the block groups with a located call in the span, as factorizing those calls gives
+    # (counted, not sorted: millions of cells at ten times Austin).
+    codes = geo_code[located]
+    used = np.bincount(codes, minlength=len(geo_ids)) > 0
+    if not used.any():
         return empty_baseline_rates()
+    geo_ids = geo_ids[used]
+    codes = (np.cumsum(used) - 1)[codes]
     day = day[located]
-    hour = hours.to_numpy(dtype="int64")[located]
+    hour = hour[located]
     calls = calls[located]
     span_days = last_day - first_day + 1
 
@@ -374,8 +393,10 @@ def _baseline_rates(
     keep = (ev_code >= 0) & (ev_day >= first_day) & (ev_day <= last_day)
     event_keys = np.unique(ev_code[keep].astype("int64") * span_days + (ev_day[keep] - first_day))
 
-    call_keys = codes.astype("int64") * span_days + (day - first_day)
-    ordinary = ~np.isin(call_keys, event_keys)
+    # A flag per (block group, day) of the span, looked up per row (no sort of the rows).
+    is_event_day = np.zeros(len(geo_ids) * span_days, dtype=bool)
+    is_event_day[event_keys] = True
+    ordinary = ~is_event_day[codes.astype("int64") * span_days + (day - first_day)]
     cell = (codes.astype("int64") * DAYS + weekday_of(day)) * HOURS + hour
     # Integer weights: the float counts are exact, as are the rates divided from them.
     counts = np.bincount(
@@ -1118,7 +1139,7 @@ def fit_event_impact(
 
 
 def fit_event_impact_from_cells(
-    cells: pd.DataFrame,
+    cells: pd.DataFrame | pa.Table | CellArrays,
     links: pd.DataFrame,
     events: pd.DataFrame,
     geo: pd.DataFrame,
@@ -1127,21 +1148,25 @@ def fit_event_impact_from_cells(
     alpha: float = ALPHA,
     trained_at: datetime | None = None,
 ) -> EventImpactResult:
-    """`fit_event_impact` from the call cells (`call_cells`, every month concatenated) instead
-    of every call: the same result. A call is linked to an event by its block group and date
-    alone (the link rule), so the calls linked to an event at a block group on a date are
-    that block group's calls of that date: their hours and measures are the cells' sums.
-    `links` also needs geo_id (fact_event_incidents' matched block group)."""
-    span = history_range(cells, "date") or _NO_HISTORY
+    """`fit_event_impact` from the call cells (`call_cells`, every month concatenated, as a
+    frame or as the lake's Arrow table) instead of every call: the same result. A call is
+    linked to an event by its block group and date alone (the link rule), so the calls linked
+    to an event at a block group on a date are that block group's calls of that date: their
+    hours and measures are the cells' sums. `links` also needs geo_id (fact_event_incidents'
+    matched block group)."""
+    arrays = CellArrays.of(cells)
+    span = cells_history_range(arrays) or _NO_HISTORY
     days = event_day_frame(events, geo, links, rates, span[0], span[1], radius_km)
 
     links = links if links is not None and len(links) else _no_links()
     linked = _link_rows(links).assign(geo_id=links["geo_id"].to_numpy(dtype=object))
     linked = linked[_of_frame(linked, days.frame)]
-    matched = _cells_of_links(linked, cells)
+    matched = _cells_of_links(linked, arrays)
 
     def means(measure: str, label: str) -> tuple[float | None, str]:
-        return _chosen_mean(_mean_of_sums(matched, measure), _mean_of_sums(cells, measure), label)
+        return _chosen_mean(
+            _mean_of_sums(matched, measure), _mean_of_all_cells(arrays, measure), label
+        )
 
     facts = _CallFacts(
         linked=linked,
@@ -1150,7 +1175,7 @@ def fit_event_impact_from_cells(
             weights=matched["calls"].to_numpy(dtype="int64"),
             minlength=HOURS,
         )[:HOURS].astype("int64"),
-        every_call_shares=_shares_of_every_call(cells, cells["calls"].to_numpy(dtype="int64")),
+        every_call_shares=_shares_of_every_cell(arrays),
         unit_time=means("unit_time_on_scene", "unit_time_on_scene (s)"),
         units=means("number_of_units_arrived", "number_of_units_arrived"),
     )
@@ -1165,27 +1190,26 @@ def _of_frame(rows: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
     return pd.MultiIndex.from_arrays([rows["event_id"], rows["day"]]).isin(in_frame)
 
 
-def _cells_of_links(linked: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+_CELL_MEASURES = [f"{m}_{part}" for m in MEAN_MEASURES for part in ("sum", "calls")]
+
+
+def _cells_of_links(linked: pd.DataFrame, cells: CellArrays) -> pd.DataFrame:
     """The cells of the linked calls: per distinct (event_id, geo_id, day) of the links, the
     cells of that block group and date (columns hour, calls and the measures' sums)."""
     groups = linked[["event_id", "geo_id", "day"]].drop_duplicates()
     # Only the cells of a linked (block group, date) are kept, by one integer key (a few
     # thousand of ~all calls' cells), before anything is joined or copied.
-    geo_index = pd.Index(groups["geo_id"].unique())
-    cell_code = geo_index.get_indexer(cells["geo_id"].to_numpy(dtype=object))
-    cell_day = _day_numbers(cells["date"]) if len(cells) else np.array([], "int64")
-    group_key = geo_index.get_indexer(groups["geo_id"].to_numpy(dtype=object)) * (1 << 32)
-    group_key = group_key + groups["day"].to_numpy(dtype="int64")
-    keep = (cell_code >= 0) & np.isin(cell_code * (1 << 32) + cell_day, group_key)
-    near = cells[keep]
-    measures = [f"{m}_{part}" for m in MEAN_MEASURES for part in ("sum", "calls")]
+    linked_code = pd.Index(cells.geo_ids).get_indexer(groups["geo_id"].to_numpy(dtype=object))
+    group_key = linked_code[linked_code >= 0] * (1 << 32)
+    group_key = group_key + groups["day"].to_numpy(dtype="int64")[linked_code >= 0]
+    keep = (cells.geo_code >= 0) & np.isin(cells.geo_code * (1 << 32) + cells.day, group_key)
     keyed = pd.DataFrame(
         {
-            "geo_id": near["geo_id"].to_numpy(dtype=object),
-            "day": cell_day[keep],
-            "hour": near["hour"].to_numpy(dtype="int64"),
-            "calls": near["calls"].to_numpy(dtype="int64"),
-            **{column: near[column].to_numpy() for column in measures},
+            "geo_id": cells.geo_ids[cells.geo_code[keep]],
+            "day": cells.day[keep],
+            "hour": cells.hour[keep],
+            "calls": cells.calls[keep],
+            **{column: cells.numeric(column, keep) for column in _CELL_MEASURES},
         }
     )
     return groups.merge(keyed, on=["geo_id", "day"], how="inner")
@@ -1195,6 +1219,27 @@ def _mean_of_sums(cells: pd.DataFrame, measure: str) -> tuple[float | None, int]
     known = int(cells[f"{measure}_calls"].sum())
     total = float(cells[f"{measure}_sum"].sum())
     return (total / known if known else None), known
+
+
+def _mean_of_all_cells(cells: CellArrays, measure: str) -> tuple[float | None, int]:
+    known = int(cells.column_sum(f"{measure}_calls"))
+    total = cells.column_sum(f"{measure}_sum")
+    return (total / known if known else None), known
+
+
+def _shares_of_every_cell(cells: CellArrays) -> Callable[[], tuple[dict, dict, int]] | None:
+    """`_shares_of_every_call` of the cells, each counting its calls: their priority and
+    category columns are read only when the mixes ask (without a linked call)."""
+    if not len(cells):
+        return None
+
+    def shares() -> tuple[dict, dict, int]:
+        columns = cells.frame(["priority_numeric", "final_problem_category"])
+        return _overall_shares(
+            _numeric(columns["priority_numeric"]), columns["final_problem_category"], cells.calls
+        )
+
+    return shares
 
 
 def _fit(
