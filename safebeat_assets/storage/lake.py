@@ -135,8 +135,7 @@ class ParquetLake(dg.IOManager):
         if len(frames) == 1:
             return frames[0]
         if isinstance(frames[0], pa.Table):
-            # Months written by different runs may type an all-null column differently.
-            return pa.concat_tables(frames, promote_options="default")
+            return _concat_months(frames)
         return pd.concat(frames, ignore_index=True)
 
     def _partition_paths(self, context: dg.InputContext) -> list[UPath]:
@@ -209,6 +208,15 @@ class ParquetLake(dg.IOManager):
         meta = frame_metadata(obj, exclude, column_descriptions(context.asset_key.path[-1]))
         meta["safebeat/bucket"] = dg.MetadataValue.text(_bucket_of(context))
         return meta
+
+
+def _concat_months(tables: list[pa.Table]) -> pa.Table:
+    """Months as one Arrow table, typed as concatenating them in pandas would: an empty month
+    (stored from an empty frame: text columns typed null, sums int64) adds neither rows nor
+    types, and a column typed differently by months with rows is widened (int64 and double
+    give double, as pandas upcasts)."""
+    with_rows = [table for table in tables if table.num_rows] or tables[:1]
+    return pa.concat_tables(with_rows, promote_options="permissive")
 
 
 def _is_geo_frame(obj: Any) -> bool:

@@ -515,6 +515,11 @@ def test_months_load_as_the_frame_a_month_at_a_time_gives(local_lake):
     pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
     assert loaded["minutes"].dtype == "float64" and loaded["calls"].dtype == "int64"
     assert loaded["geo_id"].tolist() == ["484530011001", None, None, "484530011001"]
+    # As an Arrow table (the consumer counting with integer buffers), the same values.
+    table = lake_io(local_lake).load_input(monthly_input({ARROW_METADATA_KEY: True}))
+    assert table.schema.field("minutes").type == pa.float64()
+    assert table.schema.field("geo_id").type == pa.string()
+    pd.testing.assert_frame_equal(table.to_pandas(), loaded, check_exact=True)
 
 
 def test_months_typed_differently_keep_pandas_promotion(local_lake):
@@ -528,3 +533,5 @@ def test_months_typed_differently_keep_pandas_promotion(local_lake):
     loaded = lake_io(local_lake).load_input(monthly_input())
     pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
     assert loaded["minutes"].tolist() == [2.0, 1.5, 4.0]
+    table = lake_io(local_lake).load_input(monthly_input({ARROW_METADATA_KEY: True}))
+    assert table.column("minutes").to_pylist() == [2.0, 1.5, 4.0]
