@@ -37,7 +37,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +45,6 @@ import pandas as pd
 from ..domain import DEFAULT_LINK_RADIUS_KM
 from ..transform.linkage import _eligible_events, _expand_to_days, _pairs_within_radius
 from .cell_arrays import CellArrays
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 # --- contracts -----------------------------------------------------------------------------------
 
@@ -326,20 +323,20 @@ def baseline_rates(
     )
 
 
-def cells_history_range(cells: pd.DataFrame | pa.Table | CellArrays) -> tuple[date, date] | None:
-    """`history_range` of the call cells (a frame, the lake's Arrow table or their arrays)."""
+def cells_history_range(cells: pd.DataFrame | CellArrays) -> tuple[date, date] | None:
+    """`history_range` of the call cells (the frame or its arrays)."""
     days = CellArrays.of(cells).history_days()
     return (_as_date(days[0]), _as_date(days[1])) if days else None
 
 
 def baseline_rates_from_cells(
-    cells: pd.DataFrame | pa.Table | CellArrays,
+    cells: pd.DataFrame | CellArrays,
     event_days_by_geo: pd.DataFrame,
     first: date | None = None,
     last: date | None = None,
 ) -> pd.DataFrame:
-    """`baseline_rates` from the call cells (`call_cells`, every month concatenated, as a frame
-    or as the lake's Arrow table): the very same rates, each cell counting its calls."""
+    """`baseline_rates` from the call cells (`call_cells`, every month concatenated): the very
+    same rates, each cell counting its calls."""
     arrays = CellArrays.of(cells)
     if first is None or last is None:
         span = cells_history_range(arrays)
@@ -1139,7 +1136,7 @@ def fit_event_impact(
 
 
 def fit_event_impact_from_cells(
-    cells: pd.DataFrame | pa.Table | CellArrays,
+    cells: pd.DataFrame | CellArrays,
     links: pd.DataFrame,
     events: pd.DataFrame,
     geo: pd.DataFrame,
@@ -1148,13 +1145,13 @@ def fit_event_impact_from_cells(
     alpha: float = ALPHA,
     trained_at: datetime | None = None,
 ) -> EventImpactResult:
-    """`fit_event_impact` from the call cells (`call_cells`, every month concatenated, as a
-    frame or as the lake's Arrow table) instead of every call: the same result. A call is
-    linked to an event by its block group and date alone (the link rule), so the calls linked
-    to an event at a block group on a date are that block group's calls of that date: their
-    hours and measures are the cells' sums. `links` also needs geo_id (fact_event_incidents'
-    matched block group)."""
+    """`fit_event_impact` from the call cells (`call_cells`, every month concatenated) instead
+    of every call: the same result. A call is linked to an event by its block group and date
+    alone (the link rule), so the calls linked to an event at a block group on a date are
+    that block group's calls of that date: their hours and measures are the cells' sums.
+    `links` also needs geo_id (fact_event_incidents' matched block group)."""
     arrays = CellArrays.of(cells)
+    cells = arrays.frame
     span = cells_history_range(arrays) or _NO_HISTORY
     days = event_day_frame(events, geo, links, rates, span[0], span[1], radius_km)
 
@@ -1164,9 +1161,7 @@ def fit_event_impact_from_cells(
     matched = _cells_of_links(linked, arrays)
 
     def means(measure: str, label: str) -> tuple[float | None, str]:
-        return _chosen_mean(
-            _mean_of_sums(matched, measure), _mean_of_all_cells(arrays, measure), label
-        )
+        return _chosen_mean(_mean_of_sums(matched, measure), _mean_of_sums(cells, measure), label)
 
     facts = _CallFacts(
         linked=linked,
@@ -1197,19 +1192,19 @@ def _cells_of_links(linked: pd.DataFrame, cells: CellArrays) -> pd.DataFrame:
     """The cells of the linked calls: per distinct (event_id, geo_id, day) of the links, the
     cells of that block group and date (columns hour, calls and the measures' sums)."""
     groups = linked[["event_id", "geo_id", "day"]].drop_duplicates()
-    # Only the cells of a linked (block group, date) are kept, by one integer key (a few
-    # thousand of ~all calls' cells), before anything is joined or copied.
-    linked_code = pd.Index(cells.geo_ids).get_indexer(groups["geo_id"].to_numpy(dtype=object))
-    group_key = linked_code[linked_code >= 0] * (1 << 32)
-    group_key = group_key + groups["day"].to_numpy(dtype="int64")[linked_code >= 0]
-    keep = (cells.geo_code >= 0) & np.isin(cells.geo_code * (1 << 32) + cells.day, group_key)
+    # Only the cells of a linked (block group, date) are kept (a few thousand of ~all calls'
+    # cells), before anything is joined or copied.
+    keep = cells.on_block_group_days(
+        groups["geo_id"].to_numpy(dtype=object), groups["day"].to_numpy(dtype="int64")
+    )
+    near = cells.frame.loc[keep, _CELL_MEASURES]
     keyed = pd.DataFrame(
         {
             "geo_id": cells.geo_ids[cells.geo_code[keep]],
             "day": cells.day[keep],
             "hour": cells.hour[keep],
             "calls": cells.calls[keep],
-            **{column: cells.numeric(column, keep) for column in _CELL_MEASURES},
+            **{column: near[column].to_numpy() for column in _CELL_MEASURES},
         }
     )
     return groups.merge(keyed, on=["geo_id", "day"], how="inner")
@@ -1221,25 +1216,11 @@ def _mean_of_sums(cells: pd.DataFrame, measure: str) -> tuple[float | None, int]
     return (total / known if known else None), known
 
 
-def _mean_of_all_cells(cells: CellArrays, measure: str) -> tuple[float | None, int]:
-    known = int(cells.column_sum(f"{measure}_calls"))
-    total = cells.column_sum(f"{measure}_sum")
-    return (total / known if known else None), known
-
-
 def _shares_of_every_cell(cells: CellArrays) -> Callable[[], tuple[dict, dict, int]] | None:
-    """`_shares_of_every_call` of the cells, each counting its calls: their priority and
-    category columns are read only when the mixes ask (without a linked call)."""
+    """`_shares_of_every_call` of the cells, each counting its calls."""
     if not len(cells):
         return None
-
-    def shares() -> tuple[dict, dict, int]:
-        columns = cells.frame(["priority_numeric", "final_problem_category"])
-        return _overall_shares(
-            _numeric(columns["priority_numeric"]), columns["final_problem_category"], cells.calls
-        )
-
-    return shares
+    return _shares_of_every_call(cells.frame, cells.calls)
 
 
 def _fit(

@@ -16,7 +16,7 @@ import pandas as pd
 from ..executors import WAREHOUSE_POOL
 from ..resources import LAKE_IO, WAREHOUSE_IO
 from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
-from ..storage.lake import ARROW_METADATA_KEY, BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
+from ..storage.lake import BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
 from .checks.alert_rules import alert_check_specs
 
 DATA_OWNERS = ("team:safebeat-data",)
@@ -128,15 +128,6 @@ def warehouse_stage(group: str, owners: tuple[str, ...]) -> Stage:
 def columns_in(*columns: str) -> dg.AssetIn:
     """An input that loads only these columns (both IO managers honour the `columns` metadata)."""
     return dg.AssetIn(metadata={COLUMNS_METADATA_KEY: list(columns)})
-
-
-def arrow_in(*columns: str) -> dg.AssetIn:
-    """A lake input loaded as the stored Arrow table (all columns, or only these), for a
-    consumer that counts with integer buffers and never needs most rows as Python objects."""
-    metadata: dict = {ARROW_METADATA_KEY: True}
-    if columns:
-        metadata[COLUMNS_METADATA_KEY] = list(columns)
-    return dg.AssetIn(metadata=metadata)
 
 
 def _to_python(value: Any) -> Any:

@@ -11,9 +11,8 @@
 
 Both read the calls as the per-month aggregate `calls_by_block_group_hour` (every month: calls
 per block group, date, hour, priority and category, `analytics.event_impact.call_cells`), not
-every call, and give exactly what they gave from every call. They load it as the lake's Arrow
-table: millions of cells at ten times Austin, counted as integer arrays without a Python string
-per cell (`analytics.cell_arrays`). They depend on `fact_911_calls`
+every call, and give exactly what they gave from every call. Its millions of cells at ten times
+Austin are counted as integer arrays, built once per asset (`analytics.cell_arrays`). They depend on `fact_911_calls`
 too, so the blocking checks on the warehouse facts gate them, as they gate the other models.
 """
 
@@ -23,8 +22,8 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
 
+from ..analytics.cell_arrays import CellArrays
 from ..analytics.event_impact import (
     ALPHA,
     MIN_EVENT_DAYS,
@@ -41,7 +40,6 @@ from .checks.alert_rules import events_source_metadata
 from .checks.event_impact import MODEL_CHECK_SPECS, model_check_results
 from .conventions import (
     ANALYTICS_OWNERS,
-    arrow_in,
     columns_in,
     content_version,
     json_metadata,
@@ -86,7 +84,7 @@ def _model_version(frame: pd.DataFrame, summary: dict[str, Any]) -> str:
     kinds={"numpy"},
     deps=[FACT_CALLS],
     ins={
-        "calls_by_block_group_hour": arrow_in("geo_id", "date", "hour", "calls"),
+        "calls_by_block_group_hour": columns_in("geo_id", "date", "hour", "calls"),
         "fact_event_incidents": columns_in("geo_id", "call_date"),
         "dim_event": columns_in(*EVENT_COLUMNS),
         "dim_geo": columns_in(*GEO_POINT_COLUMNS),
@@ -100,13 +98,13 @@ def _model_version(frame: pd.DataFrame, summary: dict[str, Any]) -> str:
     ),
 )
 def call_baseline_rates(
-    calls_by_block_group_hour: pa.Table,
+    calls_by_block_group_hour: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
     dim_geo: pd.DataFrame,
     pipeline: PipelineSettings,
 ) -> dg.Output[pd.DataFrame]:
-    cells = calls_by_block_group_hour
+    cells = CellArrays.of(calls_by_block_group_hour)
     span = cells_history_range(cells)
     first, last = span if span else (None, None)
     event_days = event_geo_days(dim_event, dim_geo, pipeline.link_radius_km, first, last)
@@ -144,7 +142,6 @@ def call_baseline_rates(
     kinds={"sklearn"},
     check_specs=MODEL_CHECK_SPECS,
     ins={
-        "calls_by_block_group_hour": arrow_in(),
         "fact_event_incidents": columns_in(
             "event_id", "call_date", "geo_id", "priority_numeric", "final_problem_category"
         ),
@@ -164,7 +161,7 @@ def call_baseline_rates(
     ),
 )
 def event_impact_model(
-    calls_by_block_group_hour: pa.Table,
+    calls_by_block_group_hour: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
     dim_geo: pd.DataFrame,

@@ -10,7 +10,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
-import pyarrow as pa
 import pytest
 
 from safebeat_assets.analytics.event_impact import (
@@ -351,18 +350,8 @@ def event_history() -> History:
     return replace(history, calls=calls, links=links)
 
 
-def as_lake_table(cells: pd.DataFrame, months: int = 4) -> pa.Table:
-    """The cells as the lake gives them to an Arrow input: one stored table per month (here a
-    few slices, each with its own string dictionary), concatenated."""
-    slices = np.array_split(np.arange(len(cells)), months)
-    return pa.concat_tables(
-        [pa.Table.from_pandas(cells.iloc[rows], preserve_index=False) for rows in slices]
-    )
-
-
-def impact_both_ways(history: History, lake_table: bool = False):
-    """(all-calls rates and fit, rates and fit from the monthly call cells), as the assets; with
-    `lake_table` the cells are the Arrow table the assets load, not a frame."""
+def impact_both_ways(history: History):
+    """(all-calls rates and fit, rates and fit from the monthly call cells), as the assets."""
     calls, events, geo, links = history.calls, history.events, history.geo, history.links
     first, last = history_range(calls)
     event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
@@ -370,10 +359,7 @@ def impact_both_ways(history: History, lake_table: bool = False):
     expected = fit_event_impact(calls, links, events, geo, rates, radius_km=RADIUS_KM)
 
     cells = by_month(calls, call_cells)
-    assert history_range(cells, "date") == (first, last)
-    if lake_table:
-        cells = as_lake_table(cells)
-    assert cells_history_range(cells) == (first, last)
+    assert history_range(cells, "date") == cells_history_range(cells) == (first, last)
     cell_event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
     cell_rates = baseline_rates_from_cells(cells, cell_event_days, first, last)
     actual = fit_event_impact_from_cells(cells, links, events, geo, cell_rates, radius_km=RADIUS_KM)
@@ -386,11 +372,8 @@ def assert_same_fit(expected, actual) -> None:
     assert actual.model == expected.model
 
 
-@pytest.mark.parametrize("lake_table", [False, True], ids=["frame", "arrow"])
-def test_baseline_and_model_from_monthly_cells_equal_those_from_every_call(
-    event_history, lake_table
-):
-    (rates, expected), (cell_rates, actual) = impact_both_ways(event_history, lake_table)
+def test_baseline_and_model_from_monthly_cells_equal_those_from_every_call(event_history):
+    (rates, expected), (cell_rates, actual) = impact_both_ways(event_history)
     assert len(rates) > 100 and not expected.summary["is_fallback"]
     assert expected.summary["mixes"]["source"] == "linked calls"
     assert "linked calls" in expected.summary["unit_time_on_scene_source"]
@@ -398,14 +381,12 @@ def test_baseline_and_model_from_monthly_cells_equal_those_from_every_call(
     assert_same_fit(expected, actual)
 
 
-@pytest.mark.parametrize("lake_table", [False, True], ids=["frame", "arrow"])
-def test_model_from_cells_falls_back_to_every_call_as_from_the_calls(event_history, lake_table):
+def test_model_from_cells_falls_back_to_every_call_as_from_the_calls(event_history):
     # No event at all: the mixes and means are those of every call.
     (_, expected), (_, actual) = impact_both_ways(
         replace(
             event_history, events=event_history.events.iloc[:0], links=event_history.links.iloc[:0]
-        ),
-        lake_table,
+        )
     )
     assert expected.summary["mixes"]["source"] == "all calls (no linked calls)"
     assert_same_fit(expected, actual)
@@ -413,9 +394,7 @@ def test_model_from_cells_falls_back_to_every_call_as_from_the_calls(event_histo
     few = event_history.events.head(2)
     links = link_calls_to_events(event_history.calls, few, radius_km=RADIUS_KM)
     assert 0 < len(links) < MIN_VALUES_FOR_LINKED_MEAN
-    (_, expected), (_, actual) = impact_both_ways(
-        replace(event_history, events=few, links=links), lake_table
-    )
+    (_, expected), (_, actual) = impact_both_ways(replace(event_history, events=few, links=links))
     assert "of all" in expected.summary["unit_time_on_scene_source"]
     assert_same_fit(expected, actual)
 
