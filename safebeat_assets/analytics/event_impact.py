@@ -1170,7 +1170,7 @@ def fit_event_impact_from_cells(
             weights=matched["calls"].to_numpy(dtype="int64"),
             minlength=HOURS,
         )[:HOURS].astype("int64"),
-        every_call_shares=_shares_of_every_cell(arrays),
+        every_call_shares=_shares_of_every_call(cells, arrays.calls),
         unit_time=means("unit_time_on_scene", "unit_time_on_scene (s)"),
         units=means("number_of_units_arrived", "number_of_units_arrived"),
     )
@@ -1214,13 +1214,6 @@ def _mean_of_sums(cells: pd.DataFrame, measure: str) -> tuple[float | None, int]
     known = int(cells[f"{measure}_calls"].sum())
     total = float(cells[f"{measure}_sum"].sum())
     return (total / known if known else None), known
-
-
-def _shares_of_every_cell(cells: CellArrays) -> Callable[[], tuple[dict, dict, int]] | None:
-    """`_shares_of_every_call` of the cells, each counting its calls."""
-    if not len(cells):
-        return None
-    return _shares_of_every_call(cells.frame, cells.calls)
 
 
 def _fit(

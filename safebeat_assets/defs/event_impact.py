@@ -12,8 +12,9 @@
 Both read the calls as the per-month aggregate `calls_by_block_group_hour` (every month: calls
 per block group, date, hour, priority and category, `analytics.event_impact.call_cells`), not
 every call, and give exactly what they gave from every call. Its millions of cells at ten times
-Austin are counted as integer arrays, built once per asset (`analytics.cell_arrays`). They depend on `fact_911_calls`
-too, so the blocking checks on the warehouse facts gate them, as they gate the other models.
+Austin are counted as integer arrays, built once per asset (`analytics.cell_arrays`). They
+depend on `fact_911_calls` too, so the blocking checks on the warehouse facts gate them, as they
+gate the other models.
 """
 
 import hashlib
