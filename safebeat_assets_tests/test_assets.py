@@ -130,3 +130,47 @@ def test_uniqueness_checks_trust_the_key_and_scan_without_it(local_settings, war
     assert warehouse.unique_constraint_within("fact_911_calls", key) is None
     scanned = duplicate_check()
     assert not scanned.passed and scanned.metadata["duplicate_keys"].value == 1
+
+
+def test_geo_id_checks_count_every_malformed_shape_as_the_regex_does(local_settings, warehouse_url):
+    assert materialize_subset(local_settings, "*fact_911_calls").success
+    warehouse = Warehouse(warehouse_url, local_settings.warehouse_schema)
+    check = dg.AssetCheckKey(dg.AssetKey("fact_911_calls"), "geo_ids_well_formed")
+
+    def geo_id_check():
+        result = materialize_subset(local_settings, dg.AssetSelection.checks(check))
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation
+
+    assert geo_id_check().passed
+    malformed = [
+        "4845300101",  # 10 digits
+        "060371011011",  # another state
+        "48453001010X",  # a letter
+        "48453001010٣",  # an Arabic-Indic digit: 12 characters, 13 bytes
+        " 48453001010",  # a blank
+    ]
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        fact = warehouse.table("fact_911_calls").as_string(cur)
+        cur.execute(
+            f"SELECT incident_number, response_datetime FROM {fact} "
+            "WHERE reported_geo_id IS NOT NULL ORDER BY 1, 2 LIMIT %s",
+            (len(malformed) + 1,),
+        )
+        keys = cur.fetchall()
+        for (incident, at), geo_id in zip(keys, [*malformed, None], strict=True):
+            cur.execute(
+                f"UPDATE {fact} SET reported_geo_id = %s "
+                "WHERE incident_number = %s AND response_datetime = %s",
+                (geo_id, incident, at),
+            )
+        conn.commit()
+    by_regex = warehouse.fetch_one(
+        "SELECT count(*) FROM {f} WHERE reported_geo_id !~ %(pattern)s",
+        params={"pattern": "^(48)[0-9]{10}$"},
+        f="fact_911_calls",
+    )[0]
+    failed = geo_id_check()
+    assert not failed.passed
+    assert failed.metadata["malformed_geo_ids"].value == by_regex == len(malformed)
+    assert failed.metadata["checked_pattern"].value == "^(48)[0-9]{10}$"

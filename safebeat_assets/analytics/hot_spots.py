@@ -59,6 +59,7 @@ from ..domain import EARTH_RADIUS_KM
 # scipy and shapely are imported in the functions that use them: importing them here cost
 # ~0.5 s every time the Dagster definitions load (code server, sensors, each run).
 if TYPE_CHECKING:
+    import pyarrow as pa
     from scipy import sparse
 
 ALL_CALLS = "All calls"
@@ -531,3 +532,20 @@ def hot_spots_from_counts(
     cube, categories, dropped = _count_cube_from_counts(counts, weights.geo_ids)
     n_calls = int(counts["calls"].sum())
     return _maps(cube, HOUR_BANDS, categories, dropped, n_calls, weights, min_calls)
+
+
+def hot_spots_from_month_table(
+    months: pa.Table,
+    geo: pd.DataFrame,
+    *,
+    weights: ContiguityWeights | None = None,
+    min_calls: int = MIN_CALLS,
+) -> HotSpotResult:
+    """`hot_spots_from_counts` from every month's hot-spot aggregates as one Arrow table (the
+    asset's input): the months are summed per (geo_id, category, hour_band, is_weekend) in
+    Arrow first, so millions of month rows (six million at ten times Austin) reach pandas as
+    one row per key. The counts per map, hence the rows, are the same."""
+    from .counting import summed_per_key
+
+    totals = summed_per_key(months, HOT_SPOT_COUNT_COLUMNS[:-1], HOT_SPOT_COUNT_COLUMNS[-1])
+    return hot_spots_from_counts(totals, geo, weights=weights, min_calls=min_calls)

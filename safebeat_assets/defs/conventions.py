@@ -16,7 +16,7 @@ import pandas as pd
 from ..executors import WAREHOUSE_POOL
 from ..resources import LAKE_IO, WAREHOUSE_IO
 from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
-from ..storage.lake import BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
+from ..storage.lake import ARROW_METADATA_KEY, BUCKET_METADATA_KEY, COLUMNS_METADATA_KEY
 from .checks.alert_rules import alert_check_specs
 
 DATA_OWNERS = ("team:safebeat-data",)
@@ -125,9 +125,13 @@ def warehouse_stage(group: str, owners: tuple[str, ...]) -> Stage:
     )
 
 
-def columns_in(*columns: str) -> dg.AssetIn:
-    """An input that loads only these columns (both IO managers honour the `columns` metadata)."""
-    return dg.AssetIn(metadata={COLUMNS_METADATA_KEY: list(columns)})
+def columns_in(*columns: str, as_arrow_table: bool = False) -> dg.AssetIn:
+    """An input that loads only these columns (both IO managers honour the `columns` metadata);
+    from the lake, `as_arrow_table` loads the Arrow table itself (every month as one table)."""
+    metadata: dict[str, Any] = {COLUMNS_METADATA_KEY: list(columns)}
+    if as_arrow_table:
+        metadata[ARROW_METADATA_KEY] = True
+    return dg.AssetIn(metadata=metadata)
 
 
 def _to_python(value: Any) -> Any:

@@ -39,6 +39,7 @@ from safebeat_assets.analytics.hot_spots import (
     hot_spot_counts,
     hot_spots,
     hot_spots_from_counts,
+    hot_spots_from_month_table,
 )
 from safebeat_assets.analytics.rules import (
     MIN_ITEMS_PER_TRANSACTION,
@@ -302,6 +303,59 @@ def test_hot_spots_from_monthly_counts_equal_hot_spots_from_every_call(calls):
     assert actual.stats == expected.stats
     assert counts["calls"].sum() == len(odd)
     assert len(counts) < len(odd)
+
+
+def test_hot_spots_from_the_months_as_one_arrow_table_equal_hot_spots_from_every_call(calls):
+    import pyarrow as pa
+
+    geo = grid(8)
+    weights = build_contiguity_weights(geo)
+    odd = calls.copy()
+    odd.loc[odd.index[:40], "geo_id"] = None  # no block group: a NULL key of its own
+    odd.loc[odd.index[40:60], "response_hour"] = None  # no hour band
+    expected = hot_spots(odd, geo, weights=weights)
+    months = months_of(odd)
+    tables = [
+        pa.Table.from_pandas(hot_spot_counts(odd[months == month]), preserve_index=False)
+        for month in sorted(months.unique())
+    ]
+    # As the lake reads them: one table, months after each other (keys repeat across months).
+    actual = hot_spots_from_month_table(pa.concat_tables(tables), geo, weights=weights)
+    pdt.assert_frame_equal(actual.table, expected.table, check_exact=True)
+    assert actual.stats == expected.stats
+    assert actual.stats["calls_without_block_group"] >= 40
+    assert actual.stats["calls_without_hour_or_weekday"] > 0
+
+
+def test_summed_per_key_is_the_sorted_groupby_sum_with_missing_keys_last():
+    import pyarrow as pa
+
+    from safebeat_assets.analytics.counting import summed_per_key
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["b", None, "a", "b", None, "a", "b"], dtype=object),
+            "number": pd.array([2, 1, pd.NA, 2, 1, pd.NA, 3], dtype="Int64"),
+            "flag": pd.array([True, pd.NA, False, True, pd.NA, False, False], dtype="boolean"),
+            "calls": np.array([1, 2, 3, 4, 5, 6, 7], dtype="int64"),
+        }
+    )
+    keys = ["text", "number", "flag"]
+    expected = frame.groupby(keys, dropna=False, sort=True)["calls"].sum()
+    table = summed_per_key(pa.Table.from_pandas(frame, preserve_index=False), keys, "calls")
+    assert list(table.columns) == [*keys, "calls"]
+    assert table["calls"].tolist() == expected.tolist() == [9, 5, 7, 7]
+    assert table["text"].tolist() == ["a", "b", "b", None]
+    # A month stored from an empty frame has null-typed columns: no rows, no error.
+    empty = pa.table(
+        {
+            "text": pa.nulls(0),
+            "number": pa.nulls(0),
+            "flag": pa.nulls(0),
+            "calls": pa.array([], pa.int64()),
+        }
+    )
+    assert summed_per_key(empty, keys, "calls").empty
 
 
 def test_count_rows_is_the_sorted_groupby_size_with_missing_values_last():

@@ -36,10 +36,21 @@ from .alert_rules import no_events_source_metadata
 EARLIEST_PLAUSIBLE_DATE = EARLIEST_PLAUSIBLE_CALL.date()
 
 
-def geoid_pattern(pipeline: PipelineSettings) -> dict[str, str]:
-    """A 12-digit block-group GEOID of the configured counties' states (Austin: `^48...`)."""
+def geoid_pattern(pipeline: PipelineSettings) -> dict[str, Any]:
+    """A 12-digit block-group GEOID of the configured counties' states (Austin: `^48...`): the
+    pattern (shown in the check's metadata) and the two-digit state codes (what
+    `MALFORMED_GEOID` tests)."""
     states = sorted({code[:2] for code in pipeline.county_fips})
-    return {"pattern": f"^({'|'.join(states)})[0-9]{{10}}$"}
+    return {"pattern": f"^({'|'.join(states)})[0-9]{{10}}$", "states": states}
+
+
+# True where the GEOID `g` does not match `geoid_pattern`'s pattern (NULL where it is NULL,
+# like `!~`): not 12 bytes, another state, or a character other than 0-9. Written without a
+# regex: PostgreSQL's regex engine made the fact table's check a 5 s scan at ten times Austin
+# (8.3 million calls); these three functions take half of that.
+MALFORMED_GEOID = (
+    "NOT (octet_length(g) = 12 AND left(g, 2) = ANY(%(states)s) AND ltrim(g, '0123456789') = '')"
+)
 
 
 def state_extent(pipeline: PipelineSettings) -> dict[str, float]:
@@ -174,7 +185,7 @@ SQL_CHECKS: list[SqlCheck] = [
         "dim_geo_ids_are_12_digit_geoids",
         "Every dim_geo geo_id is a 12-digit block-group GEOID of the configured counties' "
         "states (Austin: ^48[0-9]{10}$).",
-        "SELECT count(*) FROM {t} WHERE geo_id !~ %(pattern)s",
+        "SELECT count(*) FROM (SELECT geo_id AS g FROM {t}) AS ids WHERE " + MALFORMED_GEOID,
         none_found("malformed_geo_ids"),
         params_of=geoid_pattern,
     ),
@@ -224,7 +235,8 @@ SQL_CHECKS: list[SqlCheck] = [
         "geo_ids_well_formed",
         "Every delivered Geo ID that survived cleaning is a 12-digit GEOID of the configured "
         "counties' states (Austin: Texas's).",
-        "SELECT count(*) FROM {t} WHERE reported_geo_id !~ %(pattern)s",
+        "SELECT count(*) FROM (SELECT reported_geo_id AS g FROM {t}) AS ids WHERE "
+        + MALFORMED_GEOID,
         none_found("malformed_geo_ids"),
         params_of=geoid_pattern,
     ),
