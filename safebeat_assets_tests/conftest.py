@@ -17,6 +17,7 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, Settings, load_settings
 from safebeat_assets.storage.embedded import (
     embedded_admin_dsn,
+    embedded_pgdata,
     ensure_embedded_server,
     stop_embedded_server,
 )
@@ -29,6 +30,9 @@ S3_ENDPOINT_ENV = "SAFEBEAT_TEST_S3_ENDPOINT_URL"
 SAMPLE_CALLS = 6_000
 SAMPLE_START = "2025-01-01"
 SAMPLE_END = "2025-06-30"
+SERVER_LOG_ARTIFACT = (
+    Path(__file__).resolve().parents[1] / "test-artifacts" / "embedded-warehouse.log"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +76,11 @@ def warehouse_server() -> Iterator[WarehouseTestServer]:
         yield WarehouseTestServer(url, embedded_admin_dsn(data_dir), data_dir)
     finally:
         stop_embedded_server(data_dir)
+        # The server's own log outlives the session: a failed run's server-side errors.
+        log = embedded_pgdata(data_dir) / "log"
+        if log.exists():
+            SERVER_LOG_ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, SERVER_LOG_ARTIFACT)
         shutil.rmtree(data_dir)
 
 

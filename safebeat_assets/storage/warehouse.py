@@ -736,12 +736,14 @@ class Warehouse:
             (sql.Identifier(schema, relation), name, definition, kind)
             for schema, relation, name, definition, kind in cur.fetchall()
         ]
+        # Joined by OID: no name lookup per row (a text-to-regclass cast resolves the name and
+        # checks the schema's privileges, so it can fail where a join cannot).
         cur.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = %s "
-            "AND i.tablename = %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-            "WHERE c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))"
-            "::regclass) ORDER BY i.indexname",
-            (self.schema, spec.name),
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %(t)s::regclass "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+            "ORDER BY i.relname",
+            {"t": regclass},
         )
         indexes = cur.fetchall()
         # Foreign keys first (they depend on the keys), keys last; rebuilt in reverse.
