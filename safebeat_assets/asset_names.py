@@ -25,12 +25,14 @@ CALLS_BY_DAY = "calls_by_day"
 BLOCK_GROUP_CALL_SUMS = "block_group_call_sums"
 HOT_SPOT_CALL_COUNTS = "hot_spot_call_counts"
 CALLS_BY_BLOCK_GROUP_HOUR = "calls_by_block_group_hour"
+BASELINE_CALL_COUNTS = "baseline_call_counts"
 MODEL_AGGREGATES: tuple[str, ...] = (
     RULE_TRANSACTIONS,
     CALLS_BY_DAY,
     BLOCK_GROUP_CALL_SUMS,
     HOT_SPOT_CALL_COUNTS,
     CALLS_BY_BLOCK_GROUP_HOUR,
+    BASELINE_CALL_COUNTS,
 )
 
 ASSOCIATION_RULES = "association_rules"

@@ -455,6 +455,19 @@ CALLS_BY_BLOCK_GROUP_HOUR = _columns(
     ("number_of_units_arrived_sum", "float64", "Sum of the known numbers of units arrived"),
     ("number_of_units_arrived_calls", "int64", "Calls with a known number of units arrived"),
 )
+BASELINE_CALL_COUNTS = _columns(
+    ("geo_id", "str", "Matched block group (enriched dim_geo_id)"),
+    ("day_of_week_index", "int64", "Weekday of the calls, 0 = Monday .. 6 = Sunday"),
+    *(
+        (
+            f"hour_{hour:02d}",
+            "int64",
+            f"Located calls of the month in local hour {hour} on "
+            "this weekday's days without an event at the block group",
+        )
+        for hour in range(24)
+    ),
+)
 
 # --- models -------------------------------------------------------------------------------------
 
@@ -678,6 +691,7 @@ CONTRACTS: dict[str, dict[str, ColumnDoc]] = {
     names.BLOCK_GROUP_CALL_SUMS: BLOCK_GROUP_CALL_SUMS,
     names.HOT_SPOT_CALL_COUNTS: HOT_SPOT_CALL_COUNTS,
     names.CALLS_BY_BLOCK_GROUP_HOUR: CALLS_BY_BLOCK_GROUP_HOUR,
+    names.BASELINE_CALL_COUNTS: BASELINE_CALL_COUNTS,
     names.ASSOCIATION_RULES: RULES,
     names.ZONE_CLUSTERS: ZONES,
     names.CALL_FORECAST: FORECAST,

@@ -39,6 +39,7 @@ def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
         enriched.build_enriched_calls(monthly),
         *warehouse.build_call_facts(monthly),
         *aggregates.build_model_aggregates(monthly),
+        event_impact.build_baseline_counts(monthly),
     ]
 
 

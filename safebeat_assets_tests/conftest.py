@@ -17,22 +17,20 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 from safebeat_assets.settings import ENV_WAREHOUSE_URL, Settings, load_settings
 from safebeat_assets.storage.embedded import (
     embedded_admin_dsn,
-    embedded_pgdata,
+    embedded_server_log,
     ensure_embedded_server,
     stop_embedded_server,
 )
 from safebeat_assets.storage.object_store import LakeStorage
 from safebeat_assets.storage.warehouse import Warehouse
-from safebeat_assets_tests.helpers import S3_KEY, free_port
+from safebeat_assets_tests.helpers import S3_KEY, TEST_ARTIFACTS, free_port
 
 TEST_DATABASE_URL_ENV = "SAFEBEAT_TEST_DATABASE_URL"
 S3_ENDPOINT_ENV = "SAFEBEAT_TEST_S3_ENDPOINT_URL"
 SAMPLE_CALLS = 6_000
 SAMPLE_START = "2025-01-01"
 SAMPLE_END = "2025-06-30"
-SERVER_LOG_ARTIFACT = (
-    Path(__file__).resolve().parents[1] / "test-artifacts" / "embedded-warehouse.log"
-)
+SERVER_LOG_ARTIFACT = TEST_ARTIFACTS / "embedded-warehouse.log"
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +75,7 @@ def warehouse_server() -> Iterator[WarehouseTestServer]:
     finally:
         stop_embedded_server(data_dir)
         # The server's own log outlives the session: a failed run's server-side errors.
-        log = embedded_pgdata(data_dir) / "log"
+        log = embedded_server_log(data_dir)
         if log.exists():
             SERVER_LOG_ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(log, SERVER_LOG_ARTIFACT)

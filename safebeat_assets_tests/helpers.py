@@ -17,7 +17,7 @@ from safebeat_assets.daily_run import DailyRun, run_daily_with_report
 from safebeat_assets.definitions import build_definitions
 from safebeat_assets.defs.jobs import PIPELINE_RUN_TAGS
 from safebeat_assets.defs.partitions import monthly_partitions, months_tags
-from safebeat_assets.settings import Settings
+from safebeat_assets.settings import PROJECT_ROOT, Settings
 from safebeat_assets.storage.tables import TABLES
 from safebeat_assets.storage.warehouse import Warehouse
 
@@ -39,6 +39,7 @@ ASSET_GROUPS: dict[str, str] = {
     names.BLOCK_GROUP_CALL_SUMS: "aggregates",
     names.HOT_SPOT_CALL_COUNTS: "aggregates",
     names.CALLS_BY_BLOCK_GROUP_HOUR: "aggregates",
+    names.BASELINE_CALL_COUNTS: "aggregates",
     names.ASSOCIATION_RULES: "ml",
     names.ZONE_CLUSTERS: "ml",
     names.CALL_FORECAST: "ml",
@@ -58,6 +59,8 @@ SENSOR_NAMES = {
     "report_after_daily_run_sensor",
     "orphaned_run_sensor",
 }
+# What the tests leave for a reader (screenshots, summaries, server logs): gitignored.
+TEST_ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 S3_KEY = "testing"  # moto accepts any credentials; these are not secrets
 REPORT_DATE = "2025-07-01"
 

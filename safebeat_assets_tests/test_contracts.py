@@ -91,6 +91,7 @@ def test_shared_columns_share_one_text(warehouse, lake, renamed):
 
 
 def test_lake_contracts_follow_the_column_constants():
+    from safebeat_assets.analytics.baseline_counts import BASELINE_COUNT_COLUMNS
     from safebeat_assets.analytics.event_impact import CALL_CELL_COLUMNS, IMPACT_MODEL_COLUMNS
     from safebeat_assets.analytics.forecast import DAY_COUNT_COLUMNS, FORECAST_COLUMNS
     from safebeat_assets.analytics.hot_spots import HOT_SPOT_COUNT_COLUMNS
@@ -110,6 +111,7 @@ def test_lake_contracts_follow_the_column_constants():
         "block_group_call_sums": list(BLOCK_GROUP_SUM_COLUMNS),
         "hot_spot_call_counts": list(HOT_SPOT_COUNT_COLUMNS),
         "calls_by_block_group_hour": list(CALL_CELL_COLUMNS),
+        "baseline_call_counts": BASELINE_COUNT_COLUMNS,
         "association_rules": list(RULE_COLUMNS),
         "zone_clusters": list(ZONE_COLUMNS),
         "call_forecast": list(FORECAST_COLUMNS),
@@ -150,6 +152,11 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     """raw -> cleaned -> enriched -> links -> models -> report, as the assets call them."""
     from safebeat_assets import transform
     from safebeat_assets.analytics import event_impact
+    from safebeat_assets.analytics.baseline_counts import (
+        baseline_rates_from_counts,
+        ordinary_day_counts,
+        with_linked_days,
+    )
     from safebeat_assets.analytics.forecast import calls_per_day, forecast_from_day_counts
     from safebeat_assets.analytics.hot_spots import hot_spot_counts, hot_spots_from_counts
     from safebeat_assets.analytics.risk import score_event_risk, zone_risk_table
@@ -157,6 +164,7 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     from safebeat_assets.analytics.zones import block_group_sums, cluster_zones_from_sums
     from safebeat_assets.reporting.report import ReportInputs, build_report
     from safebeat_assets.sources import read_ace_events, read_apd_calls, read_block_groups
+    from safebeat_assets.transform.months import month_key_of
 
     def only(folder: str, suffix: str):
         [path] = list_source_files(sample_landing / folder, (suffix,))
@@ -215,7 +223,16 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     cells = aggregates["calls_by_block_group_hour"]
     first, last = event_impact.history_range(cells, "date")
     event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
-    baseline_rates = event_impact.baseline_rates_from_cells(cells, event_days, first, last)
+    # As the baseline assets do: counted per month, rates summed from the counts.
+    event_days, _ = with_linked_days(event_days, links)
+    months = month_key_of(cells["date"])
+    aggregates["baseline_call_counts"] = pd.concat(
+        [ordinary_day_counts(cells[months == m], event_days) for m in sorted(months.unique())],
+        ignore_index=True,
+    )
+    baseline_rates = baseline_rates_from_counts(
+        aggregates["baseline_call_counts"], event_days, first, last
+    )
     # As the raw asset does: the stored value is the export's manifest over its fragments.
     lake = LakeStorage(root=str(tmp_path_factory.mktemp("lake")))
     fragments = RawCallFragments.in_lake(lake, "raw-data", "raw_911_calls")

@@ -62,15 +62,21 @@ def test_lineage(defs):
     ):
         assert parents(aggregate) == {"enriched_911_calls"}, aggregate
     assert parents("call_hot_spots") == {"fact_911_calls", "hot_spot_call_counts", "dim_geo"}
-    event_inputs = {
+    event_inputs = {"fact_event_incidents", "dim_event", "dim_geo"}
+    # The baseline's counts recount a month of call cells; the rates sum every month of them.
+    assert parents("baseline_call_counts") == {*event_inputs, "calls_by_block_group_hour"}
+    assert parents("call_baseline_rates") == {
+        *event_inputs,
+        "fact_911_calls",
+        "baseline_call_counts",
+        "calls_by_day",
+    }
+    assert parents("event_impact_model") == {
+        *event_inputs,
         "fact_911_calls",
         "calls_by_block_group_hour",
-        "fact_event_incidents",
-        "dim_event",
-        "dim_geo",
+        "call_baseline_rates",
     }
-    assert parents("call_baseline_rates") == event_inputs
-    assert parents("event_impact_model") == {*event_inputs, "call_baseline_rates"}
     assert parents("zone_risk_scores") == {"zone_clusters"}
     assert {"association_rules", "zone_clusters", "call_forecast", "event_risk_scores"} <= parents(
         "daily_report"
@@ -139,6 +145,7 @@ def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
             "block_group_call_sums",
             "hot_spot_call_counts",
             "calls_by_block_group_hour",
+            "baseline_call_counts",
         ),
         "2024-03-01",
     )

@@ -385,10 +385,7 @@ def _baseline_rates(
     span_days = last_day - first_day + 1
 
     # Distinct event days per block group (only those with calls matter), within the span.
-    ev_code = pd.Index(geo_ids).get_indexer(event_days_by_geo["geo_id"].to_numpy(dtype=object))
-    ev_day = _day_numbers(event_days_by_geo["date"]) if len(event_days_by_geo) else ev_code
-    keep = (ev_code >= 0) & (ev_day >= first_day) & (ev_day <= last_day)
-    event_keys = np.unique(ev_code[keep].astype("int64") * span_days + (ev_day[keep] - first_day))
+    event_keys = _event_keys(geo_ids, event_days_by_geo, first_day, last_day)
 
     # A flag per (block group, day) of the span, looked up per row (no sort of the rows).
     is_event_day = np.zeros(len(geo_ids) * span_days, dtype=bool)
@@ -399,7 +396,41 @@ def _baseline_rates(
     counts = np.bincount(
         cell[ordinary], weights=calls[ordinary], minlength=len(geo_ids) * DAYS * HOURS
     ).astype("int64")
+    return _rates_of_counts(geo_ids, counts, event_keys, first_day, last_day)
 
+
+def _event_keys(
+    geo_ids: np.ndarray, event_days_by_geo: pd.DataFrame, first_day: int, last_day: int
+) -> np.ndarray:
+    """The distinct event days within the span of the block groups in `geo_ids` (sorted), as
+    keys geo code * span days + day offset."""
+    span_days = last_day - first_day + 1
+    ev_code = pd.Index(geo_ids).get_indexer(event_days_by_geo["geo_id"].to_numpy(dtype=object))
+    ev_day = _day_numbers(event_days_by_geo["date"]) if len(event_days_by_geo) else ev_code
+    keep = (ev_code >= 0) & (ev_day >= first_day) & (ev_day <= last_day)
+    return np.unique(ev_code[keep].astype("int64") * span_days + (ev_day[keep] - first_day))
+
+
+def rates_of_counts(
+    geo_ids: np.ndarray,
+    counts: np.ndarray,
+    event_days_by_geo: pd.DataFrame,
+    first: date,
+    last: date,
+) -> pd.DataFrame:
+    """`baseline_rates` of the calls on non-event days already counted: `counts` per (block
+    group of the sorted `geo_ids`, weekday, hour), flat in that order."""
+    first_day, last_day = _day_number(first), _day_number(last)
+    if last_day < first_day or not len(geo_ids):
+        return empty_baseline_rates()
+    event_keys = _event_keys(geo_ids, event_days_by_geo, first_day, last_day)
+    return _rates_of_counts(geo_ids, counts, event_keys, first_day, last_day)
+
+
+def _rates_of_counts(
+    geo_ids: np.ndarray, counts: np.ndarray, event_keys: np.ndarray, first_day: int, last_day: int
+) -> pd.DataFrame:
+    span_days = last_day - first_day + 1
     days_per_weekday = np.bincount(weekday_of(np.arange(first_day, last_day + 1)), minlength=DAYS)
     event_geo = event_keys // span_days
     event_weekday = weekday_of(event_keys % span_days + first_day)

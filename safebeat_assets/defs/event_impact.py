@@ -1,7 +1,10 @@
 """Event-impact stage: baseline call rates and the event impact model behind the planner.
 
+- `baseline_call_counts` (lake, monthly): the month's located calls on days without an event
+  at their block group, per block group, weekday and hour (`analytics.baseline_counts`);
 - `call_baseline_rates` (warehouse): calls per comparable day without an event, per block
-  group, weekday and hour (`analytics.event_impact.baseline_rates`).
+  group, weekday and hour (`analytics.event_impact.baseline_rates`), summed from every month's
+  counts, so a new day recounts one month instead of reloading every month's call cells.
 - `event_impact_model` (lake `models`): one row per historical event-day with its linked calls,
   baseline and predictions; the model itself (coefficients, backtest, mixes, …) is plain JSON
   in the frame's `MODEL_SUMMARY` attribute, which the Parquet lake keeps in the file, so the
@@ -9,9 +12,10 @@
   summary carries no training time (`trained_at` is null): identical inputs store identical
   bytes, and the materialization's timestamp says when it was trained.
 
-Both read the calls as the per-month aggregate `calls_by_block_group_hour` (every month: calls
-per block group, date, hour, priority and category, `analytics.event_impact.call_cells`), not
-every call, and give exactly what they gave from every call. Its millions of cells at ten times
+The counts and the model read the calls as the per-month aggregate `calls_by_block_group_hour`
+(calls per block group, date, hour, priority and category, `analytics.event_impact.call_cells`),
+the counts one month at a time, not every call, and all give exactly what they gave from every
+call. Its millions of cells at ten times
 Austin are counted as integer arrays, built once per asset (`analytics.cell_arrays`). They
 depend on `fact_911_calls` too, so the blocking checks on the warehouse facts gate them, as they
 gate the other models.
@@ -24,19 +28,27 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ..analytics.baseline_counts import (
+    HOUR_COLUMNS,
+    baseline_event_days,
+    baseline_rates_from_counts,
+    ordinary_day_counts,
+)
 from ..analytics.cell_arrays import CellArrays
 from ..analytics.event_impact import (
     ALPHA,
     MIN_EVENT_DAYS,
-    baseline_rates_from_cells,
     cells_history_range,
     coefficient_table,
-    event_geo_days,
+    empty_baseline_rates,
     fit_event_impact_from_cells,
+    history_range,
 )
-from ..asset_names import FACT_CALLS
+from ..asset_names import BASELINE_CALL_COUNTS, FACT_CALLS
 from ..resources import PipelineSettings
 from ..settings import MODELS_BUCKET
+from ..transform.months import month_key_of
+from .aggregates import AGGREGATES
 from .checks.alert_rules import events_source_metadata
 from .checks.event_impact import MODEL_CHECK_SPECS, model_check_results
 from .conventions import (
@@ -50,6 +62,7 @@ from .conventions import (
     warehouse_stage,
 )
 from .ml import MODEL_SUMMARY, with_summary
+from .partitions import monthly_output
 
 BASELINE = warehouse_stage("ml", ANALYTICS_OWNERS)
 MODEL = lake_stage(
@@ -71,6 +84,13 @@ EVENT_COLUMNS = (
     "expected_attendance",
 )
 
+# What decides the event days the baseline leaves out (`analytics.baseline_counts`).
+EVENT_DAY_INPUTS = {
+    "fact_event_incidents": columns_in("geo_id", "call_date"),
+    "dim_event": columns_in(*EVENT_COLUMNS),
+    "dim_geo": columns_in(*GEO_POINT_COLUMNS),
+}
+
 
 def _model_version(frame: pd.DataFrame, summary: dict[str, Any]) -> str:
     """The rows' and the model's content (mixes, coefficients, ...), not when it was trained:
@@ -80,47 +100,100 @@ def _model_version(frame: pd.DataFrame, summary: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def build_baseline_counts(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`baseline_call_counts`, partitioned by `monthly` like the call cells it counts."""
+
+    @AGGREGATES.asset(
+        name=BASELINE_CALL_COUNTS,
+        code_version="1",
+        monthly=monthly,
+        kinds={"numpy"},
+        ins={
+            "calls_by_block_group_hour": columns_in("geo_id", "date", "hour", "calls"),
+            **EVENT_DAY_INPUTS,
+        },
+        description=(
+            "Per month, block group and weekday, the located calls of each hour (columns "
+            "hour_00..hour_23) on days without an event at that block group: an event within "
+            "PipelineSettings.link_radius_km running that date (the link rule), or a linked "
+            "call's date. call_baseline_rates sums every month of it, so a new day recounts "
+            "one month; a change to the events or the radius recounts every month."
+        ),
+    )
+    def baseline_call_counts(
+        context: dg.AssetExecutionContext,
+        calls_by_block_group_hour: pd.DataFrame,
+        fact_event_incidents: pd.DataFrame,
+        dim_event: pd.DataFrame,
+        dim_geo: pd.DataFrame,
+        pipeline: PipelineSettings,
+    ):
+        cells = CellArrays.of(calls_by_block_group_hour)
+        event_days, stray = baseline_event_days(
+            dim_event,
+            dim_geo,
+            fact_event_incidents,
+            pipeline.link_radius_km,
+            cells_history_range(cells),
+        )
+        months = month_key_of(calls_by_block_group_hour["date"])
+        table = ordinary_day_counts(cells, event_days, by=months)
+        counted = int(table[list(HOUR_COLUMNS)].to_numpy().sum())
+        located = int(cells.calls[cells.geo_code >= 0].sum())
+        return monthly_output(
+            context,
+            table,
+            table.pop("by"),
+            {
+                "calls_counted": counted,
+                "located_calls_on_event_days": located - counted,
+                "event_days_by_block_group": len(event_days),
+                "linked_days_outside_the_link_rule": stray,
+                "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
+            },
+        )
+
+    return baseline_call_counts
+
+
 @BASELINE.asset(
-    code_version="1",
+    code_version="2",
     kinds={"numpy"},
     deps=[FACT_CALLS],
     ins={
-        "calls_by_block_group_hour": columns_in("geo_id", "date", "hour", "calls"),
-        "fact_event_incidents": columns_in("geo_id", "call_date"),
-        "dim_event": columns_in(*EVENT_COLUMNS),
-        "dim_geo": columns_in(*GEO_POINT_COLUMNS),
+        "baseline_call_counts": dg.AssetIn(),
+        "calls_by_day": columns_in("date"),
+        **EVENT_DAY_INPUTS,
     },
     description=(
         "Baseline call rates: per block group, weekday and hour, the mean calls per comparable "
         "day = calls on days without an event at that block group ÷ that weekday's days in the "
         "history without one (an event within PipelineSettings.link_radius_km running that "
-        "date, the link rule). The 'same place, weekday and hour, no event' baseline of the "
-        "event impact model and the planner; absent combinations mean 0."
+        "date, the link rule). Summed from every month of baseline_call_counts; the history "
+        "is the first to the last call date (calls_by_day). The 'same place, weekday and hour, "
+        "no event' baseline of the event impact model and the planner; absent combinations "
+        "mean 0."
     ),
 )
 def call_baseline_rates(
-    calls_by_block_group_hour: pd.DataFrame,
+    baseline_call_counts: pd.DataFrame,
+    calls_by_day: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
     dim_geo: pd.DataFrame,
     pipeline: PipelineSettings,
 ) -> dg.Output[pd.DataFrame]:
-    cells = CellArrays.of(calls_by_block_group_hour)
-    span = cells_history_range(cells)
+    span = history_range(calls_by_day, "date")
     first, last = span if span else (None, None)
-    event_days = event_geo_days(dim_event, dim_geo, pipeline.link_radius_km, first, last)
-    # Every linked (block group, date) is an event day by construction; a link outside the
-    # computed ones would mean the links were built with another radius or other events: such
-    # days are left out of the baseline too, and counted in the metadata.
-    linked_days = fact_event_incidents[["geo_id", "call_date"]].dropna().drop_duplicates()
-    known = pd.MultiIndex.from_frame(event_days[["geo_id", "date"]])
-    stray = ~pd.MultiIndex.from_arrays(
-        [linked_days["geo_id"], pd.to_datetime(linked_days["call_date"])]
-    ).isin(known)
-    event_days = pd.concat(
-        [event_days, linked_days[stray].set_axis(["geo_id", "date"], axis=1)], ignore_index=True
+    # The days the monthly counts left out: the link rule's and every linked call's.
+    event_days, stray = baseline_event_days(
+        dim_event, dim_geo, fact_event_incidents, pipeline.link_radius_km, span
     )
-    rates = baseline_rates_from_cells(cells, event_days, first, last)
+    rates = (
+        baseline_rates_from_counts(baseline_call_counts, event_days, first, last)
+        if span
+        else empty_baseline_rates()
+    )
     return versioned(
         rates,
         {
@@ -128,7 +201,7 @@ def call_baseline_rates(
             "history_start": str(first or ""),
             "history_end": str(last or ""),
             "event_days_by_block_group": len(event_days),
-            "linked_days_outside_the_link_rule": int(stray.sum()),
+            "linked_days_outside_the_link_rule": stray,
             "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
             "mean_calls_per_day_per_block_group": optional_float(
                 rates.groupby("geo_id")["calls_per_day"].sum().mean() / 7 if len(rates) else None,

