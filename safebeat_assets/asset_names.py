@@ -26,6 +26,8 @@ BLOCK_GROUP_CALL_SUMS = "block_group_call_sums"
 HOT_SPOT_CALL_COUNTS = "hot_spot_call_counts"
 CALLS_BY_BLOCK_GROUP_HOUR = "calls_by_block_group_hour"
 BASELINE_CALL_COUNTS = "baseline_call_counts"
+EVENT_DAY_CALL_CELLS = "event_day_call_cells"
+CALLS_BY_PRIORITY_CATEGORY = "calls_by_priority_category"
 MODEL_AGGREGATES: tuple[str, ...] = (
     RULE_TRANSACTIONS,
     CALLS_BY_DAY,
@@ -33,6 +35,8 @@ MODEL_AGGREGATES: tuple[str, ...] = (
     HOT_SPOT_CALL_COUNTS,
     CALLS_BY_BLOCK_GROUP_HOUR,
     BASELINE_CALL_COUNTS,
+    EVENT_DAY_CALL_CELLS,
+    CALLS_BY_PRIORITY_CATEGORY,
 )
 
 ASSOCIATION_RULES = "association_rules"

@@ -461,13 +461,20 @@ BASELINE_CALL_COUNTS = _columns(
     *(
         (
             f"hour_{hour:02d}",
-            "int64",
+            "int32",
             f"Located calls of the month in local hour {hour} on "
             "this weekday's days without an event at the block group",
         )
         for hour in range(24)
     ),
 )
+EVENT_DAY_CALL_CELLS = CALLS_BY_BLOCK_GROUP_HOUR
+# The same keys and measures as the cells, summed over every block group, date and hour.
+CALLS_BY_PRIORITY_CATEGORY = {
+    **{k: CALLS_BY_BLOCK_GROUP_HOUR[k] for k in ("priority_numeric", "final_problem_category")},
+    "calls": ColumnDoc("int64", "Calls of the month with this priority and category"),
+    **{k: v for k, v in CALLS_BY_BLOCK_GROUP_HOUR.items() if k.endswith(("_sum", "_calls"))},
+}
 
 # --- models -------------------------------------------------------------------------------------
 
@@ -692,6 +699,8 @@ CONTRACTS: dict[str, dict[str, ColumnDoc]] = {
     names.HOT_SPOT_CALL_COUNTS: HOT_SPOT_CALL_COUNTS,
     names.CALLS_BY_BLOCK_GROUP_HOUR: CALLS_BY_BLOCK_GROUP_HOUR,
     names.BASELINE_CALL_COUNTS: BASELINE_CALL_COUNTS,
+    names.EVENT_DAY_CALL_CELLS: EVENT_DAY_CALL_CELLS,
+    names.CALLS_BY_PRIORITY_CATEGORY: CALLS_BY_PRIORITY_CATEGORY,
     names.ASSOCIATION_RULES: RULES,
     names.ZONE_CLUSTERS: ZONES,
     names.CALL_FORECAST: FORECAST,

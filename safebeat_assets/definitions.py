@@ -9,6 +9,7 @@ from .defs import (
     aggregates,
     cleaned,
     enriched,
+    event_day_aggregates,
     event_impact,
     hot_spots,
     ml,
@@ -39,7 +40,7 @@ def build_assets(monthly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
         enriched.build_enriched_calls(monthly),
         *warehouse.build_call_facts(monthly),
         *aggregates.build_model_aggregates(monthly),
-        event_impact.build_baseline_counts(monthly),
+        event_day_aggregates.build_event_day_aggregates(monthly),
     ]
 
 

@@ -40,6 +40,8 @@ ASSET_GROUPS: dict[str, str] = {
     names.HOT_SPOT_CALL_COUNTS: "aggregates",
     names.CALLS_BY_BLOCK_GROUP_HOUR: "aggregates",
     names.BASELINE_CALL_COUNTS: "aggregates",
+    names.EVENT_DAY_CALL_CELLS: "aggregates",
+    names.CALLS_BY_PRIORITY_CATEGORY: "aggregates",
     names.ASSOCIATION_RULES: "ml",
     names.ZONE_CLUSTERS: "ml",
     names.CALL_FORECAST: "ml",

@@ -91,8 +91,12 @@ def test_shared_columns_share_one_text(warehouse, lake, renamed):
 
 
 def test_lake_contracts_follow_the_column_constants():
-    from safebeat_assets.analytics.baseline_counts import BASELINE_COUNT_COLUMNS
-    from safebeat_assets.analytics.event_impact import CALL_CELL_COLUMNS, IMPACT_MODEL_COLUMNS
+    from safebeat_assets.analytics.event_day_aggregates import BASELINE_COUNT_COLUMNS
+    from safebeat_assets.analytics.event_impact import (
+        CALL_CELL_COLUMNS,
+        CALL_MIX_COLUMNS,
+        IMPACT_MODEL_COLUMNS,
+    )
     from safebeat_assets.analytics.forecast import DAY_COUNT_COLUMNS, FORECAST_COLUMNS
     from safebeat_assets.analytics.hot_spots import HOT_SPOT_COUNT_COLUMNS
     from safebeat_assets.analytics.rules import RULE_COLUMNS, TRANSACTION_COLUMNS
@@ -112,6 +116,8 @@ def test_lake_contracts_follow_the_column_constants():
         "hot_spot_call_counts": list(HOT_SPOT_COUNT_COLUMNS),
         "calls_by_block_group_hour": list(CALL_CELL_COLUMNS),
         "baseline_call_counts": BASELINE_COUNT_COLUMNS,
+        "event_day_call_cells": list(CALL_CELL_COLUMNS),
+        "calls_by_priority_category": list(CALL_MIX_COLUMNS),
         "association_rules": list(RULE_COLUMNS),
         "zone_clusters": list(ZONE_COLUMNS),
         "call_forecast": list(FORECAST_COLUMNS),
@@ -152,8 +158,9 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     """raw -> cleaned -> enriched -> links -> models -> report, as the assets call them."""
     from safebeat_assets import transform
     from safebeat_assets.analytics import event_impact
-    from safebeat_assets.analytics.baseline_counts import (
+    from safebeat_assets.analytics.event_day_aggregates import (
         baseline_rates_from_counts,
+        event_day_cells,
         ordinary_day_counts,
         with_linked_days,
     )
@@ -223,13 +230,18 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
     cells = aggregates["calls_by_block_group_hour"]
     first, last = event_impact.history_range(cells, "date")
     event_days = event_impact.event_geo_days(dim_event, dim_geo, first=first, last=last)
-    # As the baseline assets do: counted per month, rates summed from the counts.
+    # As the event-day aggregates do: one month at a time; the rates and the model read them.
     event_days, _ = with_linked_days(event_days, links)
     months = month_key_of(cells["date"])
-    aggregates["baseline_call_counts"] = pd.concat(
-        [ordinary_day_counts(cells[months == m], event_days) for m in sorted(months.unique())],
-        ignore_index=True,
-    )
+    for name, aggregate in (
+        ("baseline_call_counts", ordinary_day_counts),
+        ("event_day_call_cells", event_day_cells),
+        ("calls_by_priority_category", lambda month, _: event_impact.call_mix(month)),
+    ):
+        aggregates[name] = pd.concat(
+            [aggregate(cells[months == m], event_days) for m in sorted(months.unique())],
+            ignore_index=True,
+        )
     baseline_rates = baseline_rates_from_counts(
         aggregates["baseline_call_counts"], event_days, first, last
     )
@@ -256,10 +268,15 @@ def sample_run(sample_landing, tmp_path_factory) -> SampleRun:
         "fact_event_incidents": links,
         "event_risk_scores": event_risk,
         "zone_risk_scores": zone_risk_table(zones.zones),
-        # As the event-impact assets do: from the call cells.
         "call_baseline_rates": baseline_rates,
-        "event_impact_model": event_impact.fit_event_impact_from_cells(
-            cells, links, dim_event, dim_geo, baseline_rates
+        "event_impact_model": event_impact.fit_event_impact_from_aggregates(
+            aggregates["event_day_call_cells"],
+            aggregates["calls_by_priority_category"],
+            (first, last),
+            links,
+            dim_event,
+            dim_geo,
+            baseline_rates,
         ).frame,
         "call_hot_spots": hot_spots_from_counts(aggregates["hot_spot_call_counts"], dim_geo).table,
     }
@@ -277,7 +294,8 @@ def test_sample_run_exercises_every_output(sample_run):
 
 
 def test_event_impact_from_the_sample_cells_equals_it_from_every_call(sample_run):
-    """The assets' path (call cells) against every enriched call, on the generated sample."""
+    """The call cells and the assets' path (the event-day aggregates) against every enriched
+    call, on the generated sample."""
     import pandas.testing as pdt
 
     from safebeat_assets.analytics import event_impact
@@ -299,6 +317,9 @@ def test_event_impact_from_the_sample_cells_equals_it_from_every_call(sample_run
     )
     pdt.assert_frame_equal(actual.frame, expected.frame, check_exact=False, rtol=0, atol=1e-12)
     assert actual.summary == expected.summary
+    pdt.assert_frame_equal(
+        frames["event_impact_model"], expected.frame, check_exact=False, rtol=0, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", sorted(set(CONTRACTS) - {"daily_report"}))

@@ -71,10 +71,14 @@ def test_lineage(defs):
         "baseline_call_counts",
         "calls_by_day",
     }
+    assert parents("event_day_call_cells") == parents("baseline_call_counts")
+    assert parents("calls_by_priority_category") == {"calls_by_block_group_hour"}
     assert parents("event_impact_model") == {
         *event_inputs,
         "fact_911_calls",
-        "calls_by_block_group_hour",
+        "event_day_call_cells",
+        "calls_by_priority_category",
+        "calls_by_day",
         "call_baseline_rates",
     }
     assert parents("zone_risk_scores") == {"zone_clusters"}
@@ -146,6 +150,8 @@ def test_partition_calendar_follows_the_settings_passed_in(tmp_path):
             "hot_spot_call_counts",
             "calls_by_block_group_hour",
             "baseline_call_counts",
+            "event_day_call_cells",
+            "calls_by_priority_category",
         ),
         "2024-03-01",
     )

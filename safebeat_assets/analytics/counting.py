@@ -44,17 +44,21 @@ def distinct_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.nda
     return table, inverse.reshape(-1), counts.astype(np.int64)
 
 
-def summed_per_key(table: pa.Table, keys: Sequence[str], value: str) -> pd.DataFrame:
-    """`value` summed per distinct combination of `keys` (a missing key is a value of its own),
-    sorted by the keys: what `frame.groupby(keys, dropna=False, sort=True)[value].sum()` gives
-    for a frame of integer counts, computed in Arrow so that the millions of rows of every
-    month of an aggregate become one row per combination before pandas sees them. Integer sums
-    do not depend on the order of addition, so the totals are exact."""
+def summed_per_key(
+    table: pa.Table, keys: Sequence[str], value: str | Sequence[str]
+) -> pd.DataFrame:
+    """`value` (a column, or several) summed per distinct combination of `keys` (a missing key
+    is a value of its own), sorted by the keys: what `frame.groupby(keys, dropna=False,
+    sort=True)[value].sum()` gives for a frame of integer counts, computed in Arrow so that the
+    millions of rows of every month of an aggregate become one row per combination before
+    pandas sees them. Integer sums do not depend on the order of addition, so the totals are
+    exact (int64 whatever the integer type summed)."""
     import pyarrow as pa  # imported here: only the model steps that sum months need it
 
     keys = list(keys)
-    summed = table.select([*keys, value]).group_by(keys).aggregate([(value, "sum")])
+    values = [value] if isinstance(value, str) else list(value)
+    summed = table.select([*keys, *values]).group_by(keys).aggregate([(v, "sum") for v in values])
     ordered = summed.sort_by([(key, "ascending") for key in keys])
     columns = {key: ordered.column(key) for key in keys}
-    columns[value] = ordered.column(f"{value}_sum")
+    columns.update({v: ordered.column(f"{v}_sum") for v in values})
     return pa.table(columns).to_pandas()

@@ -275,6 +275,31 @@ def call_cells(calls: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame
     return table
 
 
+CALL_MIX_COLUMNS = [
+    "priority_numeric",
+    "final_problem_category",
+    "calls",
+    *(f"{measure}_{part}" for measure in MEAN_MEASURES for part in ("sum", "calls")),
+]
+
+
+def call_mix(cells: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame:
+    """The call cells (`call_cells`) summed per priority and category (and value of `by`, e.g.
+    the month: column `by`), sorted, NULL keys last: every call's mix and means, which the event
+    impact model falls back to without enough linked calls (asset `calls_by_priority_category`,
+    a few hundred rows a month). Integer values: the sums are exact."""
+    from .counting import distinct_rows
+
+    keys = cells[["priority_numeric", "final_problem_category"]].copy()
+    if by is not None:
+        keys.insert(0, "by", by.to_numpy())
+    table, row, _ = distinct_rows(keys)
+    for column in CALL_MIX_COLUMNS[2:]:
+        summed = np.bincount(row, weights=cells[column].to_numpy(), minlength=len(table))
+        table[column] = summed.astype("int64") if column.endswith("calls") else summed
+    return table
+
+
 # --- baseline rates ------------------------------------------------------------------------------
 
 
@@ -1119,7 +1144,8 @@ class _CallFacts:
     units: tuple[float | None, str]  # mean units arrived, and its source
 
 
-_NO_HISTORY = (date(1970, 1, 1), date(1970, 1, 1))
+# The span of a history without calls.
+NO_HISTORY = (date(1970, 1, 1), date(1970, 1, 1))
 
 
 def fit_event_impact(
@@ -1142,7 +1168,7 @@ def fit_event_impact(
     materialization (and the object's write time) says when the model was trained.
 
     The all-calls reference of `fit_event_impact_from_cells` (the asset's path)."""
-    span = history_range(calls) or _NO_HISTORY
+    span = history_range(calls) or NO_HISTORY
     days = event_day_frame(events, geo, links, rates, span[0], span[1], radius_km)
 
     # Mixes and profiles from the links of the frame's event-days.
@@ -1182,8 +1208,29 @@ def fit_event_impact_from_cells(
     that block group's calls of that date: their hours and measures are the cells' sums.
     `links` also needs geo_id (fact_event_incidents' matched block group)."""
     arrays = CellArrays.of(cells)
-    cells = arrays.frame
-    span = cells_history_range(arrays) or _NO_HISTORY
+    span = cells_history_range(arrays) or NO_HISTORY
+    return fit_event_impact_from_aggregates(
+        arrays, arrays.frame, span, links, events, geo, rates, radius_km, alpha, trained_at
+    )
+
+
+def fit_event_impact_from_aggregates(
+    event_day_cells: pd.DataFrame | CellArrays,
+    every_call: pd.DataFrame,
+    span: tuple[date, date],
+    links: pd.DataFrame,
+    events: pd.DataFrame,
+    geo: pd.DataFrame,
+    rates: pd.DataFrame | RateTable,
+    radius_km: float = DEFAULT_LINK_RADIUS_KM,
+    alpha: float = ALPHA,
+    trained_at: datetime | None = None,
+) -> EventImpactResult:
+    """`fit_event_impact_from_cells` from what it takes of the cells: those on the linked
+    calls' (block group, date) (`event_day_cells`: any cells including them, e.g. the cells of
+    every event day), every call's mix and measure sums (`every_call`: the cells themselves, or
+    `call_mix`) and the history span (first and last call date). The same result."""
+    arrays = CellArrays.of(event_day_cells)
     days = event_day_frame(events, geo, links, rates, span[0], span[1], radius_km)
 
     links = links if links is not None and len(links) else _no_links()
@@ -1192,7 +1239,8 @@ def fit_event_impact_from_cells(
     matched = _cells_of_links(linked, arrays)
 
     def means(measure: str, label: str) -> tuple[float | None, str]:
-        return _chosen_mean(_mean_of_sums(matched, measure), _mean_of_sums(cells, measure), label)
+        every = _mean_of_sums(every_call, measure)
+        return _chosen_mean(_mean_of_sums(matched, measure), every, label)
 
     facts = _CallFacts(
         linked=linked,
@@ -1201,7 +1249,9 @@ def fit_event_impact_from_cells(
             weights=matched["calls"].to_numpy(dtype="int64"),
             minlength=HOURS,
         )[:HOURS].astype("int64"),
-        every_call_shares=_shares_of_every_call(cells, arrays.calls),
+        every_call_shares=_shares_of_every_call(
+            every_call, every_call["calls"].to_numpy(dtype="int64")
+        ),
         unit_time=means("unit_time_on_scene", "unit_time_on_scene (s)"),
         units=means("number_of_units_arrived", "number_of_units_arrived"),
     )

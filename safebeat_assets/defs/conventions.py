@@ -97,14 +97,22 @@ class Stage:
 
         return decorate
 
-    def out(self, *, code_version: str, description: str, kinds: Iterable[str] = ()) -> dg.AssetOut:
+    def out(
+        self,
+        *,
+        code_version: str,
+        description: str,
+        kinds: Iterable[str] = (),
+        is_required: bool = True,
+    ) -> dg.AssetOut:
         """One output of a `@dg.multi_asset` with the stage's arguments (the multi-asset itself
-        carries the group and the partitions)."""
+        carries the group and the partitions); a subsettable multi-asset's outputs are not
+        required (a run may build some of them)."""
         arguments = self._arguments(code_version, description, kinds, monthly=None)
         # Op properties: the multi-asset itself takes them.
         arguments.pop("retry_policy")
         arguments.pop("pool", None)
-        return dg.AssetOut(**arguments)
+        return dg.AssetOut(**arguments, is_required=is_required)
 
 
 def lake_stage(

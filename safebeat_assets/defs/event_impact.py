@@ -1,10 +1,7 @@
 """Event-impact stage: baseline call rates and the event impact model behind the planner.
 
-- `baseline_call_counts` (lake, monthly): the month's located calls on days without an event
-  at their block group, per block group, weekday and hour (`analytics.baseline_counts`);
 - `call_baseline_rates` (warehouse): calls per comparable day without an event, per block
-  group, weekday and hour (`analytics.event_impact.baseline_rates`), summed from every month's
-  counts, so a new day recounts one month instead of reloading every month's call cells.
+  group, weekday and hour (`analytics.event_impact.baseline_rates`);
 - `event_impact_model` (lake `models`): one row per historical event-day with its linked calls,
   baseline and predictions; the model itself (coefficients, backtest, mixes, …) is plain JSON
   in the frame's `MODEL_SUMMARY` attribute, which the Parquet lake keeps in the file, so the
@@ -12,13 +9,12 @@
   summary carries no training time (`trained_at` is null): identical inputs store identical
   bytes, and the materialization's timestamp says when it was trained.
 
-The counts and the model read the calls as the per-month aggregate `calls_by_block_group_hour`
-(calls per block group, date, hour, priority and category, `analytics.event_impact.call_cells`),
-the counts one month at a time, not every call, and all give exactly what they gave from every
-call. Its millions of cells at ten times
-Austin are counted as integer arrays, built once per asset (`analytics.cell_arrays`). They
-depend on `fact_911_calls` too, so the blocking checks on the warehouse facts gate them, as they
-gate the other models.
+Both read small per-month aggregates (`defs.event_day_aggregates`), not every call nor every
+month's call cells, and give exactly what they gave from every call: the rates sum every month's
+`baseline_call_counts`, the model takes the linked calls' cells from `event_day_call_cells` and
+every call's mix from `calls_by_priority_category`; the history span is the first and last date
+of `calls_by_day`. A new day recounts one month of them. They depend on `fact_911_calls` too, so
+the blocking checks on the warehouse facts gate them, as they gate the other models.
 """
 
 import hashlib
@@ -27,28 +23,25 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
-from ..analytics.baseline_counts import (
-    HOUR_COLUMNS,
+from ..analytics.event_day_aggregates import (
+    BASELINE_COUNT_COLUMNS,
     baseline_event_days,
     baseline_rates_from_counts,
-    ordinary_day_counts,
 )
-from ..analytics.cell_arrays import CellArrays
 from ..analytics.event_impact import (
     ALPHA,
     MIN_EVENT_DAYS,
-    cells_history_range,
+    NO_HISTORY,
     coefficient_table,
     empty_baseline_rates,
-    fit_event_impact_from_cells,
+    fit_event_impact_from_aggregates,
     history_range,
 )
-from ..asset_names import BASELINE_CALL_COUNTS, FACT_CALLS
+from ..asset_names import FACT_CALLS
 from ..resources import PipelineSettings
 from ..settings import MODELS_BUCKET
-from ..transform.months import month_key_of
-from .aggregates import AGGREGATES
 from .checks.alert_rules import events_source_metadata
 from .checks.event_impact import MODEL_CHECK_SPECS, model_check_results
 from .conventions import (
@@ -62,7 +55,6 @@ from .conventions import (
     warehouse_stage,
 )
 from .ml import MODEL_SUMMARY, with_summary
-from .partitions import monthly_output
 
 BASELINE = warehouse_stage("ml", ANALYTICS_OWNERS)
 MODEL = lake_stage(
@@ -84,7 +76,7 @@ EVENT_COLUMNS = (
     "expected_attendance",
 )
 
-# What decides the event days the baseline leaves out (`analytics.baseline_counts`).
+# What decides the event days the baseline leaves out (`analytics.event_day_aggregates`).
 EVENT_DAY_INPUTS = {
     "fact_event_incidents": columns_in("geo_id", "call_date"),
     "dim_event": columns_in(*EVENT_COLUMNS),
@@ -100,68 +92,13 @@ def _model_version(frame: pd.DataFrame, summary: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def build_baseline_counts(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """`baseline_call_counts`, partitioned by `monthly` like the call cells it counts."""
-
-    @AGGREGATES.asset(
-        name=BASELINE_CALL_COUNTS,
-        code_version="1",
-        monthly=monthly,
-        kinds={"numpy"},
-        ins={
-            "calls_by_block_group_hour": columns_in("geo_id", "date", "hour", "calls"),
-            **EVENT_DAY_INPUTS,
-        },
-        description=(
-            "Per month, block group and weekday, the located calls of each hour (columns "
-            "hour_00..hour_23) on days without an event at that block group: an event within "
-            "PipelineSettings.link_radius_km running that date (the link rule), or a linked "
-            "call's date. call_baseline_rates sums every month of it, so a new day recounts "
-            "one month; a change to the events or the radius recounts every month."
-        ),
-    )
-    def baseline_call_counts(
-        context: dg.AssetExecutionContext,
-        calls_by_block_group_hour: pd.DataFrame,
-        fact_event_incidents: pd.DataFrame,
-        dim_event: pd.DataFrame,
-        dim_geo: pd.DataFrame,
-        pipeline: PipelineSettings,
-    ):
-        cells = CellArrays.of(calls_by_block_group_hour)
-        event_days, stray = baseline_event_days(
-            dim_event,
-            dim_geo,
-            fact_event_incidents,
-            pipeline.link_radius_km,
-            cells_history_range(cells),
-        )
-        months = month_key_of(calls_by_block_group_hour["date"])
-        table = ordinary_day_counts(cells, event_days, by=months)
-        counted = int(table[list(HOUR_COLUMNS)].to_numpy().sum())
-        located = int(cells.calls[cells.geo_code >= 0].sum())
-        return monthly_output(
-            context,
-            table,
-            table.pop("by"),
-            {
-                "calls_counted": counted,
-                "located_calls_on_event_days": located - counted,
-                "event_days_by_block_group": len(event_days),
-                "linked_days_outside_the_link_rule": stray,
-                "radius_km": dg.MetadataValue.float(pipeline.link_radius_km),
-            },
-        )
-
-    return baseline_call_counts
-
-
 @BASELINE.asset(
     code_version="2",
     kinds={"numpy"},
     deps=[FACT_CALLS],
     ins={
-        "baseline_call_counts": dg.AssetIn(),
+        # Hundreds of months at ten times Austin: summed in Arrow, never one pandas frame.
+        "baseline_call_counts": columns_in(*BASELINE_COUNT_COLUMNS, as_arrow_table=True),
         "calls_by_day": columns_in("date"),
         **EVENT_DAY_INPUTS,
     },
@@ -176,7 +113,7 @@ def build_baseline_counts(monthly: dg.PartitionsDefinition) -> dg.AssetsDefiniti
     ),
 )
 def call_baseline_rates(
-    baseline_call_counts: pd.DataFrame,
+    baseline_call_counts: pa.Table,
     calls_by_day: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
@@ -212,10 +149,13 @@ def call_baseline_rates(
 
 
 @MODEL.asset(
-    code_version="2",
+    code_version="3",
     kinds={"sklearn"},
     check_specs=MODEL_CHECK_SPECS,
     ins={
+        "event_day_call_cells": dg.AssetIn(),
+        "calls_by_priority_category": dg.AssetIn(),
+        "calls_by_day": columns_in("date"),
         "fact_event_incidents": columns_in(
             "event_id", "call_date", "geo_id", "priority_numeric", "final_problem_category"
         ),
@@ -231,19 +171,25 @@ def call_baseline_rates(
         f"{MIN_EVENT_DAYS} event-days the naive model is served and said so. One row per "
         "historical event-day; the model, metrics and call mixes are in the summary. A city "
         "without an events source has no event-days: the naive model without uplift is "
-        "served, and the metadata says there is no events source."
+        "served, and the metadata says there is no events source. Reads the linked calls' "
+        "cells from event_day_call_cells and every call's mix from calls_by_priority_category, "
+        "not every month's call cells."
     ),
 )
 def event_impact_model(
-    calls_by_block_group_hour: pd.DataFrame,
+    event_day_call_cells: pd.DataFrame,
+    calls_by_priority_category: pd.DataFrame,
+    calls_by_day: pd.DataFrame,
     fact_event_incidents: pd.DataFrame,
     dim_event: pd.DataFrame,
     dim_geo: pd.DataFrame,
     call_baseline_rates: pd.DataFrame,
     pipeline: PipelineSettings,
 ):
-    result = fit_event_impact_from_cells(
-        calls_by_block_group_hour,
+    result = fit_event_impact_from_aggregates(
+        event_day_call_cells,
+        calls_by_priority_category,
+        history_range(calls_by_day, "date") or NO_HISTORY,
         fact_event_incidents,
         dim_event,
         dim_geo,

@@ -5,29 +5,33 @@ and the outputs are compared (exactly; supports and metrics to 1e-12)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from safebeat_assets.analytics.baseline_counts import (
+from safebeat_assets.analytics.event_day_aggregates import (
     BASELINE_COUNT_COLUMNS,
     HOUR_COLUMNS,
+    baseline_event_days,
     baseline_rates_from_counts,
+    event_day_cells,
     ordinary_day_counts,
-    with_linked_days,
 )
 from safebeat_assets.analytics.event_impact import (
     CALL_CELL_COLUMNS,
+    CALL_MIX_COLUMNS,
     MIN_VALUES_FOR_LINKED_MEAN,
     baseline_rates,
     baseline_rates_from_cells,
     call_cells,
+    call_mix,
     cells_history_range,
     event_geo_days,
     fit_event_impact,
+    fit_event_impact_from_aggregates,
     fit_event_impact_from_cells,
     history_range,
 )
@@ -415,7 +419,8 @@ def event_history() -> History:
 
 
 def impact_both_ways(history: History):
-    """(all-calls rates and fit, rates and fit from the monthly call cells), as the assets."""
+    """(all-calls rates and fit, rates and fit from the monthly call cells), as the assets
+    were; the fit from the event-day aggregates, as the asset is, must equal both."""
     calls, events, geo, links = history.calls, history.events, history.geo, history.links
     first, last = history_range(calls)
     event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
@@ -427,7 +432,48 @@ def impact_both_ways(history: History):
     cell_event_days = event_geo_days(events, geo, RADIUS_KM, first, last)
     cell_rates = baseline_rates_from_cells(cells, cell_event_days, first, last)
     actual = fit_event_impact_from_cells(cells, links, events, geo, cell_rates, radius_km=RADIUS_KM)
+
+    monthly = event_day_aggregates_by_month(cells, events, geo, links)
+    assert len(monthly.event_day_cells) < len(cells) / 2
+    from_aggregates = fit_event_impact_from_aggregates(
+        monthly.event_day_cells,
+        monthly.mix,
+        (first, last),
+        links,
+        events,
+        geo,
+        cell_rates,
+        radius_km=RADIUS_KM,
+    )
+    assert_same_fit(actual, from_aggregates)
     return (rates, expected), (cell_rates, actual)
+
+
+@dataclass
+class MonthlyEventDayAggregates:
+    counts: pd.DataFrame  # baseline_call_counts
+    event_day_cells: pd.DataFrame  # event_day_call_cells
+    mix: pd.DataFrame  # calls_by_priority_category
+
+
+def event_day_aggregates_by_month(
+    cells: pd.DataFrame, events: pd.DataFrame, geo: pd.DataFrame, links: pd.DataFrame
+) -> MonthlyEventDayAggregates:
+    """As the event-day aggregates asset builds them: each month from its own cells, event days
+    (the link rule's within the month's span, and the month's linked days) and links."""
+    months, link_months = month_key_of(cells["date"]), month_key_of(links["call_date"])
+    parts: dict[str, list[pd.DataFrame]] = {"counts": [], "event_day_cells": [], "mix": []}
+    for month in sorted(months.dropna().unique()):
+        month_cells = cells[months == month]
+        days, _ = baseline_event_days(
+            events, geo, links[link_months == month], RADIUS_KM, cells_history_range(month_cells)
+        )
+        parts["counts"].append(ordinary_day_counts(month_cells, days))
+        parts["event_day_cells"].append(event_day_cells(month_cells, days))
+        parts["mix"].append(call_mix(month_cells))
+    return MonthlyEventDayAggregates(
+        **{name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+    )
 
 
 def assert_same_fit(expected, actual) -> None:
@@ -493,25 +539,22 @@ def test_baseline_from_monthly_counts_equals_it_from_the_cells(event_history):
         {"geo_id": [stray_call["geo_id"]], "call_date": [stray_call["response_date"]]}
     )
     links = pd.concat([event_history.links[["geo_id", "call_date"]], stray_link], ignore_index=True)
-    all_days, stray = with_linked_days(event_days, links)
+    all_days, stray = baseline_event_days(events, geo, links, RADIUS_KM, (first, last))
     assert stray == 1
 
     cells = by_month(calls, call_cells)
     expected = baseline_rates_from_cells(cells, all_days, first, last)
-    months, link_months = month_key_of(cells["date"]), month_key_of(links["call_date"])
-    monthly = []
-    for month in sorted(months.unique()):
-        month_cells = cells[months == month]
-        month_days, _ = with_linked_days(
-            event_geo_days(events, geo, RADIUS_KM, *cells_history_range(month_cells)),
-            links[link_months == month],
-        )
-        monthly.append(ordinary_day_counts(month_cells, month_days))
-    counts = pd.concat(monthly, ignore_index=True)
+    monthly = event_day_aggregates_by_month(cells, events, geo, links)
+    counts = monthly.counts
     assert list(counts.columns) == BASELINE_COUNT_COLUMNS
+    months = month_key_of(cells["date"])
     assert len(counts) <= DAYS_PER_WEEK * geo["geo_id"].nunique() * months.nunique()
-    located_cells = cells["geo_id"].notna()
-    assert 0 < counts[list(HOUR_COLUMNS)].to_numpy().sum() < cells.loc[located_cells, "calls"].sum()
+    # Every located call is counted once: on an ordinary day, or among the event-day cells.
+    located_calls = cells.loc[cells["geo_id"].notna(), "calls"].sum()
+    counted = counts[list(HOUR_COLUMNS)].to_numpy().sum()
+    assert 0 < counted < located_calls
+    assert counted + monthly.event_day_cells["calls"].sum() == located_calls
+    assert list(monthly.event_day_cells.columns) == list(cells.columns)
 
     actual = baseline_rates_from_counts(counts, all_days, first, last)
     assert len(actual) > 100
@@ -524,3 +567,20 @@ def test_baseline_from_monthly_counts_equals_it_from_the_cells(event_history):
     pdt.assert_frame_equal(together, counts, check_exact=True)
     empty = ordinary_day_counts(cells.iloc[:0], all_days.iloc[:0])
     assert list(empty.columns) == BASELINE_COUNT_COLUMNS and empty.empty
+
+
+def test_call_mix_sums_the_cells_per_priority_and_category(event_history):
+    cells = call_cells(event_history.calls)
+    months = month_key_of(cells["date"])
+    mix = call_mix(cells, by=months)
+    assert list(mix.columns) == ["by", *CALL_MIX_COLUMNS]
+    keys = ["by", "priority_numeric", "final_problem_category"]
+    expected = (
+        cells.assign(by=months)
+        .groupby(keys, dropna=False, sort=True)[CALL_MIX_COLUMNS[2:]]
+        .sum()
+        .reset_index()
+    )
+    pdt.assert_frame_equal(mix, expected, check_dtype=False, check_exact=True)
+    assert mix["priority_numeric"].isna().any() and mix["final_problem_category"].isna().any()
+    assert mix["calls"].sum() == len(event_history.calls)

@@ -1,26 +1,31 @@
-"""Per-month counts behind the baseline call rates (asset `baseline_call_counts`), and the rates
-summed from them.
+"""The per-month aggregates split at the event days, behind the baseline call rates and the
+event impact model (assets `baseline_call_counts` and `event_day_call_cells`).
 
 The baseline's rates (`event_impact.baseline_rates`) divide integer counts, the located calls on
 days that were not event days at their block group, per (block group, weekday, hour), by that
-weekday's comparable days. Counts add up over months, so each month keeps its own: one row per
-(block group, weekday) with the 24 hours as columns, at most 7 per block group whatever the
-number of calls. A new day recounts one month, and the rates sum every month's small table
-instead of every month's call cells.
+weekday's comparable days. Counts add up over months, so each month keeps its own
+(`ordinary_day_counts`): one row per (block group, weekday) with the 24 hours as columns, at most
+7 per block group whatever the number of calls. The event impact model needs, of the call cells,
+only those of the linked calls' block groups and dates, all of which are event days
+(`event_day_cells`, a small share of the cells). A new day recounts one month, and the rates and
+the model read every month's small tables instead of every month's call cells.
 
 An event day is decided per month exactly as the rates decide it over the whole history (the
 link rule's `event_geo_days`, plus any linked call's block group and date), so the rates summed
-from the months equal `baseline_rates_from_cells` over every month's cells. No dagster here.
+from the months equal `baseline_rates_from_cells` over every month's cells, and the model fitted
+from the event-day cells equals `fit_event_impact_from_cells`. No dagster here.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .cell_arrays import NO_DAY, CellArrays
+from .counting import summed_per_key
 from .event_impact import (
     DAYS,
     HOURS,
@@ -29,6 +34,9 @@ from .event_impact import (
     rates_of_counts,
     weekday_of,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 HOUR_COLUMNS: tuple[str, ...] = tuple(f"hour_{hour:02d}" for hour in range(HOURS))
 BASELINE_COUNT_COLUMNS = ["geo_id", "day_of_week_index", *HOUR_COLUMNS]
@@ -43,12 +51,8 @@ def ordinary_day_counts(
     group; weekday) with at least one such call, the hours as columns `hour_00`..`hour_23`.
     Sorted by `by`, block group and weekday."""
     arrays = CellArrays.of(cells)
-    event_geo = event_days_by_geo["geo_id"].to_numpy(dtype=object)
-    event_day = _day_numbers(event_days_by_geo["date"]) if len(event_geo) else np.array([], "int64")
     kept = (
-        (arrays.geo_code >= 0)
-        & (arrays.day != NO_DAY)
-        & ~arrays.on_block_group_days(event_geo, event_day)
+        (arrays.geo_code >= 0) & (arrays.day != NO_DAY) & ~_on_event_days(arrays, event_days_by_geo)
     )
     if by is None:
         by_codes, by_values = np.zeros(len(arrays), dtype="int64"), np.array([None], dtype=object)
@@ -68,7 +72,9 @@ def ordinary_day_counts(
         {
             "geo_id": np.asarray(arrays.geo_ids, dtype=object)[keys // DAYS % places],
             "day_of_week_index": (keys % DAYS).astype("int64"),
-            **{column: counts[:, hour].astype("int64") for hour, column in enumerate(HOUR_COLUMNS)},
+            # A month's count per (block group, weekday, hour) is small: half the bytes of
+            # int64 for the hundreds of months the rates sum at ten times Austin.
+            **{column: counts[:, hour].astype("int32") for hour, column in enumerate(HOUR_COLUMNS)},
         }
     )
     if by is not None:
@@ -76,12 +82,32 @@ def ordinary_day_counts(
     return table
 
 
+def event_day_cells(
+    cells: pd.DataFrame | CellArrays, event_days_by_geo: pd.DataFrame
+) -> pd.DataFrame:
+    """The call cells (`event_impact.call_cells`) of a located block group on one of its event
+    days (`event_days_by_geo`: geo_id, date), in their order, every column kept."""
+    arrays = CellArrays.of(cells)
+    on_event_day = _on_event_days(arrays, event_days_by_geo)
+    return arrays.frame[on_event_day].reset_index(drop=True)
+
+
+def _on_event_days(cells: CellArrays, event_days_by_geo: pd.DataFrame) -> np.ndarray:
+    """Which cells lie on an event day of their block group."""
+    event_geo = event_days_by_geo["geo_id"].to_numpy(dtype=object)
+    event_day = _day_numbers(event_days_by_geo["date"]) if len(event_geo) else np.array([], "int64")
+    return cells.on_block_group_days(event_geo, event_day)
+
+
 def baseline_rates_from_counts(
-    counts: pd.DataFrame, event_days_by_geo: pd.DataFrame, first: date, last: date
+    counts: pd.DataFrame | pa.Table, event_days_by_geo: pd.DataFrame, first: date, last: date
 ) -> pd.DataFrame:
     """`baseline_rates` from the monthly counts (`ordinary_day_counts`, every month
-    concatenated) and the history span [first, last] (the first and last call date): the very
-    same rates as `baseline_rates_from_cells` on the cells the counts were made from."""
+    concatenated: a frame, or the lake's Arrow table, summed per block group and weekday in
+    Arrow before pandas sees it) and the history span [first, last] (the first and last call
+    date): the very same rates as `baseline_rates_from_cells` on the cells counted."""
+    if not isinstance(counts, pd.DataFrame):
+        counts = summed_per_key(counts, ["geo_id", "day_of_week_index"], HOUR_COLUMNS)
     codes, geo_ids = pd.factorize(counts["geo_id"].to_numpy(dtype=object), sort=True)
     group = codes.astype("int64") * DAYS + counts["day_of_week_index"].to_numpy(dtype="int64")
     summed = np.zeros((len(geo_ids) * DAYS, HOURS), dtype="int64")
