@@ -61,6 +61,9 @@ def test_bench_prints_and_writes_all_five_figures(tmp_path, capsys):
         reexport["fact_rows"]
         <= cold["fact_rows"] + daily_file["calls_added"] + reexport["calls_added"]
     )
+    # Every asset step is listed by its step (a multi-asset's op), none among the checks.
+    assert "event_day_aggregates" in cold["asset_step_seconds"]
+    assert "event_day_aggregates" in daily_file["asset_step_seconds"]
     # The same calls from the XLSX twin of the export.
     assert scenarios["cold-xlsx"]["fact_rows"] == cold["fact_rows"]
     assert summary["xlsx_read"]["rows"] == 3000
