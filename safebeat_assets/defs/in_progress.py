@@ -35,15 +35,18 @@ RUN_ENDS = (
 # fetching them all is still correct, only slower (`_runs_ended_after`).
 PAGE = 100
 
-# The tick's view and the runs that ended after it began: one tick (one view, whatever the
-# number of assets it evaluates) asks the event log once per kind of run end.
-_ended_for_view: list = [None, []]
+# The tick's view, the newest event-log id when its ended runs were fetched, and those runs.
+# Within one tick (one view, whatever the number of assets it evaluates) they are fetched again
+# only when the event log has grown: a run can end while the tick is evaluated, after the first
+# asset's answer and before another's, whose live in-progress test no longer sees that run.
+_ended_for_view: list = [None, None, []]
 
 
 def _runs_ended_after(view: AssetGraphView) -> list[dg.DagsterRun]:
-    if _ended_for_view[0] is view:
-        return _ended_for_view[1]
     instance, last_event_id = view.instance, view.last_event_id
+    newest = instance.event_log_storage.get_maximum_record_id()
+    if _ended_for_view[0] is view and _ended_for_view[1] == newest:
+        return _ended_for_view[2]
     run_ids: set[str] = set()
     for event_type in RUN_ENDS:
         cursor = None
@@ -58,7 +61,7 @@ def _runs_ended_after(view: AssetGraphView) -> list[dg.DagsterRun]:
                 break
             cursor = page.cursor
     runs = list(instance.get_runs(filters=dg.RunsFilter(run_ids=list(run_ids)))) if run_ids else []
-    _ended_for_view[:] = [view, runs]
+    _ended_for_view[:] = [view, newest, runs]
     return runs
 
 
@@ -81,7 +84,8 @@ def _run_subset(view: AssetGraphView, run: dg.DagsterRun, key: dg.AssetKey) -> E
 
 async def in_progress_at_tick(view: AssetGraphView, key: dg.AssetKey) -> EntitySubset:
     """Partitions of `key` in a queued or running run, in a backfill, or in a run whose end the
-    tick's view of the event log does not hold yet."""
+    tick's view of the event log does not hold yet. The live test comes first and the ended
+    runs are read after it, so a run that ends between the two is found by the second."""
     full = view.get_full_subset(key=key)
     subset = (await view.compute_run_in_progress_subset(key=key, from_subset=full)).compute_union(
         await view.compute_backfill_in_progress_subset(key=key, from_subset=full)

@@ -294,3 +294,30 @@ def test_a_run_that_ended_after_the_tick_began_is_still_in_progress(chain):
     before = chain.instance.event_log_storage.get_maximum_record_id()
     chain.run("d")
     assert _in_progress(chain, before, "d e") == {"d": {None}, "e": set()}
+
+
+def test_a_run_that_ends_while_the_tick_is_evaluated_is_still_in_progress(chain):
+    """One tick evaluates asset after asset: a run that ends after the first asset's answer is
+    still in progress for the next (the daemon end-to-end test requested a month's event links
+    a second time when the ended runs were read once per tick, before that run ended)."""
+    chain.run("a")
+    began = chain.instance.event_log_storage.get_maximum_record_id()
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=began),
+        instance=chain.instance,
+        asset_graph=chain.defs.resolve_asset_graph(),
+    )
+
+    loop = asyncio.new_event_loop()  # one tick: one view, one event loop
+
+    def months(name: str) -> set:
+        subset = loop.run_until_complete(in_progress_at_tick(view, dg.AssetKey(name)))
+        return {ap.partition_key for ap in subset.expensively_compute_asset_partitions()}
+
+    try:
+        assert months("b") == set()  # nothing running yet: the tick's first answer
+        chain.run("b c", "2025-02-01", LAST)  # a run that ends while the same tick goes on
+        assert months("c") == {"2025-02-01", LAST}
+        assert months("b") == {"2025-02-01", LAST}
+    finally:
+        loop.close()

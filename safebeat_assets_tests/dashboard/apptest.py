@@ -13,8 +13,23 @@ from .conftest import APP
 PAGE_TIMEOUT_S = 120  # a cold render at most a few seconds; slack for a busy CI machine
 
 
+# CPython 3.11 keeps the AST converter's recursion counter in module state shared by every
+# thread, and checks it after each conversion: another thread converting an AST at the same time
+# trips the check with this SystemError, raised where Streamlit parses the page's code. Seen in
+# full-suite runs only (twice on 2026-12-07, on one page), never with the page run alone: an
+# interpreter race, not the page. Such a render is repeated once; anything else is reported.
+_INTERPRETER_AST_RACE = "AST constructor recursion depth mismatch"
+
+
 def open_page(module: str) -> AppTest:
     """The app as `streamlit run` starts it, then its navigation switched to the page."""
+    at = _render(module)
+    if any(_INTERPRETER_AST_RACE in str(e.value) for e in at.exception):
+        at = _render(module)
+    return at
+
+
+def _render(module: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=PAGE_TIMEOUT_S).run()
     if module != "overview":  # the default page, already shown
         at.switch_page(f"views/{module}.py").run()
