@@ -25,6 +25,7 @@ from .defs.partitions import monthly_partitions
 from .defs.schedules import build_daily_schedule
 from .defs.sensors import build_sensors
 from .executors import build_executor
+from .memory import freeze_long_lived
 from .resources import build_resources
 from .settings import Settings, load_settings
 
@@ -61,3 +62,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 
 
 defs = build_definitions()
+# Every process that loads the code location (run workers, the code server, the daemon) keeps
+# the definitions until it exits: later collections need not traverse them (`memory.py`).
+freeze_long_lived()

@@ -3,6 +3,7 @@ run, a printed summary. Exits non-zero only when the report is FAILED."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -36,10 +37,20 @@ from .storage.object_store import LakeStorage
 # The generated history of `safebeat demo` (and of `safebeat sample`'s defaults).
 SAMPLE_START, SAMPLE_END = "2023-01-01", "2025-12-31"
 
-LOCAL_INSTANCE_YAML = f"""\
+
+def local_instance_yaml(home: Path) -> str:
+    """The local profile's `dagster.yaml` for the Dagster home `home`."""
+    return f"""\
 # Local-profile Dagster instance (written by `safebeat demo` and `make ui`; rewritten on each
-# start): SQLite storage in this folder. Run monitoring enforces the pipeline runs' 2-hour
+# start): SQLite storage in this folder, Dagster's own with each database's engine kept
+# (safebeat_assets/storage/dagster_sqlite.py). Run monitoring enforces the pipeline runs' 2-hour
 # `dagster/max_runtime`; one pipeline run at a time (a second request queues).
+storage:
+  custom:
+    module: safebeat_assets.storage.dagster_sqlite
+    class: SharedEngineSqliteStorage
+    config:
+      base_dir: {json.dumps(str(home.resolve()))}
 telemetry:
   enabled: false
 run_monitoring:
@@ -115,8 +126,9 @@ def local_instance(settings: Settings) -> dg.DagsterInstance:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text() != LOCAL_INSTANCE_YAML:
-        config.write_text(LOCAL_INSTANCE_YAML)
+    text = local_instance_yaml(home)
+    if not config.exists() or config.read_text() != text:
+        config.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)
     instance = dg.DagsterInstance.get()
     for run_id in fail_orphaned_runs(instance):

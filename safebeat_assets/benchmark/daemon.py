@@ -38,10 +38,10 @@ Counts = dict[tuple[str, str | None], int]
 
 def write_instance_yaml(home: Path) -> None:
     """The local profile's instance configuration (run queue: one pipeline run at a time)."""
-    from ..demo import LOCAL_INSTANCE_YAML
+    from ..demo import local_instance_yaml
 
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    (home / "dagster.yaml").write_text(local_instance_yaml(home))
 
 
 class DaemonProcess:

@@ -34,7 +34,7 @@ from ..defs.partitions import monthly_partitions, months_tags
 from ..defs.schedules import DAILY_JOB_NAME, DAILY_SCHEDULE_NAME
 from ..defs.sensors.raw_months import RAW_MONTH_SENSOR_NAME
 from ..demo import local_instance
-from ..memory import release_freed_memory
+from ..memory import freeze_long_lived, release_freed_memory
 from ..settings import load_settings
 from .daemon import (
     DaemonProcess,
@@ -74,6 +74,8 @@ class Scenario:
         # Where the scenario's time goes: executing runs vs evaluating automation conditions.
         self.run_seconds = 0.0
         self.evaluation_seconds = 0.0
+        # This process's definitions and instance, as a run worker's (`memory.py`).
+        freeze_long_lived()
 
     # --- runs ------------------------------------------------------------------------------
     def execute(

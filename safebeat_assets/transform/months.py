@@ -94,7 +94,8 @@ def route_to_months(datetime_text: pd.Series, fallback_key: str) -> pd.Series:
 
 def month_key_of(dates: pd.Series) -> pd.Series:
     """Partition key (`YYYY-MM-01`) of local calendar dates or local datetimes; None for NaT."""
-    values = pd.to_datetime(dates)
+    # Datetime columns skip `to_datetime`, which samples hundreds of values as Timestamps.
+    values = dates if pd.api.types.is_datetime64_any_dtype(dates) else pd.to_datetime(dates)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_localize(None)
     months = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")

@@ -22,7 +22,7 @@ import dagster as dg
 import pytest
 
 from safebeat_assets.defs.jobs import DAILY_JOB_NAME, PIPELINE_QUEUE_TAG
-from safebeat_assets.demo import LOCAL_INSTANCE_YAML
+from safebeat_assets.demo import local_instance_yaml
 from safebeat_assets.settings import PROJECT_ROOT
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.helpers import child_process_environment, table_fingerprints
@@ -127,7 +127,7 @@ def test_two_daily_runs_requested_at_once_never_overlap(
     env = _environment(data_dir, sample_landing, warehouse_url, schemas[1])
     home = data_dir / "dagster_home"
     home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    (home / "dagster.yaml").write_text(local_instance_yaml(home))
     workspace = ["-w", str(PROJECT_ROOT / "workspace.local.yaml")]
     months = json.dumps(
         {

@@ -51,6 +51,10 @@ def test_month_key_of_dates_datetimes_and_missing_values():
     local = pd.Series(pd.to_datetime(["2025-03-31 23:30"]).tz_localize("America/Chicago"))
     assert month_key_of(local).tolist() == ["2025-03-01"]  # the local month, not UTC's April
     assert month_key_of(pd.Series([], dtype="datetime64[ns]")).tolist() == []
+    seconds = dates.astype("datetime64[s]")  # another unit takes the same path as nanoseconds
+    assert month_key_of(seconds).tolist() == month_key_of(dates).tolist()
+    from_text = pd.Series(["2025-01-31", None, "2023-12-15"], index=[7, 8, 9])
+    assert month_key_of(from_text).to_dict() == {7: "2025-01-01", 8: None, 9: "2023-12-01"}
 
 
 def test_month_keys_match_a_per_row_reference_on_many_rows():
