@@ -9,6 +9,10 @@ Every month of a run is written, an empty one as an empty object, so an absent o
 the month was never built (or was lost): loading it raises `MissingPartitionError` rather than
 reading it as a month without calls, which a downstream replace would turn into deleted rows.
 A failure that is not transient (see `errors.is_transient`) fails the step without retries.
+
+A long read of a monthly asset (a refit over history) takes each past year's months from one
+roll-up object under ``<asset_name>/_years/`` (`lake_rollups.py`), built on first use and named
+after the versions of the months it holds, so a rewritten month is never read stale.
 """
 
 import io
@@ -26,6 +30,7 @@ from upath import UPath
 from ..contracts import column_descriptions
 from ..errors import MissingPartitionError
 from ..retries import fail_fast_unless_transient
+from .lake_rollups import ROLLUP_FOLDER, YearRollup, plan_read, stale_rollups
 from .metadata import frame_metadata
 from .object_store import LakeStorage, is_local
 from .partitioned import PARTITION_COLUMN, rows_by_partition
@@ -67,9 +72,11 @@ def _to_arrow(obj: pd.DataFrame | pa.Table) -> pa.Table:
 
 
 class ParquetLake(dg.IOManager):
-    def __init__(self, storage: LakeStorage):
+    def __init__(self, storage: LakeStorage, rollups: bool = True):
         self.storage = storage
         self.root = storage.upath()
+        # Long reads of past years take their yearly roll-ups (`lake_rollups.py`).
+        self.rollups = rollups
 
     def asset_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
         """Where the asset lives, without extension: its object, or its partitions' folder."""
@@ -128,23 +135,32 @@ class ParquetLake(dg.IOManager):
                 if wanted.get(MISSING_AS_NONE_METADATA_KEY):
                     return None
                 raise
-        paths = self._partition_paths(context)
+        keys, versions = self._partition_keys(context)
         if wanted.get(ROW_COUNT_METADATA_KEY):
-            return sum(self._row_count(context, path) for path in paths)
-        frames = [self._read(context, path) for path in paths]
+            return sum(self._row_count(context, self.object_path(context, key)) for key in keys)
+        parts = plan_read(keys, versions) if self.rollups else keys
+        rollups = [part for part in parts if isinstance(part, YearRollup)]
+        if rollups and not self._rollups_ready(context, rollups, versions):
+            parts = keys
+        frames = [
+            self._read_rollup(context, part)
+            if isinstance(part, YearRollup)
+            else self._read(context, self.object_path(context, part))
+            for part in parts
+        ]
         if len(frames) == 1:
             return frames[0]
         if isinstance(frames[0], pa.Table):
             return _concat_months(frames)
         return pd.concat(frames, ignore_index=True)
 
-    def _partition_paths(self, context: dg.InputContext) -> list[UPath]:
-        """The objects of the requested months, all of which must exist (unless the input
-        allows missing months, and at least one exists)."""
+    def _partition_keys(self, context: dg.InputContext) -> tuple[list[str], dict[str, str]]:
+        """The requested months, all of which must exist (unless the input allows missing
+        months, and at least one exists), and the stored objects' versions."""
         keys = sorted(context.asset_partition_keys)
         folder = self.asset_path(context)
-        stored = self.storage.object_names(folder)
-        missing = [key for key in keys if f"{key}{EXTENSION}" not in stored]
+        versions = self.storage.object_versions(folder)
+        missing = [key for key in keys if f"{key}{EXTENSION}" not in versions]
         if missing and (context.definition_metadata or {}).get(ALLOW_MISSING_METADATA_KEY):
             present = [key for key in keys if key not in set(missing)]
             if present:
@@ -152,10 +168,67 @@ class ParquetLake(dg.IOManager):
                     f"{context.asset_key.to_user_string()}: skipping {_months(missing)}, "
                     f"absent from {folder} ({ALLOW_MISSING_METADATA_KEY} is set)"
                 )
-                return [self.object_path(context, key) for key in present]
+                return present, versions
         if missing:
             raise _missing_partitions(context, missing, folder)
-        return [self.object_path(context, key) for key in keys]
+        return keys, versions
+
+    # --- yearly roll-ups (`lake_rollups.py`) -------------------------------------------------
+    def _rollup_folder(self, context: dg.InputContext) -> UPath:
+        return self.asset_path(context) / ROLLUP_FOLDER
+
+    def _rollups_ready(
+        self, context: dg.InputContext, rollups: list[YearRollup], versions: dict[str, str]
+    ) -> bool:
+        """Builds the planned roll-ups that are not stored yet and removes the stale ones of
+        their years. False (the months are read one by one, as they are) when the months are
+        GeoParquet, when Arrow cannot widen them to one type (pandas would make them object),
+        or when one was rewritten while they were read."""
+        folder = self._rollup_folder(context)
+        stored = self.storage.object_names(folder)
+        for rollup in rollups:
+            if rollup.name in stored:
+                continue
+            months = [self._month_table(context, key) for key in rollup.months]
+            if any(_is_geo_schema(table.schema) for table in months):
+                return False
+            try:
+                year = _concat_months(months)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return False
+            # The roll-up is named after the versions listed before the read: a month rewritten
+            # in between (then perhaps back to the same bytes, hence the same ETag) would
+            # otherwise give that name other content.
+            now = self.storage.object_versions(self.asset_path(context))
+            if any(
+                now.get(f"{key}{EXTENSION}") != versions[f"{key}{EXTENSION}"]
+                for key in rollup.months
+            ):
+                return False
+            self._write_table(year, folder / rollup.name)
+        self.storage.delete_objects(folder, stale_rollups(stored, rollups))
+        return True
+
+    def _month_table(self, context: dg.InputContext, key: str) -> pa.Table:
+        path = self.object_path(context, key)
+        return pq.read_table(pa.BufferReader(self._object_bytes(context, path)))
+
+    def _read_rollup(self, context: dg.InputContext, rollup: YearRollup) -> Any:
+        """A year's months as one read; like `_read` of a month, columns and type as asked."""
+        wanted = context.definition_metadata or {}
+        columns = wanted.get(COLUMNS_METADATA_KEY)
+        path = self._rollup_folder(context) / rollup.name
+        try:
+            data = self.storage.read_bytes(path)
+        except FileNotFoundError:
+            # Replaced by a reader that saw a month rewritten after this read listed them.
+            tables = [self._month_table(context, key) for key in rollup.months]
+            table = _concat_months(tables)
+            table = table.select(list(columns)) if columns else table
+        else:
+            read = list(columns) if columns else None
+            table = pq.read_table(pa.BufferReader(data), columns=read)
+        return table if wanted.get(ARROW_METADATA_KEY) else table.to_pandas()
 
     # Objects are serialized in memory and stored whole (see LakeStorage.write_bytes): a
     # writer streaming into the final key could leave a truncated object behind.
@@ -177,8 +250,7 @@ class ParquetLake(dg.IOManager):
         columns = wanted.get(COLUMNS_METADATA_KEY)
         data = self._object_bytes(context, path)
         # Arrow reads its own buffer natively; a BytesIO is read through Python calls.
-        schema = pq.read_schema(pa.BufferReader(data))
-        is_geo = bool(schema.metadata and b"geo" in schema.metadata)
+        is_geo = _is_geo_schema(pq.read_schema(pa.BufferReader(data)))
         as_arrow = wanted.get(ARROW_METADATA_KEY)
         if is_geo and not as_arrow and (columns is None or "geometry" in columns):
             import geopandas as gpd  # imported here: see _is_geo_frame
@@ -217,6 +289,10 @@ def _concat_months(tables: list[pa.Table]) -> pa.Table:
     give double, as pandas upcasts)."""
     with_rows = [table for table in tables if table.num_rows] or tables[:1]
     return pa.concat_tables(with_rows, promote_options="permissive")
+
+
+def _is_geo_schema(schema: pa.Schema) -> bool:
+    return bool(schema.metadata and b"geo" in schema.metadata)
 
 
 def _is_geo_frame(obj: Any) -> bool:

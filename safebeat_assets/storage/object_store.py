@@ -298,6 +298,47 @@ class LakeStorage(dg.ConfigurableResource):
         """Names of the objects directly in `folder` (empty when it does not exist)."""
         return self._children(folder)[0]
 
+    def object_versions(self, folder: UPath) -> dict[str, str]:
+        """The objects directly in `folder`, each with a token that changes whenever the
+        object is rewritten (local: size, modification time and inode, since a write renames a
+        new file over the name; S3: ETag and size). Empty when the folder does not exist."""
+        if is_local(folder):
+            local = Path(folder.path)
+            if not local.is_dir():
+                return {}
+            versions = {}
+            with os.scandir(local) as entries:
+                for entry in entries:
+                    if entry.is_file():
+                        stat = entry.stat()
+                        versions[entry.name] = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+            return versions
+        bucket, prefix = self.bucket_and_key(folder)
+        prefix = f"{prefix.rstrip('/')}/" if prefix else ""
+        versions = {}
+        try:
+            with self.answering("LIST", str(folder)):
+                pages = self.s3_client().get_paginator("list_objects_v2")
+                for page in pages.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+                    for obj in page.get("Contents", []):
+                        versions[obj["Key"][len(prefix) :]] = f"{obj['ETag']}:{obj['Size']}"
+        except FileNotFoundError:  # no such bucket
+            return {}
+        return versions
+
+    def delete_objects(self, folder: UPath, names: list[str]) -> None:
+        """Remove the named objects of `folder` (one already gone is not an error)."""
+        if not names:
+            return
+        if is_local(folder):
+            for name in names:
+                Path(folder.path, name).unlink(missing_ok=True)
+            return
+        bucket, prefix = self.bucket_and_key(folder)
+        keys = [{"Key": f"{prefix.rstrip('/')}/{name}"} for name in names]
+        with self.answering("DELETE", str(folder)):
+            self.s3_client().delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
     def folder_names(self, folder: UPath) -> set[str]:
         """Names of the sub-folders directly in `folder` (empty when it does not exist)."""
         return self._children(folder)[1]

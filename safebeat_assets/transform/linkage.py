@@ -22,8 +22,11 @@ from safebeat_assets.sources.columns import SourceSchemaError
 
 # A centroid exactly on the radius must not fall out through float rounding.
 _RADIUS_TOLERANCE_KM = 1e-9
-# Events are compared against centroids in blocks of this many to bound memory.
-_EVENT_BLOCK = 2_000
+# Events, in order of latitude, are compared against centroids in blocks of this many: a
+# block's latitude band holds a few dozen of Travis County's 766 block groups.
+_EVENT_BLOCK = 256
+# Widens the latitude band a little, so rounding cannot leave a centroid on its edge out.
+_BAND_MARGIN = 1.000001
 
 EVENT_INCIDENT_COLUMNS: tuple[str, ...] = (
     "incident_number",
@@ -136,24 +139,45 @@ def _day_numbers(dates: np.ndarray) -> np.ndarray:
 def _pairs_within_radius(
     events: pd.DataFrame, lat: np.ndarray, lon: np.ndarray, radius_km: float
 ) -> pd.DataFrame:
-    """(event position, block-group code, distance) for every centroid within the radius."""
+    """(event position, block-group code, distance) for every centroid within the radius, by
+    event position, then block-group code.
+
+    Only centroids in the latitude band of a block of events are measured: a point within
+    d km of another differs from it in latitude by at most d / R radians, since latitude
+    changes no faster than the great-circle distance. Events are taken in order of latitude,
+    so a block's band is narrow; the distances are the ones measuring every centroid gives."""
     event_lat = events["event_lat"].to_numpy(dtype="float64")
     event_lon = events["event_lon"].to_numpy(dtype="float64")
+    reach = radius_km + _RADIUS_TOLERANCE_KM
+    band = np.degrees(reach / EARTH_RADIUS_KM) * _BAND_MARGIN
+    by_latitude = np.argsort(event_lat, kind="stable")  # NaN last
+    geo_order = np.argsort(lat, kind="stable")
+    geo_lat_sorted = lat[geo_order]
     found_events, found_geos, found_distances = [], [], []
     for start in range(0, len(events), _EVENT_BLOCK):
-        block = slice(start, start + _EVENT_BLOCK)
+        block = by_latitude[start : start + _EVENT_BLOCK]
+        block_lat = event_lat[block]
+        if np.isnan(block_lat).all():
+            continue  # no distance to a point without a latitude is within any radius
+        low = np.searchsorted(geo_lat_sorted, np.nanmin(block_lat) - band, side="left")
+        high = np.searchsorted(geo_lat_sorted, np.nanmax(block_lat) + band, side="right")
+        geos = geo_order[low:high]
         distance = haversine_km(
-            event_lat[block, None], event_lon[block, None], lat[None, :], lon[None, :]
+            block_lat[:, None], event_lon[block][:, None], lat[geos][None, :], lon[geos][None, :]
         )
-        event_index, geo_index = np.nonzero(distance <= radius_km + _RADIUS_TOLERANCE_KM)
-        found_events.append(event_index + start)
-        found_geos.append(geo_index)
+        event_index, geo_index = np.nonzero(distance <= reach)
+        found_events.append(block[event_index])
+        found_geos.append(geos[geo_index])
         found_distances.append(distance[event_index, geo_index])
+    if not found_events:
+        found_events, found_geos, found_distances = [np.array([], "int64")] * 2 + [np.array([])]
+    event_pos, geo_code = np.concatenate(found_events), np.concatenate(found_geos)
+    in_order = np.lexsort((geo_code, event_pos))
     return pd.DataFrame(
         {
-            "event_pos": np.concatenate(found_events),
-            "geo_code": np.concatenate(found_geos),
-            "distance_km": np.concatenate(found_distances),
+            "event_pos": event_pos[in_order],
+            "geo_code": geo_code[in_order],
+            "distance_km": np.concatenate(found_distances)[in_order],
         }
     )
 

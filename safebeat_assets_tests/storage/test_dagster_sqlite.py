@@ -2,6 +2,7 @@
 back by Dagster's own storage, one engine per shard however many connections."""
 
 import os
+import sqlite3
 from pathlib import Path
 
 import dagster as dg
@@ -64,14 +65,40 @@ def test_dagster_s_own_storage_reads_what_it_wrote(dagster_home: Path, tmp_path:
         assert instance.get_latest_materialization_event(counted.key).run_id == run_id
 
 
-def test_only_the_recently_used_shards_keep_an_engine(tmp_path: Path):
-    events = SharedEngineSqliteEventLogStorage(str(tmp_path / "runs"))
-    shards = [f"run-{n}" for n in range(KEPT_SHARD_ENGINES + 5)]
+def storage_with_shards(folder: Path, count: int):
+    """An event-log storage after one transaction on each of `count` run shards."""
+    events = SharedEngineSqliteEventLogStorage(str(folder))
+    shards = [f"run-{n}" for n in range(count)]
     for shard in shards:
         with events.run_connection(shard) as conn:
             conn.exec_driver_sql("SELECT 1")
+    return events, shards
+
+
+def test_only_the_recently_used_shards_keep_an_engine(tmp_path: Path):
+    events, shards = storage_with_shards(tmp_path / "runs", KEPT_SHARD_ENGINES + 5)
     assert list(events._engines) == shards[-KEPT_SHARD_ENGINES:]
     kept = events._engines[shards[-1]]
     with events.run_connection(shards[-1]):
         pass
     assert events._engines[shards[-1]] is kept
+
+
+def test_each_kept_engine_holds_one_idle_connection_that_locks_nothing(tmp_path: Path):
+    events, shards = storage_with_shards(tmp_path / "runs", KEPT_SHARD_ENGINES + 2)
+    assert list(events._keepers) == shards[-KEPT_SHARD_ENGINES:]
+    evicted = shards[0]
+    last = events._keepers[shards[-1]].connection.driver_connection
+    # The transactions' connections closed, the WAL stays (no checkpoint-and-delete per close).
+    assert (tmp_path / "runs" / f"{shards[-1]}.db-wal").exists()
+    assert not (tmp_path / "runs" / f"{evicted}.db-wal").exists()  # its keeper was closed
+    # Another connection (another process's, say) writes while the keeper is open.
+    other = sqlite3.connect(tmp_path / "runs" / f"{shards[-1]}.db", timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE written_beside_the_keeper (n INTEGER)")
+    other.commit()
+    other.close()
+    events.dispose()
+    assert events._keepers == {}
+    with pytest.raises(sqlite3.ProgrammingError):
+        last.cursor()

@@ -393,7 +393,7 @@ def lake_io(lake: Lake):
     return ParquetLakeIOManager(storage=lake.storage).create_io_manager(None)
 
 
-def monthly_input(metadata=None, first=JAN, last=MAR) -> dg.InputContext:
+def monthly_input(metadata=None, first=JAN, last=MAR, partitions=MONTHS) -> dg.InputContext:
     """What Dagster hands the lake for a monthly consumer of `toy_calls` over [first, last]."""
     return dg.build_input_context(
         asset_key=dg.AssetKey("toy_calls"),
@@ -401,7 +401,7 @@ def monthly_input(metadata=None, first=JAN, last=MAR) -> dg.InputContext:
         upstream_output=dg.build_output_context(
             asset_key="toy_calls", definition_metadata={BUCKET_METADATA_KEY: "cleaned-data"}
         ),
-        asset_partitions_def=MONTHS,
+        asset_partitions_def=partitions,
         asset_partition_key_range=dg.PartitionKeyRange(first, last),
     )
 
@@ -535,3 +535,141 @@ def test_months_typed_differently_keep_pandas_promotion(local_lake):
     assert loaded["minutes"].tolist() == [2.0, 1.5, 4.0]
     table = lake_io(local_lake).load_input(monthly_input({ARROW_METADATA_KEY: True}))
     assert table.column("minutes").to_pylist() == [2.0, 1.5, 4.0]
+
+
+# --- long reads take yearly roll-ups of past years -----------------------------------------
+
+HISTORY = dg.MonthlyPartitionsDefinition(
+    start_date="2023-01-01", end_date="2025-07-01", timezone="America/Chicago"
+)
+HISTORY_KEYS = HISTORY.get_partition_keys()
+ROLLUPS = "cleaned-data/toy_calls/_years/"
+
+
+def history_month(key: str) -> pa.Table:
+    """A month of an aggregate: April of each year is empty (text typed null, sums int64),
+    the minutes are integral in 2023 and in 2025's first quarter, fractional otherwise."""
+    if key[5:7] == "04":
+        return pa.table(
+            {
+                "geo_id": pa.array([], pa.null()),
+                "calls": pa.array([], pa.int64()),
+                "minutes": pa.array([], pa.int64()),
+            }
+        )
+    rows = int(key[5:7]) % 3 + 1
+    integral = key < "2024-01-01" or "2025-01-01" <= key < "2025-04-01"
+    minutes = [int(key[5:7]) + i for i in range(rows)]
+    return pa.table(
+        {
+            "geo_id": [None if i == 1 else f"48453{key[:4]}{key[5:7]}{i}" for i in range(rows)],
+            "calls": pa.array(range(rows), pa.int64()),
+            "minutes": pa.array(minutes if integral else [m + 0.5 for m in minutes]),
+        }
+    )
+
+
+def store_history(lake: Lake, months: dict[str, pa.Table]) -> None:
+    folder = lake.storage.upath() / "cleaned-data" / "toy_calls"
+    for key, table in months.items():
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer)
+        lake.storage.write_bytes(folder / f"{key}.parquet", buffer.getvalue().to_pybytes())
+
+
+def history_input(metadata=None, first=HISTORY_KEYS[0], last=HISTORY_KEYS[-1]):
+    return monthly_input(metadata, first, last, partitions=HISTORY)
+
+
+def rollup_names(lake: Lake) -> list[str]:
+    return sorted(name[len(ROLLUPS) :] for name in lake.objects() if name.startswith(ROLLUPS))
+
+
+def test_long_reads_take_yearly_rollups_and_load_what_the_months_give(lake):
+    months = {key: history_month(key) for key in HISTORY_KEYS}
+    manager = lake_io(lake)  # creates the buckets
+    store_history(lake, months)
+    loaded = manager.load_input(history_input())
+    pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
+    assert loaded["minutes"].dtype == "float64" and loaded["calls"].dtype == "int64"
+    # Past years are rolled up, the newest month's year is not.
+    names = rollup_names(lake)
+    assert [name[:5] for name in names] == ["2023.", "2024."]
+    # The roll-up holds exactly its year's months, empty April adding neither rows nor types.
+    year_2023 = lake.table(ROLLUPS + names[0])
+    assert year_2023.num_rows == sum(months[k].num_rows for k in HISTORY_KEYS if k < "2024")
+    assert year_2023.schema.field("minutes").type == pa.int64()
+
+    # A second read takes the roll-ups and writes nothing; columns and Arrow as asked.
+    before = lake.objects()
+    again = manager.load_input(history_input())
+    pd.testing.assert_frame_equal(again, loaded, check_exact=True)
+    table = manager.load_input(
+        history_input({ARROW_METADATA_KEY: True, COLUMNS_METADATA_KEY: ["geo_id", "minutes"]})
+    )
+    assert table.column_names == ["geo_id", "minutes"]
+    pd.testing.assert_frame_equal(table.to_pandas(), loaded[["geo_id", "minutes"]])
+    assert lake.objects() == before
+    # Without roll-ups (what every read did before them): the same frame.
+    plain = ParquetLakeIOManager(storage=lake.storage).create_io_manager(None)
+    plain.rollups = False
+    pd.testing.assert_frame_equal(plain.load_input(history_input()), loaded, check_exact=True)
+
+
+def test_a_rewritten_month_replaces_its_years_rollup(lake):
+    months = {key: history_month(key) for key in HISTORY_KEYS}
+    manager = lake_io(lake)  # creates the buckets
+    store_history(lake, months)
+    manager.load_input(history_input())
+    old_2024 = rollup_names(lake)[1]
+    # June 2024 recounted (a late call): the next read sees it, through a new roll-up.
+    months["2024-06-01"] = pa.table(
+        {"geo_id": ["484530000001"], "calls": pa.array([7], pa.int64()), "minutes": [9.5]}
+    )
+    store_history(lake, {"2024-06-01": months["2024-06-01"]})
+    loaded = manager.load_input(history_input())
+    pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
+    names = rollup_names(lake)
+    assert len(names) == 2 and names[0].startswith("2023.") and names[1].startswith("2024.")
+    assert old_2024 not in names  # the stale one is removed, not left to accumulate
+    # A read that does not take all of a year's stored months reads that year's months.
+    partial = manager.load_input(history_input(first="2023-03-01"))
+    expected = {key: table for key, table in months.items() if key >= "2023-03-01"}
+    pd.testing.assert_frame_equal(partial, month_by_month(expected), check_exact=True)
+    assert rollup_names(lake) == names
+
+
+def test_a_short_read_takes_the_months_themselves(local_lake):
+    months = {key: history_month(key) for key in HISTORY_KEYS}
+    store_history(local_lake, months)
+    first = "2024-01-01"
+    loaded = lake_io(local_lake).load_input(history_input(first=first, last="2025-06-01"))
+    expected = {key: table for key, table in months.items() if key >= first}
+    pd.testing.assert_frame_equal(loaded, month_by_month(expected), check_exact=True)
+    assert rollup_names(local_lake) == []  # 18 months: fewer than MIN_MONTHS_FOR_ROLLUPS
+
+
+def test_a_month_rewritten_while_its_year_is_rolled_up_is_not_named_after_the_old_one(lake):
+    months = {key: history_month(key) for key in HISTORY_KEYS}
+    manager = lake_io(lake)
+    store_history(lake, months)
+    june = "2024-06-01"
+    months[june] = pa.table(
+        {"geo_id": ["484530000002"], "calls": pa.array([5], pa.int64()), "minutes": [1.5]}
+    )
+    read_month = manager._month_table
+
+    def rewritten_while_read(context, key):
+        if key == june:  # another run rewrites June after this read listed the months
+            store_history(lake, {june: months[june]})
+        return read_month(context, key)
+
+    manager._month_table = rewritten_while_read
+    loaded = manager.load_input(history_input())
+    pd.testing.assert_frame_equal(loaded, month_by_month(months), check_exact=True)
+    # 2023 was rolled up; 2024, read while June changed, was read month by month instead.
+    assert [name[:5] for name in rollup_names(lake)] == ["2023."]
+    manager._month_table = read_month
+    again = manager.load_input(history_input())
+    pd.testing.assert_frame_equal(again, loaded, check_exact=True)
+    assert [name[:5] for name in rollup_names(lake)] == ["2023.", "2024."]

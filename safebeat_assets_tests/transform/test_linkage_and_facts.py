@@ -229,3 +229,26 @@ def test_a_city_without_events_links_nothing_and_scores_nothing():
     assert links.empty and list(links.columns) == list(EVENT_INCIDENT_COLUMNS)
     scores = score_event_risk(links, to_dim_event(cleaned.events))
     assert scores.empty and "risk_score" in scores.columns
+
+
+@pytest.mark.parametrize("radius_km", [0.0, 0.4, 1.0, 5.0])
+def test_pairs_within_radius_are_those_of_measuring_every_centroid(radius_km):
+    """The latitude band only skips centroids that cannot be within the radius: the pairs and
+    their distances are those of measuring every event against every centroid."""
+    from safebeat_assets.transform.linkage import _pairs_within_radius, haversine_km
+
+    rng = np.random.default_rng(7)
+    lat = rng.uniform(30.0, 30.6, 766)
+    lon = rng.uniform(-98.1, -97.4, 766)
+    # Events anywhere around the county, some exactly on a centroid, some without a location.
+    event_lat = np.concatenate([rng.uniform(29.9, 30.7, 600), lat[:40], [np.nan, 30.2]])
+    event_lon = np.concatenate([rng.uniform(-98.2, -97.3, 600), lon[:40], [-97.7, np.nan]])
+    events = pd.DataFrame({"event_lat": event_lat, "event_lon": event_lon})
+    pairs = _pairs_within_radius(events, lat, lon, radius_km)
+
+    every = haversine_km(event_lat[:, None], event_lon[:, None], lat[None, :], lon[None, :])
+    event_pos, geo_code = np.nonzero(every <= radius_km + 1e-9)
+    assert pairs["event_pos"].tolist() == event_pos.tolist()
+    assert pairs["geo_code"].tolist() == geo_code.tolist()
+    np.testing.assert_array_equal(pairs["distance_km"].to_numpy(), every[event_pos, geo_code])
+    assert len(pairs) >= 40  # at least each event on a centroid
