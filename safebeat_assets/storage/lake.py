@@ -30,7 +30,7 @@ from upath import UPath
 from ..contracts import column_descriptions
 from ..errors import MissingPartitionError
 from ..retries import fail_fast_unless_transient
-from .lake_rollups import ROLLUP_FOLDER, YearRollup, plan_read, stale_rollups
+from .lake_rollups import EXTENSION, ROLLUP_FOLDER, YearRollup, plan_read, stale_rollups
 from .metadata import frame_metadata
 from .object_store import LakeStorage, is_local
 from .partitioned import PARTITION_COLUMN, rows_by_partition
@@ -49,7 +49,6 @@ MISSING_AS_NONE_METADATA_KEY = "missing_as_none"
 # Input metadata (Dagster's UPathIOManager name) letting a consumer skip absent months, for a
 # reader that deliberately takes whatever months exist; the skipped months are logged.
 ALLOW_MISSING_METADATA_KEY = "allow_missing_partitions"
-EXTENSION = ".parquet"
 # How many missing months a MissingPartitionError lists before it only counts the rest.
 _LISTED_MONTHS = 6
 
@@ -222,8 +221,7 @@ class ParquetLake(dg.IOManager):
             data = self.storage.read_bytes(path)
         except FileNotFoundError:
             # Replaced by a reader that saw a month rewritten after this read listed them.
-            tables = [self._month_table(context, key) for key in rollup.months]
-            table = _concat_months(tables)
+            table = _concat_months([self._month_table(context, key) for key in rollup.months])
             table = table.select(list(columns)) if columns else table
         else:
             read = list(columns) if columns else None

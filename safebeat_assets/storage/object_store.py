@@ -313,18 +313,7 @@ class LakeStorage(dg.ConfigurableResource):
                         stat = entry.stat()
                         versions[entry.name] = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
             return versions
-        bucket, prefix = self.bucket_and_key(folder)
-        prefix = f"{prefix.rstrip('/')}/" if prefix else ""
-        versions = {}
-        try:
-            with self.answering("LIST", str(folder)):
-                pages = self.s3_client().get_paginator("list_objects_v2")
-                for page in pages.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-                    for obj in page.get("Contents", []):
-                        versions[obj["Key"][len(prefix) :]] = f"{obj['ETag']}:{obj['Size']}"
-        except FileNotFoundError:  # no such bucket
-            return {}
-        return versions
+        return self._s3_children(folder)[0]
 
     def delete_objects(self, folder: UPath, names: list[str]) -> None:
         """Remove the named objects of `folder` (one already gone is not an error)."""
@@ -351,22 +340,28 @@ class LakeStorage(dg.ConfigurableResource):
                 return set(), set()
             entries = list(local.iterdir())
             return {p.name for p in entries if p.is_file()}, {p.name for p in entries if p.is_dir()}
+        versions, folders = self._s3_children(folder)
+        return set(versions), folders
+
+    def _s3_children(self, folder: UPath) -> tuple[dict[str, str], set[str]]:
+        """({object name: "ETag:size"}, sub-folder names) directly in an S3 `folder`."""
         bucket, prefix = self.bucket_and_key(folder)
         prefix = f"{prefix.rstrip('/')}/" if prefix else ""
-        names: set[str] = set()
+        versions: dict[str, str] = {}
         folders: set[str] = set()
         try:
             with self.answering("LIST", str(folder)):
                 pages = self.s3_client().get_paginator("list_objects_v2")
                 for page in pages.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-                    names.update(obj["Key"][len(prefix) :] for obj in page.get("Contents", []))
+                    for obj in page.get("Contents", []):
+                        versions[obj["Key"][len(prefix) :]] = f"{obj['ETag']}:{obj['Size']}"
                     folders.update(
                         p["Prefix"][len(prefix) :].rstrip("/")
                         for p in page.get("CommonPrefixes", [])
                     )
         except FileNotFoundError:  # no such bucket
-            return set(), set()
-        return names, folders
+            return {}, set()
+        return versions, folders
 
     def delete_folder(self, folder: UPath) -> None:
         """Remove `folder` and every object under it (nothing when it does not exist)."""
