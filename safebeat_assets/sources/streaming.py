@@ -192,6 +192,25 @@ def _open_csv(
 ) -> Iterator[pa.Table]:
     # Positional placeholders read every column as text even when the header repeats a name.
     placeholders = [f"c{i}" for i in range(len(header))]
+    convert = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(placeholders, pa.string()),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    if not newlines_in_values:
+        # Without line breaks inside values every line ends a record, so the file can be cut
+        # at line ends and each block parsed by Arrow's multi-threaded reader: 2.7x faster
+        # than its streaming reader, which parses on one thread (docs/performance.md).
+        for block in _line_blocks(path, header_bytes):
+            table = pa_csv.read_csv(
+                pa.py_buffer(block),
+                read_options=pa_csv.ReadOptions(column_names=placeholders),
+                convert_options=convert,
+            )
+            if table.num_rows:
+                yield table.rename_columns(header)
+        return
     with path.open("rb") as handle:
         handle.seek(header_bytes)
         reader = pa_csv.open_csv(
@@ -199,16 +218,32 @@ def _open_csv(
             read_options=pa_csv.ReadOptions(
                 column_names=placeholders, block_size=STREAM_BLOCK_BYTES
             ),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(placeholders, pa.string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=convert,
         )
         for batch in reader:
             yield pa.Table.from_batches([batch]).rename_columns(header)
+
+
+def _line_blocks(path: Path, start: int) -> Iterator[bytes]:
+    """The file from byte `start` in blocks of about STREAM_BLOCK_BYTES, each ending at a line
+    end (the last one wherever the file ends)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        carried = b""
+        while True:
+            data = handle.read(STREAM_BLOCK_BYTES)
+            if not data:
+                if carried:
+                    yield carried
+                return
+            data = carried + data if carried else data
+            end = data.rfind(b"\n") + 1
+            if end == 0:  # one line longer than a block: read on
+                carried = data
+                continue
+            carried = data[end:]
+            yield data[:end]
 
 
 def _checked(path: Path, batch: pa.Table, offset: int) -> pa.Table:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from upath import UPath
 from ..sources.columns import PROVENANCE_COLUMNS, SOURCE_ROW
 from ..sources.streaming import AUSTIN_ADAPTER, open_city_calls
 from ..transform.months import StreamingMonthFingerprints, route_partition_keys, text_month_keys
+from .background import BackgroundWrites, read_ahead
 from .object_store import LakeStorage, is_local
 
 # Bump when the fragment content changes (reader, columns): old fragments are then re-read.
@@ -44,6 +46,8 @@ FORMAT = "v1"
 UNREADABLE_MONTH = "unreadable"
 INGEST_RECORD = "ingest.json"
 EXTENSION = ".parquet"
+# Fragments encoded or being written while the next batches are read: a few batches' worth.
+_PENDING_FRAGMENTS = 8
 # The manifest: one row per (landing file, month present in it).
 MANIFEST_COLUMNS = ("source_file", "source_sha256", "month", "rows", "fingerprint", "parts")
 
@@ -112,17 +116,23 @@ class RawCallFragments:
         stream = open_city_calls(path, sha256, city)
         record = FileIngest(sha256, adapter=stream.adapter.name)
         prints = StreamingMonthFingerprints()
-        for number, adapted in enumerate(stream.batches):
-            batch = adapted.table
-            for name, count in adapted.counts.items():
-                record.translation[name] = record.translation.get(name, 0) + count
-            months = _month_keys(batch)
-            prints.update(batch.drop_columns(list(PROVENANCE_COLUMNS)), months)
-            for month, rows in _rows_by_month(months):
-                part = f"{month}.{number:05d}{EXTENSION}"
-                self._write(batch.take(pa.array(rows, pa.int64())), self.folder / sha256 / part)
-                record.parts.setdefault(month, []).append(part)
-                record.rows[month] = record.rows.get(month, 0) + len(rows)
+        # The next batch is parsed and the last ones written while this one is hashed.
+        with (
+            BackgroundWrites(max_pending=_PENDING_FRAGMENTS) as writes,
+            closing(read_ahead(stream.batches)) as batches,
+        ):
+            for number, adapted in enumerate(batches):
+                batch = adapted.table
+                for name, count in adapted.counts.items():
+                    record.translation[name] = record.translation.get(name, 0) + count
+                months = _month_keys(batch)
+                for month, rows in _rows_by_month(months):
+                    part = f"{month}.{number:05d}{EXTENSION}"
+                    fragment = batch.take(pa.array(rows, pa.int64()))
+                    writes.submit(self._write, fragment, self.folder / sha256 / part)
+                    record.parts.setdefault(month, []).append(part)
+                    record.rows[month] = record.rows.get(month, 0) + len(rows)
+                prints.update(batch.drop_columns(list(PROVENANCE_COLUMNS)), months)
         record.fingerprints = prints.fingerprints()
         self.storage.write_bytes(self.folder / sha256 / INGEST_RECORD, record.to_json().encode())
         return record

@@ -82,3 +82,42 @@ def test_header_only_yields_nothing(sample_landing, tmp_path):
     path = tmp_path / "calls.csv"
     head(export(sample_landing), path, 0)
     assert list(iter_apd_call_batches(path, SHA)) == []
+
+
+def test_quoted_line_breaks_on_every_row(sample_landing, small_batches, tmp_path):
+    """Blocks are cut at line ends: with a line break inside a value on every row, many cuts
+    fall inside a value, and the reader must still give the whole file's table."""
+    path = tmp_path / "calls.csv"
+    lines = head(export(sample_landing), path, 300).splitlines(keepends=True)
+    broken = [lines[0]]
+    for line in lines[1:]:
+        fields = line.decode().rstrip("\n").split(",")
+        fields[1] = f'"{fields[1]}\nsecond line"'
+        broken.append((",".join(fields) + "\n").encode())
+    path.write_bytes(b"".join(broken))
+    table = streamed(path)
+    assert table.equals(whole(path))
+    assert table.num_rows == 300
+    assert table["incident_type"][0].as_py().endswith("\nsecond line")
+
+
+@pytest.mark.parametrize(
+    "reshape",
+    [
+        pytest.param(lambda data: data.rstrip(b"\n"), id="no final line end"),
+        pytest.param(lambda data: data.replace(b"\n", b"\r\n"), id="CRLF line ends"),
+        pytest.param(lambda data: data.replace(b"\n", b"\n\n"), id="blank lines"),
+    ],
+)
+def test_block_cuts_whatever_the_line_ends(sample_landing, small_batches, tmp_path, reshape):
+    path = tmp_path / "calls.csv"
+    data = head(export(sample_landing), path, 400)
+    path.write_bytes(reshape(data))
+    assert streamed(path).equals(whole(path))
+
+
+def test_a_line_longer_than_a_block(sample_landing, monkeypatch, tmp_path):
+    monkeypatch.setattr(streaming, "STREAM_BLOCK_BYTES", 64)
+    path = tmp_path / "calls.csv"
+    head(export(sample_landing), path, 40)
+    assert streamed(path).equals(whole(path))

@@ -4,6 +4,7 @@ order, fingerprints that depend on the rows only, pruning, on a local lake and o
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pandas as pd
@@ -126,3 +127,52 @@ def test_on_s3(calls_dir, s3_storage):
     assert fragments.read_partition(manifest, month, FIRST, LAST).equals(expected)
     assert fragments.prune(set()) == [records[0][1].sha256]
     assert fragments.ingested(records[0][1].sha256) is None
+
+
+def _fragment_files(fragments, sha):
+    folder = fragments.folder / sha
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_bad_row_late_in_the_file_leaves_no_record_and_no_thread(
+    calls_dir, tmp_path, monkeypatch
+):
+    """Batches are parsed ahead and fragments written behind: a file that fails after several
+    batches raises the reader's error, is not recorded as read, and leaves nothing running."""
+    from safebeat_assets.errors import SourceFormatError
+
+    monkeypatch.setattr(streaming, "STREAM_BLOCK_BYTES", 16 << 10)
+    export = calls_export(calls_dir)
+    lines = export.read_bytes().splitlines(keepends=True)
+    lines[-5] = lines[-5].rsplit(b",", 3)[0] + b"\n"  # missing fields near the end
+    export.write_bytes(b"".join(lines))
+    fragments = local_fragments(tmp_path)
+    sha = file_sha256(export)
+    threads = threading.active_count()
+    with pytest.raises(SourceFormatError, match="expected .* fields"):
+        fragments.ingest(export, sha)
+    assert fragments.ingested(sha) is None
+    assert "ingest.json" not in _fragment_files(fragments, sha)
+    assert threading.active_count() == threads
+
+
+def test_a_failed_fragment_write_stops_the_ingest(calls_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "STREAM_BLOCK_BYTES", 16 << 10)
+    export = calls_export(calls_dir)
+    fragments = local_fragments(tmp_path)
+    real_write = LakeStorage.write_bytes
+    written = []
+
+    def failing_write(self, path, data):
+        if len(written) == 3:
+            raise OSError("No space left on device")
+        written.append(path.name)
+        real_write(self, path, data)
+
+    monkeypatch.setattr(LakeStorage, "write_bytes", failing_write)
+    sha = file_sha256(export)
+    with pytest.raises(OSError, match="No space left"):
+        fragments.ingest(export, sha)
+    # The three fragments before the failure, none after it, and no record of a read.
+    assert _fragment_files(fragments, sha) == sorted(written)
+    assert fragments.ingested(sha) is None
