@@ -3,6 +3,8 @@
 The asset bodies call the pure cleaners and publish their counts: rows quarantined per reason,
 values set to NULL per column (unparseable or implausible), NULLs per output column."""
 
+from contextlib import closing
+
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ from ..asset_names import RAW_CALLS
 from ..resources import PipelineSettings
 from ..retries import TRANSIENT_RETRY, fail_fast_unless_transient_fn
 from ..settings import CLEANED_BUCKET, RAW_BUCKET
+from ..storage.background import read_ahead
 from ..storage.object_store import LakeStorage
 from ..storage.raw_fragments import RawCallFragments
 from ..transform.calls import (
@@ -76,11 +79,15 @@ def build_cleaned_calls(monthly: dg.PartitionsDefinition) -> dg.AssetsDefinition
             first, last, tuple(pipeline.county_fips), time_zone=pipeline.time_zone
         )
         fragments = RawCallFragments.in_lake(lake_storage, RAW_BUCKET, RAW_CALLS)
+        months = sorted(context.partition_keys)
         parts = []
-        for month in sorted(context.partition_keys):
-            raw = fragments.read_partition(raw_911_calls, month, first, last)
-            if raw is not None:
-                parts.append(clean_calls_by_group(raw, np.full(raw.num_rows, month), rules))
+        # The next month's fragments are read while this one is cleaned.
+        with closing(
+            read_ahead(fragments.read_partition(raw_911_calls, m, first, last) for m in months)
+        ) as raws:
+            for month, raw in zip(months, raws, strict=True):
+                if raw is not None:
+                    parts.append(clean_calls_by_group(raw, np.full(raw.num_rows, month), rules))
         result = combine_cleaned(parts, rules)
         stats = result.stats
         yield monthly_output(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,12 @@ from upath import UPath
 
 from ..sources.columns import PROVENANCE_COLUMNS, SOURCE_ROW
 from ..sources.streaming import AUSTIN_ADAPTER, open_city_calls
-from ..transform.months import StreamingMonthFingerprints, route_partition_keys, text_month_keys
+from ..transform.months import (
+    MonthGroups,
+    StreamingMonthFingerprints,
+    route_partition_keys,
+    text_month_keys,
+)
 from .background import BackgroundWrites, read_ahead
 from .object_store import LakeStorage, is_local
 
@@ -125,11 +130,10 @@ class RawCallFragments:
                 batch = adapted.table
                 for name, count in adapted.counts.items():
                     record.translation[name] = record.translation.get(name, 0) + count
-                months = _month_keys(batch)
-                for month, rows in _rows_by_month(months):
+                months = MonthGroups.of(_month_keys(batch))
+                for month, rows in months:
                     part = f"{month}.{number:05d}{EXTENSION}"
-                    fragment = batch.take(pa.array(rows, pa.int64()))
-                    writes.submit(self._write, fragment, self.folder / sha256 / part)
+                    writes.submit(self._write, _rows_of(batch, rows), self.folder / sha256 / part)
                     record.parts.setdefault(month, []).append(part)
                     record.rows[month] = record.rows.get(month, 0) + len(rows)
                 prints.update(batch.drop_columns(list(PROVENANCE_COLUMNS)), months)
@@ -236,11 +240,9 @@ def _month_keys(batch: pa.Table) -> np.ndarray:
     return keys
 
 
-def _rows_by_month(months: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-    """Row positions of each month in the batch, in row order (months sorted)."""
-    distinct, codes = np.unique(months.astype(str), return_inverse=True)
-    codes = codes.reshape(-1)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(distinct) + 1))
-    for i, month in enumerate(distinct):
-        yield str(month), order[bounds[i] : bounds[i + 1]]
+def _rows_of(batch: pa.Table, rows: np.ndarray) -> pa.Table:
+    """The batch's rows at the ascending positions `rows`: a zero-copy slice when they are one
+    run (an export sorted by time has each month's rows together), else a gather."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return batch.slice(int(rows[0]), len(rows))
+    return batch.take(pa.array(rows, pa.int64()))

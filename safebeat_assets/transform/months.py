@@ -10,6 +10,7 @@ formatting or regex extraction would touch every call.
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -113,6 +114,43 @@ def table_month_fingerprints(table: pa.Table, keys: np.ndarray) -> dict[str, str
     return prints.fingerprints()
 
 
+@dataclass(frozen=True)
+class MonthGroups:
+    """Rows grouped by month key: group i (key `months[i]`, keys sorted as text) is
+    `order[bounds[i]:bounds[i + 1]]`, in row order. Keys compare as their text (`str(key)`); a
+    missing key (None or NaN) is "None", as numpy's `astype(str)` writes None."""
+
+    months: np.ndarray
+    order: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, keys: np.ndarray) -> "MonthGroups":
+        # Hashing the keys (a handful of distinct months) and sorting their small integer codes
+        # is several times faster than sorting every row's key as a fixed-width string.
+        codes, distinct = pd.factorize(np.asarray(keys, dtype=object))
+        labels = [str(key) for key in distinct]
+        missing = codes < 0
+        if missing.any():
+            codes = np.where(missing, len(labels), codes)
+            labels.append(str(None))
+        months, remap = np.unique(np.array(labels, dtype=object), return_inverse=True)
+        codes = remap.reshape(-1)[codes]
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(months) + 1))
+        return cls(months.astype(str), order, bounds)
+
+    def __iter__(self):
+        """(month, row positions) per month, months sorted."""
+        for i, month in enumerate(self.months):
+            yield str(month), self.order[self.bounds[i] : self.bounds[i + 1]]
+
+    @property
+    def in_row_order(self) -> bool:
+        """Whether the groups, one after the other, are the rows in their own order."""
+        return bool(np.all(self.order[1:] > self.order[:-1])) if len(self.order) > 1 else True
+
+
 class StreamingMonthFingerprints:
     """`table_month_fingerprints`' idea for a file read in batches: per (month, column) three
     digests, of the null flags (a byte per row), the value lengths and the value bytes, each fed
@@ -123,12 +161,12 @@ class StreamingMonthFingerprints:
     def __init__(self) -> None:
         self._digests: dict[str, dict[str, tuple]] = {}
 
-    def update(self, table: pa.Table, keys: np.ndarray) -> None:
-        months, codes = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
-        codes = codes.reshape(-1)
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(months) + 1))
-        in_order = bool(np.all(order[1:] > order[:-1])) if len(order) > 1 else True
+    def update(self, table: pa.Table, keys: np.ndarray | MonthGroups) -> None:
+        """Feed the table's rows, each to its month's digests (`keys`: a month key per row, or
+        those keys already grouped)."""
+        groups = keys if isinstance(keys, MonthGroups) else MonthGroups.of(keys)
+        months, order, bounds = groups.months, groups.order, groups.bounds
+        in_order = groups.in_row_order
         gather = None if in_order else pa.array(order)
         for name in table.column_names:
             column = table[name] if in_order else table[name].take(gather)

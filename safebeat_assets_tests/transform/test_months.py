@@ -2,8 +2,10 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from safebeat_assets.transform.months import (
+    MonthGroups,
     month_key_of,
     month_keys,
     route_to_months,
@@ -105,3 +107,40 @@ def test_table_fingerprints_of_a_time_ordered_export_match_the_shuffled_one():
     order = np.argsort(keys, kind="stable")  # each month keeps its own row order
     ordered = table_month_fingerprints(text.take(pa.array(order)), keys[order])
     assert ordered == table_month_fingerprints(text, keys)
+
+
+def _groups_by_sorting(keys):
+    """The grouping MonthGroups replaces: every key sorted as a fixed-width string."""
+    months, codes = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
+    codes = codes.reshape(-1)
+    order = np.argsort(codes, kind="stable")
+    return months, order, np.searchsorted(codes[order], np.arange(len(months) + 1))
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param(["2024-02-01", "2024-01-01", "2024-02-01", "unreadable"], id="mixed"),
+        pytest.param(["2024-01-01"] * 5, id="one month"),
+        pytest.param(["2024-03-01", None, "None", None, "2024-03-01"], id="None and 'None'"),
+        pytest.param([], id="empty"),
+        pytest.param(
+            list(np.random.default_rng(3).choice(["2023-12-01", "2024-01-01", "x"], 5000)),
+            id="random",
+        ),
+    ],
+)
+def test_month_groups_equal_sorting_every_key(keys):
+    groups = MonthGroups.of(np.array(keys, dtype=object))
+    months, order, bounds = _groups_by_sorting(np.array(keys, dtype=object))
+    assert groups.months.tolist() == months.tolist()
+    assert groups.order.tolist() == order.tolist()
+    assert groups.bounds.tolist() == bounds.tolist()
+    assert [(m, rows.tolist()) for m, rows in groups] == [
+        (str(m), order[bounds[i] : bounds[i + 1]].tolist()) for i, m in enumerate(months)
+    ]
+
+
+def test_month_groups_know_when_rows_are_already_in_order():
+    assert MonthGroups.of(np.array(["a", "a", "b"], dtype=object)).in_row_order
+    assert not MonthGroups.of(np.array(["b", "a", "b"], dtype=object)).in_row_order
