@@ -131,11 +131,7 @@ class BackgroundWrites:
         try:
             if exc_type is None:
                 self.wait()
-            else:
-                for future in self._pending:
-                    future.cancel()
-                # Writes already running finish before the error propagates.
-                self._pool.shutdown(wait=True)
-                self._pending.clear()
         finally:
-            self._pool.shutdown(wait=True)
+            # On an error, queued writes are dropped; one already running finishes first.
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pending.clear()

@@ -41,6 +41,7 @@ from ..transform.months import (
     MonthGroups,
     StreamingMonthFingerprints,
     route_partition_keys,
+    rows_at,
     text_month_keys,
 )
 from .background import BackgroundWrites, read_ahead
@@ -133,7 +134,7 @@ class RawCallFragments:
                 months = MonthGroups.of(_month_keys(batch))
                 for month, rows in months:
                     part = f"{month}.{number:05d}{EXTENSION}"
-                    writes.submit(self._write, _rows_of(batch, rows), self.folder / sha256 / part)
+                    writes.submit(self._write, rows_at(batch, rows), self.folder / sha256 / part)
                     record.parts.setdefault(month, []).append(part)
                     record.rows[month] = record.rows.get(month, 0) + len(rows)
                 prints.update(batch.drop_columns(list(PROVENANCE_COLUMNS)), months)
@@ -238,11 +239,3 @@ def _month_keys(batch: pa.Table) -> np.ndarray:
     keys = text_month_keys(batch["response_datetime"])
     keys[pd.isna(keys)] = UNREADABLE_MONTH
     return keys
-
-
-def _rows_of(batch: pa.Table, rows: np.ndarray) -> pa.Table:
-    """The batch's rows at the ascending positions `rows`: a zero-copy slice when they are one
-    run (an export sorted by time has each month's rows together), else a gather."""
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-        return batch.slice(int(rows[0]), len(rows))
-    return batch.take(pa.array(rows, pa.int64()))

@@ -30,6 +30,7 @@ from safebeat_assets.sources.columns import (
     SOURCE_FILE,
     SourceSchemaError,
 )
+from safebeat_assets.transform.months import MonthGroups, is_one_run, rows_at
 from safebeat_assets.transform.parsing import (
     APD_DATETIME_FORMATS,
     APD_FALLBACK_FORMAT,
@@ -322,21 +323,16 @@ def clean_calls_by_group(
         rules = replace(rules, end=rules.resolved_end())
     groups = np.asarray(groups, dtype=object)
     selected = np.flatnonzero(pd.notna(groups))
-    keys, codes = np.unique(groups[selected].astype(str), return_inverse=True)
-    order = selected[np.argsort(codes.reshape(-1), kind="stable")]
-    bounds = np.searchsorted(np.sort(codes.reshape(-1)), np.arange(len(keys) + 1))
+    months = MonthGroups.of(groups[selected])
+    keys = [key for key, _ in months]
+    rows_of = [selected[rows] for _, rows in months]
     # Exports come in time order, so a month is usually one contiguous run of rows: a
     # zero-copy slice. Otherwise gather from a single-chunk copy (gathering across the CSV
     # reader's many chunks is several times slower than one contiguous gather).
-    rows_of = [order[first:last] for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
-    sliceable = [bool(np.all(np.diff(rows) == 1)) for rows in rows_of]
-    source = raw if all(sliceable) else raw.combine_chunks()
+    source = raw if all(is_one_run(rows) for rows in rows_of) else raw.combine_chunks()
     calls, quarantined, quarantined_groups, stats = [], [], [], {}
-    for key, rows, as_slice in zip(keys, rows_of, sliceable, strict=True):
-        if as_slice:
-            month = source.slice(int(rows[0]), len(rows))
-        else:
-            month = source.take(pa.array(rows, type=pa.int64()))
+    for key, rows in zip(keys, rows_of, strict=True):
+        month = rows_at(source, rows)
         part = clean_calls(month, rules)
         calls.append(part.calls)
         quarantined.append(part.quarantined)

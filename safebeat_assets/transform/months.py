@@ -151,6 +151,19 @@ class MonthGroups:
         return bool(np.all(self.order[1:] > self.order[:-1])) if len(self.order) > 1 else True
 
 
+def is_one_run(rows: np.ndarray) -> bool:
+    """Whether ascending row positions are consecutive (a zero-copy slice can hold them)."""
+    return bool(len(rows)) and int(rows[-1]) - int(rows[0]) + 1 == len(rows)
+
+
+def rows_at(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """The table's rows at the ascending positions `rows`: a zero-copy slice when they are one
+    run (an export sorted by time has each month's rows together), else a gather."""
+    if is_one_run(rows):
+        return table.slice(int(rows[0]), len(rows))
+    return table.take(pa.array(rows, pa.int64()))
+
+
 class StreamingMonthFingerprints:
     """`table_month_fingerprints`' idea for a file read in batches: per (month, column) three
     digests, of the null flags (a byte per row), the value lengths and the value bytes, each fed

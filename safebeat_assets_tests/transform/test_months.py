@@ -2,13 +2,16 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from safebeat_assets.transform.months import (
     MonthGroups,
+    is_one_run,
     month_key_of,
     month_keys,
     route_to_months,
+    rows_at,
 )
 
 
@@ -144,3 +147,15 @@ def test_month_groups_equal_sorting_every_key(keys):
 def test_month_groups_know_when_rows_are_already_in_order():
     assert MonthGroups.of(np.array(["a", "a", "b"], dtype=object)).in_row_order
     assert not MonthGroups.of(np.array(["b", "a", "b"], dtype=object)).in_row_order
+
+
+def test_rows_at_slices_one_run_and_gathers_the_rest():
+    table = pa.table({"n": pa.array(range(10), pa.int64())})
+    run = rows_at(table, np.array([3, 4, 5]))
+    assert run["n"].to_pylist() == [3, 4, 5]
+    # A slice shares the table's buffer: the same data address, offset by three values.
+    assert run["n"].chunk(0).buffers()[1].address == table["n"].chunk(0).buffers()[1].address
+    assert rows_at(table, np.array([1, 4, 9]))["n"].to_pylist() == [1, 4, 9]
+    assert rows_at(table, np.array([], dtype=np.int64)).num_rows == 0
+    assert is_one_run(np.array([7])) and not is_one_run(np.array([], dtype=np.int64))
+    assert not is_one_run(np.array([2, 4]))
