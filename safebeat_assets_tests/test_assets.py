@@ -2,7 +2,9 @@
 
 import dagster as dg
 import pandas as pd
+from psycopg2 import sql
 
+from safebeat_assets.defs.checks.warehouse_sql import MALFORMED_REPORTED_GEO_IDS
 from safebeat_assets.storage.tables import FACT_911_CALLS
 from safebeat_assets.storage.warehouse import Warehouse
 from safebeat_assets_tests.conftest import SAMPLE_CALLS
@@ -143,6 +145,12 @@ def test_geo_id_checks_count_every_malformed_shape_as_the_regex_does(local_setti
         return evaluation
 
     assert geo_id_check().passed
+    # The check probes the index once per distinct GEOID; it never reads the table whole.
+    explain = sql.SQL("EXPLAIN " + MALFORMED_REPORTED_GEO_IDS).format(
+        t=warehouse.table("fact_911_calls")
+    )
+    plan = "\n".join(line for (line,) in warehouse.query(explain, {"states": ["48"]}))
+    assert "Seq Scan" not in plan and "fact_911_calls_reported_geo_id_idx" in plan
     malformed = [
         "4845300101",  # 10 digits
         "060371011011",  # another state

@@ -14,6 +14,7 @@ from safebeat_assets.storage.warehouse import (
     Warehouse,
     WarehouseAuditError,
     WarehouseSchemaError,
+    set_aside_foreign_keys,
 )
 
 
@@ -99,7 +100,11 @@ def test_creates_typed_tables_with_keys_and_indexes(warehouse):
     assert constraints["fact_911_calls_pkey"] == "p"
     assert constraints["fact_911_calls_geo_id_fkey"] == "f"
     assert constraints["fact_event_incidents_incident_number_response_datetime_fkey"] == "f"
-    assert {"fact_911_calls_response_date_idx", "fact_911_calls_geo_id_idx"} <= indexes
+    assert {
+        "fact_911_calls_response_date_idx",
+        "fact_911_calls_geo_id_idx",
+        "fact_911_calls_reported_geo_id_idx",
+    } <= indexes
     warehouse.ensure_tables()  # idempotent
 
 
@@ -319,6 +324,26 @@ def test_new_months_are_appended_with_the_table_structure_and_checks_intact(
     assert len(warehouse.read_table(FACT_911_CALLS)) == 3
     again = warehouse.replace_table(FACT_911_CALLS, frame.iloc[2:], november)
     assert again.rows_written == 0
+
+
+@pytest.mark.parametrize(
+    ("appended", "stored", "set_aside"),
+    [
+        (280_000, None, True),  # never measured: one join, as for a first append
+        (280_000, 560_000.0, True),  # a cold backfill's second year
+        (280_000, 8_350_000.0, False),  # ten times Austin: per-row checks are cheaper
+        (49_999, 0.0, False),  # a small append always checks per row
+    ],
+)
+def test_foreign_keys_are_set_aside_only_where_one_join_is_cheaper(appended, stored, set_aside):
+    assert set_aside_foreign_keys(appended, stored) is set_aside
+
+
+def test_the_stored_rows_estimate_follows_the_table_without_reading_it(warehouse):
+    warehouse.replace_table(DIM_GEO, geo_frame(ids=many_geo_ids(2_000)))
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        estimate = Warehouse._stored_rows_estimate(cur, warehouse.table("dim_geo"))
+    assert estimate == pytest.approx(2_000, rel=0.05)
 
 
 def many_geo_ids(count: int) -> list[str]:

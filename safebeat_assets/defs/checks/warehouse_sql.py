@@ -53,6 +53,21 @@ MALFORMED_GEOID = (
 )
 
 
+# Rows of the fact table whose reported GEOID is malformed, counted from its distinct values:
+# the recursive part walks reported_geo_id's index from each value to the next (a loose index
+# scan: one probe per distinct GEOID, a few hundred), and only a malformed value's rows are
+# counted. Scanning every row instead grows with history: 2 s per run at ten times Austin.
+MALFORMED_REPORTED_GEO_IDS = (
+    "WITH RECURSIVE ids(g) AS ("
+    "(SELECT reported_geo_id FROM {t} WHERE reported_geo_id IS NOT NULL "
+    "ORDER BY reported_geo_id LIMIT 1) "
+    "UNION ALL SELECT (SELECT reported_geo_id FROM {t} WHERE reported_geo_id > ids.g "
+    "ORDER BY reported_geo_id LIMIT 1) FROM ids WHERE ids.g IS NOT NULL) "
+    "SELECT coalesce(sum((SELECT count(*) FROM {t} WHERE reported_geo_id = ids.g)), 0) "
+    "FROM ids WHERE ids.g IS NOT NULL AND " + MALFORMED_GEOID
+)
+
+
 def state_extent(pipeline: PipelineSettings) -> dict[str, float]:
     """The configured counties' states' extent: block-group internal points outside it are not
     plausible (Austin: Texas's)."""
@@ -235,8 +250,7 @@ SQL_CHECKS: list[SqlCheck] = [
         "geo_ids_well_formed",
         "Every delivered Geo ID that survived cleaning is a 12-digit GEOID of the configured "
         "counties' states (Austin: Texas's).",
-        "SELECT count(*) FROM (SELECT reported_geo_id AS g FROM {t}) AS ids WHERE "
-        + MALFORMED_GEOID,
+        MALFORMED_REPORTED_GEO_IDS,
         none_found("malformed_geo_ids"),
         params_of=geoid_pattern,
     ),
