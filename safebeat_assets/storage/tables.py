@@ -315,8 +315,8 @@ FACT_911_CALLS = TableSpec(
         ),
     ),
     # Date filters (views, monthly slices) use response_date; key lookups use the primary key.
-    # The GEOID check walks reported_geo_id's index from one distinct value to the next (a few
-    # hundred index probes) instead of reading every call.
+    # The GEOID check walks reported_geo_id's index from one distinct value to the next (about a
+    # thousand index probes at ten times Austin) instead of reading every call.
     indexes=(("response_date",), ("geo_id",), ("reported_geo_id",)),
     geometry=(
         GeometryColumn(

@@ -557,9 +557,9 @@ class Warehouse:
         row to compare, so the upsert's conflict handling is pure cost. A large append to a table
         not many times its size sets the table's own foreign keys aside and re-adds them, one
         join validating every row instead of a per-row check at commit (the re-add briefly locks
-        the table, as a first load does; other appends keep the per-row checks). Returns the rows inserted, or None (nothing
-        changed) when a staged key already exists outside the slice: the upsert then decides,
-        as for any other write."""
+        the table, as a first load does; other appends keep the per-row checks). Returns the
+        rows inserted, or None (nothing changed) when a staged key already exists outside the
+        slice: the upsert then decides, as for any other write."""
         target = self._table(spec.name)
         cur.execute("SAVEPOINT append")
         try:
@@ -594,7 +594,8 @@ class Warehouse:
         """The table's rows as the planner estimates them, without reading it: the row density
         of its last VACUUM, ANALYZE or index build times its pages now. None if never measured."""
         cur.execute(
-            "SELECT reltuples, relpages, pg_relation_size(oid) / current_setting('block_size')::int "
+            "SELECT reltuples, relpages, "
+            "pg_relation_size(oid) / current_setting('block_size')::int "
             "FROM pg_class WHERE oid = %s::regclass",
             (target.as_string(cur),),
         )
