@@ -31,6 +31,12 @@ def allows_shrink(tags: Mapping[str, str]) -> bool:
     return str(tags.get(ALLOW_SHRINK_TAG, "")).strip().lower() in {"1", "true", "yes"}
 
 
+def removes_enough_to_refuse(removed: int) -> bool:
+    """Whether `removed` rows are enough for a bound to apply at all (below it no month, and no
+    total, is refused: the rest of a table need not be counted)."""
+    return removed > MIN_REMOVED_ROWS_TO_REFUSE
+
+
 def removal_violations(
     previous: Mapping[str, int],
     new: Mapping[str, int],
@@ -49,7 +55,7 @@ def removal_violations(
     for month in sorted(previous):
         before, after = previous[month], new.get(month, 0)
         removed = before - after
-        if removed > MIN_REMOVED_ROWS_TO_REFUSE and removed > bounds.per_month * before:
+        if removes_enough_to_refuse(removed) and removed > bounds.per_month * before:
             problems.append(
                 f"{month}: {before:,} -> {after:,} rows ({removed / before:.0%} removed; "
                 f"the bound is {bounds.per_month:.0%} per month)"
@@ -57,7 +63,7 @@ def removal_violations(
     removed_total = before_total - after_total
     if (
         before_total
-        and removed_total > MIN_REMOVED_ROWS_TO_REFUSE
+        and removes_enough_to_refuse(removed_total)
         and removed_total > bounds.overall * before_total
     ):
         problems.append(

@@ -33,7 +33,7 @@ from psycopg2 import sql
 
 from ..domain import LOCAL_TZ
 from ..errors import DataError
-from ..guards import MIN_REMOVED_ROWS_TO_REFUSE, RemovalBounds, refuse_destructive_change
+from ..guards import RemovalBounds, refuse_destructive_change, removes_enough_to_refuse
 from . import pg_binary, pg_timeouts, spatial_sql
 from .pg_timeouts import Timeouts
 from .tables import TABLES, Audit, TableSpec
@@ -717,7 +717,7 @@ class Warehouse:
         )
         previous = {month: int(n) for month, n in cur.fetchall()}
         new = dict(staged)
-        if sum(previous.values()) - sum(staged.values()) > MIN_REMOVED_ROWS_TO_REFUSE:
+        if removes_enough_to_refuse(sum(previous.values()) - sum(staged.values())):
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(target))
             outside = int(cur.fetchone()[0]) - sum(previous.values())
             previous[OUTSIDE_SLICE] = new[OUTSIDE_SLICE] = outside
